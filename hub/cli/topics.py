@@ -1,0 +1,31 @@
+"""``hub topics create|list``: the hub's topics with partitions from settings."""
+
+from __future__ import annotations
+
+import argparse
+
+from hub import log, topics
+from hub.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("topics", help="create or list the hub's Kafka topics")
+    tsub = p.add_subparsers(dest="action", required=True)
+    c = tsub.add_parser("create", help="create missing topics (idempotent)")
+    c.set_defaults(func=create)
+    ls = tsub.add_parser("list", help="list the topics the hub needs")
+    ls.set_defaults(func=list_)
+
+
+def create(args: argparse.Namespace, settings: Settings) -> int:
+    result = topics.create(settings)
+    logger = log.get()
+    for name, state in sorted(result.items()):
+        logger.info("topic_" + state, topic=name)
+    return 0
+
+
+def list_(args: argparse.Namespace, settings: Settings) -> int:
+    for spec in topics.specs(settings):
+        print(f"{spec.name}\tpartitions={spec.partitions}\t" + ",".join(f"{k}={v}" for k, v in spec.config.items()))
+    return 0

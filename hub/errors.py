@@ -1,0 +1,97 @@
+"""The hub's error tree. Reason codes here are exactly what DLQ headers and HTTP bodies say.
+
+::
+
+    HubError
+    ├── ConfigError            bad or missing HUB_* setting; the process refuses to start
+    ├── SchemaError            unknown schema id / subject / version, or incompatible schemas
+    ├── TransientError         broker unavailable, timeouts: retried with capped backoff, never dead-lettered
+    └── Rejected               permanent: this input can never be accepted as it is
+        ├── AuthError          401 — missing, malformed or revoked key
+        └── ScopeError         403 — commune or kind outside the publishing system's scope
+
+A :class:`Rejected` carries a ``reason`` (a code from :data:`REASONS`), the ``stage`` that
+rejected it (``parse``, ``validate``, ``map``, ``encode``, ``produce``, ``auth``) and a human
+message. The pipeline turns it into a dead-letter record; the gateway into a 4xx JSON body.
+"""
+
+from __future__ import annotations
+
+# reason code -> (HTTP status at the gateway, meaning). The README lists this table.
+REASONS: dict[str, tuple[int, str]] = {
+    "payload_too_large": (413, "the raw event is larger than HUB_MAX_PAYLOAD_BYTES"),
+    "batch_too_large": (413, "a JSON array holds more events than HUB_GATEWAY_MAX_BATCH"),
+    "unsupported_media_type": (415, "content type is not JSON or XML"),
+    "bad_encoding": (400, "bytes are not valid UTF-8 (or UTF-8 with BOM)"),
+    "malformed_json": (400, "the body is not valid JSON, or not an object / array of objects"),
+    "malformed_xml": (400, "the body is not well-formed XML, or uses forbidden entities / DTDs"),
+    "malformed_csv": (400, "the CSV cannot be read or has no recognised header"),
+    "unknown_format": (400, "the format header names no known dialect"),
+    "unknown_document_root": (422, "XML root or namespace is neither edXML nor eDoc"),
+    "missing_field": (422, "a required field is absent or empty"),
+    "invalid_value": (422, "a field has a value of the wrong type or out of range"),
+    "bad_date": (422, "a date is not yyyyMMddHHmmss, dd/MM/yyyy or ISO 8601"),
+    "due_before_received": (422, "the due date is earlier than the received date"),
+    "unknown_status": (422, "a status code outside the national code list"),
+    "unknown_commune": (422, "the commune code is not in the national reference list"),
+    "commune_not_in_province": (422, "the commune belongs to another province than HUB_PROVINCE"),
+    "missing_commune": (422, "no commune could be determined (payload, header or registration)"),
+    "unknown_organ": (422, "an OrganId is not in the organization directory"),
+    "commune_not_in_scope": (403, "the publishing system is not registered for this commune"),
+    "kind_not_allowed": (403, "the publishing system is not registered for this kind of event"),
+    "unknown_system": (403, "the source system is not registered (or revoked)"),
+    "unauthorized": (401, "missing, malformed or unknown bearer key"),
+    "encode_failed": (422, "the canonical record does not fit its Avro schema"),
+}
+
+STAGES = ("parse", "validate", "map", "encode", "produce", "auth")
+
+
+class HubError(Exception):
+    """Base of every error the hub raises on purpose."""
+
+
+class ConfigError(HubError):
+    """A HUB_* setting is missing or invalid."""
+
+
+class SchemaError(HubError):
+    """Unknown schema id, subject or version, or an incompatible schema change."""
+
+
+class TransientError(HubError):
+    """A failure that may pass (broker down, timeout); retry, do not dead-letter."""
+
+
+class Rejected(HubError):
+    """An input that can never be accepted as it is."""
+
+    def __init__(self, reason: str, message: str, *, stage: str = "validate", field: str | None = None):
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason code {reason!r}")
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.stage = stage
+        self.field = field
+
+    @property
+    def http_status(self) -> int:
+        return REASONS[self.reason][0]
+
+    def as_dict(self) -> dict[str, str]:
+        body = {"error": self.reason, "message": self.message, "stage": self.stage}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class AuthError(Rejected):
+    """401: no usable bearer key."""
+
+    def __init__(self, message: str):
+        super().__init__("unauthorized", message, stage="auth")
+
+
+class ScopeError(Rejected):
+    """403: the system may not publish this commune or kind."""

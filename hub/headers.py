@@ -1,0 +1,35 @@
+"""Kafka header names on ingest and DLQ records (the contract between publishers and the hub)."""
+
+from __future__ import annotations
+
+SOURCE = "hub.source"  # publishing system id
+FORMAT = "hub.format"  # dialect: dvcqg-json, edxml, edoc-go, hub-json, csv
+COMMUNE = "hub.commune"  # commune hint when the payload does not carry one
+EVENT_ID = "hub.event_id"  # the publisher's own event id (deduplication key)
+TRACE_ID = "hub.trace_id"
+DEDUPE = "hub.dedupe"  # on feed records: the event id the record was deduplicated on
+REPLAYED = "hub.replayed"  # on re-injected DLQ records: how many times replayed
+
+# Dead-letter headers, modelled on Kafka Connect's __connect.errors.*
+ERR_STAGE = "hub.error.stage"
+ERR_REASON = "hub.error.reason"
+ERR_MESSAGE = "hub.error.message"
+ERR_CLASS = "hub.error.exception.class"
+ERR_TOPIC = "hub.error.topic"
+ERR_PARTITION = "hub.error.partition"
+ERR_OFFSET = "hub.error.offset"
+ERR_TIME = "hub.error.timestamp"
+
+Headers = list[tuple[str, bytes]]
+
+
+def to_dict(headers: Headers | None) -> dict[str, str]:
+    """Last value wins; undecodable values are kept as replacement text (headers are ours)."""
+    out: dict[str, str] = {}
+    for k, v in headers or ():
+        out[k] = v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v or "")
+    return out
+
+
+def from_dict(values: dict[str, str | None]) -> Headers:
+    return [(k, v.encode()) for k, v in values.items() if v is not None]

@@ -1,0 +1,16 @@
+"""Pure mapping from raw commune payloads to canonical records: no Kafka, no I/O.
+
+``normalize(raw, envelope, context)`` picks the dialect named by the ``format`` header,
+parses, maps, validates and pseudonymizes, and returns canonical records ready for Avro
+encoding — or raises :class:`hub.errors.Rejected` with a reason code.
+
+Adding a vendor dialect is one module in ``hub/normalize/dialects/`` that defines
+``FORMAT`` (the header value), ``KIND`` (``dossier`` or ``document``) and
+``parse(raw: bytes, env: Envelope, ctx: Context) -> list[dict]``, plus fixtures; the
+module is discovered by name, nothing else changes.
+"""
+
+from hub.normalize.context import Context, Envelope
+from hub.normalize.core import formats, normalize
+
+__all__ = ["Context", "Envelope", "formats", "normalize"]

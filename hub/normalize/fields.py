@@ -1,0 +1,110 @@
+"""Field parsers shared by the dialects: dates in Vietnam time, codes, text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from hub.errors import Rejected
+
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+_COMPACT = re.compile(r"^\d{14}$")  # yyyyMMddHHmmss
+_COMPACT_DATE = re.compile(r"^\d{8}$")  # yyyyMMdd
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_MIN_YEAR, _MAX_YEAR = 1990, 2100
+
+
+def text(value: Any) -> str | None:
+    """Unicode NFC, stripped; empty becomes None. Vendors send NFD from some Windows tools."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    value = unicodedata.normalize("NFC", value).strip()
+    return value or None
+
+
+def required(record: dict, key: str, value: Any) -> str:
+    out = text(value)
+    if out is None:
+        raise Rejected("missing_field", f"required field {key} is missing or empty", field=key)
+    return out
+
+
+def timestamp_ms(value: Any, field: str) -> int | None:
+    """Parse yyyyMMddHHmmss, yyyyMMdd, dd/MM/yyyy[ HH:mm[:ss]] (Vietnam time) or ISO 8601 to UTC ms.
+
+    A value without an offset is Vietnam local time (UTC+7), as the national portal sends it.
+    """
+    raw = text(value)
+    if raw is None:
+        return None
+    try:
+        if _COMPACT.match(raw):
+            dt = datetime.strptime(raw, "%Y%m%d%H%M%S").replace(tzinfo=VIETNAM)
+        elif _COMPACT_DATE.match(raw):
+            dt = datetime.strptime(raw, "%Y%m%d").replace(tzinfo=VIETNAM)
+        elif m := _DMY.match(raw):
+            d, mo, y, hh, mm, ss = m.groups()
+            dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=VIETNAM)
+        else:
+            iso = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw
+            dt = datetime.fromisoformat(iso)
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=VIETNAM)
+    except (ValueError, OverflowError):
+        raise Rejected("bad_date", f"{field}={raw[:40]!r} is not yyyyMMddHHmmss, dd/MM/yyyy or ISO 8601",
+                       field=field) from None
+    if not _MIN_YEAR <= dt.year <= _MAX_YEAR:
+        raise Rejected("bad_date", f"{field}={raw[:40]!r} is outside {_MIN_YEAR}..{_MAX_YEAR}", field=field)
+    return int(dt.astimezone(UTC).timestamp() * 1000)
+
+
+def code(value: Any, field: str, allowed: dict[str, str], reason: str = "invalid_value") -> str | None:
+    """Map a numeric code (int or string, leading zeros ignored) through ``allowed``."""
+    raw = text(value)
+    if raw is None:
+        return None
+    key = raw.lstrip("0") or "0"
+    if key not in allowed:
+        raise Rejected(reason, f"{field}={raw[:20]!r} is not one of {', '.join(sorted(allowed, key=int))}",
+                       field=field)
+    return allowed[key]
+
+
+def flag(value: Any, true: tuple[str, ...] = ("1", "true", "yes", "co", "có")) -> bool | None:
+    raw = text(value)
+    if raw is None:
+        return None
+    return raw.lower() in true
+
+
+def integer(value: Any, field: str, lo: int = 0, hi: int = 2**31 - 1) -> int | None:
+    raw = text(value)
+    if raw is None:
+        return None
+    try:
+        n = int(raw)
+    except ValueError:
+        raise Rejected("invalid_value", f"{field}={raw[:20]!r} is not an integer", field=field) from None
+    if not lo <= n <= hi:
+        raise Rejected("invalid_value", f"{field}={n} is outside {lo}..{hi}", field=field)
+    return n
+
+
+DOSSIER_STATUS = {
+    "1": "NEWLY_REGISTERED", "2": "ACCEPTED", "3": "NOT_ACCEPTED", "4": "PROCESSING",
+    "5": "SUPPLEMENT_REQUESTED", "6": "FINANCIAL_OBLIGATION_REQUESTED", "7": "WITHDRAWN",
+    "8": "STOPPED", "9": "PROCESSING_FINISHED", "10": "RESULT_RETURNED",
+}
+CHANNEL = {"1": "IN_PERSON", "2": "ONLINE", "3": "POSTAL"}
+APPLICANT_TYPE = {"1": "CITIZEN", "2": "BUSINESS", "3": "STATE_AGENCY", "4": "OTHER"}
+DOCUMENT_STATUS = {
+    "1": "ARRIVED", "2": "REJECTED", "3": "ACCEPTED", "4": "ASSIGNED", "5": "PROCESSING",
+    "6": "COMPLETED", "13": "TAKE_BACK_REQUESTED", "15": "TAKE_BACK_AGREED", "16": "TAKE_BACK_REFUSED",
+}
+PRIORITY = {"0": "NORMAL", "1": "URGENT", "2": "VERY_URGENT", "3": "EXPRESS", "4": "EXPRESS_FIXED_TIME"}
+STEERING = {"0": "NONE", "1": "DIRECTIVE", "2": "DIRECTIVE_REPORT"}
+BUSINESS_DOC_TYPE = {"0": "NEW", "1": "REVOKE", "2": "UPDATE", "3": "REPLACE"}

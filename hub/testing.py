@@ -1,0 +1,70 @@
+"""Helpers for tests and benchmarks against a real broker: read topics with a deadline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, TopicPartition
+
+from hub import headers as h
+from hub.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str]
+    timestamp: int
+
+
+def read_topic(settings: Settings, topic: str, *, expect: int | None = None, timeout_s: float = 60.0,
+               idle_s: float = 2.0) -> list[Record]:
+    """All records of ``topic`` (full name) from the beginning.
+
+    Stops when ``expect`` records arrived and nothing more came for ``idle_s`` (so that extra,
+    duplicate records are seen), when the deadline passes, or — without ``expect`` — once the
+    end offsets are reached.
+    """
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             consumer_timeout_ms=200, client_id="hub-testing")
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        out: list[Record] = []
+        deadline = time.monotonic() + timeout_s
+        last_new = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=200)
+            for msgs in batch.values():
+                for m in msgs:
+                    out.append(Record(m.topic, m.partition, m.offset, m.key, m.value, h.to_dict(m.headers),
+                                      m.timestamp))
+                    last_new = time.monotonic()
+            if expect is None:
+                ends = consumer.end_offsets(tps)
+                if all(consumer.position(tp) >= ends[tp] for tp in tps):
+                    break
+            elif len(out) >= expect and time.monotonic() - last_new >= idle_s:
+                break
+        return out
+    finally:
+        consumer.close()
+
+
+def wait_for(predicate, *, timeout_s: float = 60.0, interval_s: float = 0.1, what: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value; raise TimeoutError at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} not reached within {timeout_s}s")
+        time.sleep(interval_s)

@@ -1,0 +1,73 @@
+"""Topic names (the contract), their configuration, and idempotent creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.settings import Settings
+
+INGEST_DOSSIER = "ingest.dossier"
+INGEST_DOCUMENT = "ingest.document"
+FEED_DOSSIER = "feed.dossier.v1"
+FEED_DOCUMENT = "feed.document.v1"
+FEED_KPI = "feed.kpi.commune.v1"
+FEED_DIRECTIVE = "feed.directive.v1"
+DLQ = "hub.dlq.v1"
+SYSTEMS = "hub.systems.v1"
+
+INGEST_BY_KIND = {"dossier": INGEST_DOSSIER, "document": INGEST_DOCUMENT}
+FEED_BY_KIND = {"dossier": FEED_DOSSIER, "document": FEED_DOCUMENT}
+KINDS = tuple(INGEST_BY_KIND)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def specs(s: Settings) -> list[TopicSpec]:
+    """Every topic the hub needs, with partitions and configs from settings."""
+    raw_ms = str(s.raw_retention_hours * 3600 * 1000)
+    base = {"min.insync.replicas": str(s.min_insync_replicas)}
+    raw = {**base, "retention.ms": raw_ms}
+    feed = {**base, "retention.ms": str(30 * 24 * 3600 * 1000)}
+    compacted = {**base, "cleanup.policy": "compact"}
+    out = [
+        TopicSpec(s.topic(INGEST_DOSSIER), s.partitions, raw),
+        TopicSpec(s.topic(INGEST_DOCUMENT), s.partitions, raw),
+        TopicSpec(s.topic(FEED_DOSSIER), s.partitions, feed),
+        TopicSpec(s.topic(FEED_DOCUMENT), s.partitions, feed),
+        TopicSpec(s.topic(FEED_KPI), s.partitions, compacted),
+        TopicSpec(s.topic(FEED_DIRECTIVE), s.partitions, compacted),
+        TopicSpec(s.topic(DLQ), s.partitions, raw),
+        # One partition: the registry is small and every reader wants all of it in order.
+        TopicSpec(s.topic(SYSTEMS), 1, compacted),
+    ]
+    # faust table changelogs must match their source topic's partitions; created here so a
+    # broker without auto-creation works and the count is never guessed.
+    for kind in KINDS:
+        out.append(TopicSpec(f"{s.app_id}-dedupe-{kind}-changelog", s.partitions, compacted))
+    return out
+
+
+def create(s: Settings, *, timeout_s: float = 30.0) -> dict[str, str]:
+    """Create missing topics; returns {topic: 'created' | 'exists'}. Idempotent."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, client_id=f"{s.app_id}-admin",
+                             request_timeout_ms=int(timeout_s * 1000))
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in specs(s) if t.name not in existing]
+        result = {t.name: "exists" for t in specs(s) if t.name in existing}
+        if wanted:
+            admin.create_topics(
+                [NewTopic(t.name, t.partitions, s.replication_factor, topic_configs=t.config) for t in wanted],
+                timeout_ms=int(timeout_s * 1000),
+            )
+            result.update({t.name: "created" for t in wanted})
+        return result
+    finally:
+        admin.close()

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# One-line answers for a machine that lacks what the hub needs (never a stack trace).
+#   ops/preflight.sh python   Python 3.11+ with venv
+#   ops/preflight.sh kafka    Java 17+ and Maven, unless HUB_KAFKA_BOOTSTRAP points at a broker
+set -u
+py=${PYTHON:-python3}
+case "${1:-}" in
+  python)
+    command -v "$py" >/dev/null || { echo "preflight: Python 3.11+ is required (apt-get install python3 python3-venv), or use 'docker compose up'." >&2; exit 1; }
+    "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "preflight: Python 3.11+ is required, found $("$py" -V 2>&1); or use 'docker compose up'." >&2; exit 1; }
+    "$py" -c 'import venv, ensurepip' 2>/dev/null || { echo "preflight: Python's venv module is missing (apt-get install python3-venv)." >&2; exit 1; } ;;
+  kafka)
+    [ -n "${HUB_KAFKA_BOOTSTRAP:-}" ] && exit 0
+    command -v java >/dev/null || { echo "preflight: Java 17+ is required to run the local Kafka (apt-get install openjdk-17-jre-headless), or set HUB_KAFKA_BOOTSTRAP, or use 'docker compose up'." >&2; exit 1; }
+    v=$(java -version 2>&1 | awk -F'"' '/version/ {print $2}' | cut -d. -f1)
+    [ "${v:-0}" -ge 17 ] 2>/dev/null || { echo "preflight: Java 17+ is required, found '${v:-none}'; or set HUB_KAFKA_BOOTSTRAP, or use 'docker compose up'." >&2; exit 1; }
+    command -v mvn >/dev/null || [ -f var/kafka/libs/.complete ] || { echo "preflight: Maven is required to fetch the Kafka jars (apt-get install maven), or set HUB_KAFKA_BOOTSTRAP, or use 'docker compose up'." >&2; exit 1; } ;;
+  *) echo "usage: $0 python|kafka" >&2; exit 2 ;;
+esac

@@ -1,0 +1,118 @@
+"""Session fixtures: one real Kafka broker per test session, isolated topics per test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hub import topics
+from hub.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _answers(bootstrap: str) -> bool:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """A real broker: the one at HUB_KAFKA_BOOTSTRAP, or a local one this session starts."""
+    given = os.environ.get("HUB_KAFKA_BOOTSTRAP")
+    bootstrap = given or "127.0.0.1:9092"
+    if _answers(bootstrap):
+        yield bootstrap
+        return
+    if given:
+        pytest.fail(f"HUB_KAFKA_BOOTSTRAP={given} does not answer; start that broker or unset the variable")
+    script = ROOT / "ops" / "kafka" / "kafka.sh"
+    proc = subprocess.run([str(script), "up"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"could not start the local Kafka broker:\n{proc.stdout}\n{proc.stderr}")
+    try:
+        yield bootstrap
+    finally:
+        subprocess.run([str(script), "down"], capture_output=True, text=True)
+
+
+@pytest.fixture
+def make_settings(kafka_bootstrap):
+    """Factory: Settings on their own topic prefix, topics created. Extra kwargs override."""
+
+    def make(create_topics: bool = True, **overrides) -> Settings:
+        prefix = f"t{uuid.uuid4().hex[:10]}."
+        base = dict(kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, partitions=3, dev_mode=True,
+                    worker_data_dir=str(ROOT / "var" / "test-worker" / prefix))
+        base.update(overrides)
+        s = Settings.from_env(env={}, **base)
+        if create_topics:
+            topics.create(s)
+        return s
+
+    return make
+
+
+def settings_env(s: Settings) -> dict[str, str]:
+    """Environment for a subprocess that should see exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    for var, _default, _doc in Settings.describe():
+        value = getattr(s, var[4:].lower())
+        env[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Proc:
+    """A `hub ...` subprocess with its output in a file; stopped at teardown."""
+
+    def __init__(self, args: list[str], s: Settings, log_path: Path):
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen([sys.executable, "-m", "hub", *args], env=settings_env(s),
+                                      stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                      start_new_session=True)
+
+    def output(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=30)
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+        return self.popen.returncode
+
+
+@pytest.fixture
+def hub_process(tmp_path):
+    """Factory: start `python -m hub <args>` with given settings; all are stopped at teardown."""
+    procs: list[Proc] = []
+
+    def start(args: list[str], s: Settings, name: str | None = None) -> Proc:
+        p = Proc(args, s, tmp_path / f"{name or args[0]}-{len(procs)}.log")
+        procs.append(p)
+        return p
+
+    yield start
+    for p in procs:
+        p.stop()
