@@ -41,7 +41,11 @@ REASONS: dict[str, tuple[int, str]] = {
     "kind_not_allowed": (403, "the publishing system is not registered for this kind of event"),
     "unknown_system": (403, "the source system is not registered (or revoked)"),
     "unauthorized": (401, "missing, malformed or unknown bearer key"),
+    "not_found": (404, "no such HTTP route"),
+    "method_not_allowed": (405, "the HTTP route exists but not for this method"),
+    "unavailable": (503, "Kafka or the systems registry is unreachable; nothing was accepted, retry later"),
     "encode_failed": (422, "the canonical record does not fit its Avro schema"),
+    "internal_error": (500, "a mapper raised an unexpected exception (a hub bug); the record is kept for replay"),
 }
 
 STAGES = ("parse", "validate", "map", "encode", "produce", "auth")
@@ -61,6 +65,10 @@ class SchemaError(HubError):
 
 class TransientError(HubError):
     """A failure that may pass (broker down, timeout); retry, do not dead-letter."""
+
+
+class OutboxFull(HubError):
+    """The publisher's local outbox reached HUB_OUTBOX_MAX_BYTES; nothing was stored."""
 
 
 class Rejected(HubError):

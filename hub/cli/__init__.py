@@ -16,7 +16,12 @@ COMMANDS = [
     "hub.cli.topics",
     "hub.cli.tail",
     "hub.cli.publish",
+    "hub.cli.import_",
+    "hub.cli.simulate",
     "hub.cli.settings",
+    "hub.cli.systems",
+    "hub.cli.gateway",
+    "hub.cli.schemas",
 ]
 
 

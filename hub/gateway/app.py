@@ -1,19 +1,115 @@
-"""The FastAPI application: one router per concern, mounted here."""
+"""The FastAPI application: one router per concern, mounted here, and JSON errors everywhere."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from contextlib import asynccontextmanager
 
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hub import log
+from hub.errors import REASONS, Rejected, TransientError
 from hub.settings import Settings
+
+_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+              415: "unsupported_media_type", 401: "unauthorized"}
+
+
+def _kind(request: Request) -> str:
+    tail = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    return tail if tail in ("dossier", "document") else "-"
+
+
+def _rejected_log(request: Request, reason: str, status: int, **extra) -> None:
+    ctx = dict(getattr(request.state, "log", None) or {})
+    if request.url.path.startswith("/v1/events/"):
+        request.app.state.metrics.rejected.labels(kind=_kind(request), reason=reason).inc()
+        log.get().info("gateway_rejected", reason=reason, status=status, kind=_kind(request), **ctx, **extra)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Rejected)
+    async def rejected(request: Request, exc: Rejected) -> JSONResponse:
+        body = exc.as_dict()
+        index = getattr(exc, "index", None)
+        if index is not None:
+            body["index"] = index
+        trace_id = (getattr(request.state, "log", None) or {}).get("trace_id")
+        if trace_id:  # lets a publisher quote the trace when it asks the operators about a refusal
+            body["trace_id"] = trace_id
+        headers = {"WWW-Authenticate": 'Bearer realm="hub"'} if exc.http_status == 401 else None
+        _rejected_log(request, exc.reason, exc.http_status, **({"index": index} if index is not None else {}))
+        return JSONResponse(body, status_code=exc.http_status, headers=headers)
+
+    @app.exception_handler(TransientError)
+    async def transient(request: Request, exc: TransientError) -> JSONResponse:
+        _rejected_log(request, "unavailable", 503)
+        log.get().warning("gateway_unavailable", error=str(exc)[:300],
+                          **(getattr(request.state, "log", None) or {}))
+        return JSONResponse({"error": "unavailable", "message": str(exc)}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
+        _rejected_log(request, "invalid_value", 422)
+        return JSONResponse({"error": "invalid_value", "message": message, "stage": "parse"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.detail, dict):  # a router that shapes its own body (e.g. Confluent's error_code)
+            return JSONResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+        reason = _BY_STATUS.get(exc.status_code, "invalid_value" if exc.status_code < 500 else "unavailable")
+        return JSONResponse({"error": reason, "message": str(exc.detail)}, status_code=exc.status_code,
+                            headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not a client error: say so in JSON and keep the stack trace in the log.
+        log.get().exception("gateway_error", error_class=type(exc).__name__,
+                            **(getattr(request.state, "log", None) or {}))
+        reason = "internal_error" if "internal_error" in REASONS else "unavailable"
+        return JSONResponse({"error": reason, "message": "the gateway failed unexpectedly; nothing was "
+                             "accepted"}, status_code=500)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    app = FastAPI(title="Commune Interconnection Hub", version="1",
-                  description="Ingest for commune systems, Confluent-compatible schema registry (read-only), "
-                              "health and metrics.")
-    app.state.settings = settings
-    from hub.gateway import registry_api
+    from hub.gateway import ingest, ops, registry_api
+    from hub.systems import SystemsRegistry
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # The registry follows its topic in a daemon thread; a broker that is down at start-up is
+        # not fatal (requests get 503 until the registry has been read once).
+        await run_in_threadpool(app.state.registry.start)
+        reg = app.state.registry
+        log.get().info("gateway_started", topic=reg.topic, systems=len(reg.list()), loaded=reg.loaded)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(app.state.registry.stop)
+            await run_in_threadpool(app.state.writer.close)
+            await run_in_threadpool(app.state.kafka_health.close)
+
+    app = FastAPI(title="Commune Interconnection Hub", version="1", lifespan=lifespan,
+                  description="Ingest for commune systems, Confluent-compatible schema registry (read-only), "
+                              "health and metrics. Every error is a JSON body `{\"error\": <reason code>, "
+                              "\"message\": ...}`.")
+    app.state.settings = settings
+    app.state.registry = SystemsRegistry(settings)
+    app.state.writer = ingest.KafkaWriter(settings)
+    app.state.kafka_health = ops.KafkaHealth(settings)
+    app.state.metrics = ops.Metrics()
+    app.add_middleware(ops.MetricsMiddleware, metrics=app.state.metrics)
+    _install_error_handlers(app)
+    app.include_router(ingest.router)
+    app.include_router(ops.router)
     app.include_router(registry_api.router, prefix="/registry")
     return app

@@ -1,5 +1,243 @@
-"""Confluent-compatible schema-registry read API (placeholder: filled by the schemas work)."""
+"""Confluent-compatible schema-registry API (read-only) over the committed schema lock.
 
-from fastapi import APIRouter
+Standard Kafka tooling (confluent-kafka's SchemaRegistryClient, kcat, Kafka UI...) points at
+``/registry`` and decodes the feeds. Schemas change only through ``schemas/registry.json`` and a
+redeploy, so every write is refused except re-registering a schema that is already there, which
+Confluent answers with the existing id (serializers with ``auto.register.schemas`` rely on it).
+Unknown query parameters (``subject``, ``format``, ``deleted``...) are ignored, as clients send them.
+"""
 
-router = APIRouter(tags=["registry"])
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from hub import codec, log, registry
+from hub.errors import SchemaError
+
+MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
+
+
+class RegistryJSON(JSONResponse):
+    media_type = MEDIA_TYPE
+
+
+class RegistryError(BaseModel):
+    """Confluent's error body."""
+
+    error_code: int
+    message: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": RegistryError, "description": "Body is not JSON"},
+    404: {"model": RegistryError, "description": "40401 unknown subject, 40402 unknown version, "
+                                                 "40403 unknown schema"},
+    422: {"model": RegistryError, "description": "42201 invalid schema, 42202 invalid version, "
+                                                 "42205 read-only"},
+}
+router = APIRouter(tags=["registry"], default_response_class=RegistryJSON, responses=_ERRORS)
+
+
+def _error(status: int, code: int, message: str) -> RegistryJSON:
+    return RegistryJSON({"error_code": code, "message": message}, status_code=status)
+
+
+def _subject_not_found(subject: str) -> RegistryJSON:
+    return _error(404, 40401, f"Subject '{subject}' not found.")
+
+
+def _schemas(request: Request) -> codec.Schemas:
+    return codec.load(request.app.state.settings.schemas_dir)
+
+
+def _versions(request: Request, subject: str) -> list[codec.SchemaVersion] | None:
+    """Versions of ``subject``; a subject named after a prefixed topic (TopicNameStrategy on a
+    deployment with HUB_TOPIC_PREFIX) resolves to its contract subject."""
+    subjects = _schemas(request).subjects
+    if subject in subjects:
+        return subjects[subject]
+    prefix = request.app.state.settings.topic_prefix
+    if prefix and subject.startswith(prefix):
+        return subjects.get(subject[len(prefix):])
+    return None
+
+
+def _pick(versions: list[codec.SchemaVersion], version: str) -> codec.SchemaVersion | RegistryJSON:
+    if version in ("latest", "-1"):
+        return versions[-1]
+    try:
+        number = int(version)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 2**31 - 1:
+        return _error(422, 42202, f"The specified version '{version}' is not a valid version id. Allowed "
+                                  "values are between [1, 2^31-1] and the string \"latest\"")
+    for sv in versions:
+        if sv.version == number:
+            return sv
+    return _error(404, 40402, f"Version {number} not found.")
+
+
+def _describe(subject: str, sv: codec.SchemaVersion) -> dict[str, Any]:
+    # Confluent omits schemaType for AVRO, its default.
+    return {"subject": subject, "version": sv.version, "id": sv.id, "schema": sv.text}
+
+
+@router.get("/")
+def root() -> dict[str, Any]:
+    """Confluent answers the root with an empty object (a liveness probe for clients)."""
+    return {}
+
+
+@router.get("/subjects")
+def list_subjects(request: Request) -> list[str]:
+    """Subject names (TopicNameStrategy: ``<topic>-value``)."""
+    return list(_schemas(request).subjects)
+
+
+@router.get("/subjects/{subject}/versions")
+def list_versions(subject: str, request: Request) -> Any:
+    """Version numbers registered under a subject."""
+    versions = _versions(request, subject)
+    if versions is None:
+        return _subject_not_found(subject)
+    return [sv.version for sv in versions]
+
+
+@router.get("/subjects/{subject}/versions/{version}")
+def get_version(subject: str, version: str, request: Request) -> Any:
+    """One version (a number, ``latest`` or ``-1``): subject, version, id and schema text."""
+    versions = _versions(request, subject)
+    if versions is None:
+        return _subject_not_found(subject)
+    sv = _pick(versions, version)
+    return sv if isinstance(sv, RegistryJSON) else _describe(subject, sv)
+
+
+@router.get("/subjects/{subject}/versions/{version}/schema")
+def get_version_schema(subject: str, version: str, request: Request) -> Any:
+    """The schema of one version itself, not wrapped in a string."""
+    versions = _versions(request, subject)
+    if versions is None:
+        return _subject_not_found(subject)
+    sv = _pick(versions, version)
+    return sv if isinstance(sv, RegistryJSON) else json.loads(sv.text)
+
+
+@router.get("/subjects/{subject}/versions/{version}/referencedby")
+def referenced_by(subject: str, version: str, request: Request) -> Any:
+    """Ids of schemas referencing this one: none, the hub's schemas are self-contained."""
+    versions = _versions(request, subject)
+    if versions is None:
+        return _subject_not_found(subject)
+    sv = _pick(versions, version)
+    return sv if isinstance(sv, RegistryJSON) else []
+
+
+def _schema_by_id(request: Request, schema_id: str) -> codec.SchemaVersion | RegistryJSON:
+    try:
+        return _schemas(request).get(int(schema_id))
+    except (ValueError, SchemaError):
+        return _error(404, 40403, f"Schema {schema_id} not found")
+
+
+@router.get("/schemas/ids/{schema_id}")
+def get_schema(schema_id: str, request: Request) -> Any:
+    """The schema text with this id (what deserializers fetch for the id in each record)."""
+    sv = _schema_by_id(request, schema_id)
+    return sv if isinstance(sv, RegistryJSON) else {"schema": sv.text}
+
+
+@router.get("/schemas/ids/{schema_id}/schema")
+def get_schema_raw(schema_id: str, request: Request) -> Any:
+    """The schema with this id itself, not wrapped in a string."""
+    sv = _schema_by_id(request, schema_id)
+    return sv if isinstance(sv, RegistryJSON) else json.loads(sv.text)
+
+
+@router.get("/schemas/ids/{schema_id}/versions")
+def get_schema_versions(schema_id: str, request: Request) -> Any:
+    """Subject-version pairs using this id."""
+    sv = _schema_by_id(request, schema_id)
+    return sv if isinstance(sv, RegistryJSON) else [{"subject": sv.subject, "version": sv.version}]
+
+
+@router.get("/schemas/ids/{schema_id}/subjects")
+def get_schema_subjects(schema_id: str, request: Request) -> Any:
+    """Subjects using this id."""
+    sv = _schema_by_id(request, schema_id)
+    return sv if isinstance(sv, RegistryJSON) else [sv.subject]
+
+
+@router.get("/schemas/types")
+def schema_types() -> list[str]:
+    """Schema formats this registry serves."""
+    return ["AVRO"]
+
+
+@router.get("/config")
+def config() -> dict[str, str]:
+    """Global compatibility level (what ``hub schemas check`` enforces in CI)."""
+    return {"compatibilityLevel": registry.COMPATIBILITY}
+
+
+@router.get("/config/{subject}")
+def subject_config(subject: str, request: Request) -> Any:
+    """Compatibility level of a subject: the global one."""
+    if _versions(request, subject) is None:
+        return _subject_not_found(subject)
+    return {"compatibilityLevel": registry.COMPATIBILITY}
+
+
+@router.get("/mode")
+def mode() -> dict[str, str]:
+    """The registry is read-only: schemas change through the committed lock file."""
+    return {"mode": "READONLY"}
+
+
+async def _posted_match(subject: str, request: Request) -> tuple[str, codec.SchemaVersion] | RegistryJSON:
+    """The registered version whose schema equals the posted one, or the Confluent error."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return _error(400, 400, "Request body is not valid JSON.")
+    if not isinstance(body, dict) or not isinstance(body.get("schema"), str):
+        return _error(422, 42201, "Invalid schema: the body must be an object with a 'schema' string.")
+    if body.get("schemaType", "AVRO") != "AVRO":
+        return _error(422, 42201, f"Invalid schema: schemaType {body['schemaType']!r} is not supported "
+                                  "(only AVRO).")
+    versions = _versions(request, subject)
+    if versions is None:
+        return _subject_not_found(subject)
+    try:
+        for sv in versions:
+            if registry.same_schema(body["schema"], sv.text):
+                return subject, sv
+    except SchemaError as exc:
+        return _error(422, 42201, f"Invalid schema: {exc}")
+    return _error(404, 40403, "Schema not found")
+
+
+@router.post("/subjects/{subject}")
+async def lookup(subject: str, request: Request) -> Any:
+    """Is this schema registered under the subject? Its version and id if so."""
+    found = await _posted_match(subject, request)
+    return found if isinstance(found, RegistryJSON) else _describe(*found)
+
+
+@router.post("/subjects/{subject}/versions")
+async def register(subject: str, request: Request) -> Any:
+    """Registering is refused (read-only) unless the schema is already there: then its id."""
+    found = await _posted_match(subject, request)
+    if isinstance(found, RegistryJSON):
+        if found.status_code == 404 and b"40403" in found.body:
+            log.get().info("registry_write_refused", reason="read_only", subject=subject)
+            return _error(422, 42205, f"Subject '{subject}' is in read-only mode: new schemas are added to "
+                                      "schemas/registry.json and deployed.")
+        return found
+    return {"id": found[1].id}

@@ -5,7 +5,7 @@ parses, maps, validates and pseudonymizes, and returns canonical records ready f
 encoding — or raises :class:`hub.errors.Rejected` with a reason code.
 
 Adding a vendor dialect is one module in ``hub/normalize/dialects/`` that defines
-``FORMAT`` (the header value), ``KIND`` (``dossier`` or ``document``) and
+``FORMAT`` (the header value), ``KIND`` (``dossier``, ``document`` or a tuple of both) and
 ``parse(raw: bytes, env: Envelope, ctx: Context) -> list[dict]``, plus fixtures; the
 module is discovered by name, nothing else changes.
 """

@@ -13,6 +13,8 @@ VIETNAM = timezone(timedelta(hours=7), "ICT")
 _COMPACT = re.compile(r"^\d{14}$")  # yyyyMMddHHmmss
 _COMPACT_DATE = re.compile(r"^\d{8}$")  # yyyyMMdd
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# yyyy/MM/dd[ HH:mm[:ss]]: edXML PromulgationDate and the date part of DocumentId use it
+_YMD = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
 
 
@@ -34,7 +36,8 @@ def required(record: dict, key: str, value: Any) -> str:
 
 
 def timestamp_ms(value: Any, field: str) -> int | None:
-    """Parse yyyyMMddHHmmss, yyyyMMdd, dd/MM/yyyy[ HH:mm[:ss]] (Vietnam time) or ISO 8601 to UTC ms.
+    """Parse yyyyMMddHHmmss, yyyyMMdd, dd/MM/yyyy[ HH:mm[:ss]], yyyy/MM/dd[ HH:mm[:ss]] (Vietnam time)
+    or ISO 8601 to UTC ms.
 
     A value without an offset is Vietnam local time (UTC+7), as the national portal sends it.
     """
@@ -48,6 +51,9 @@ def timestamp_ms(value: Any, field: str) -> int | None:
             dt = datetime.strptime(raw, "%Y%m%d").replace(tzinfo=VIETNAM)
         elif m := _DMY.match(raw):
             d, mo, y, hh, mm, ss = m.groups()
+            dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=VIETNAM)
+        elif m := _YMD.match(raw):
+            y, mo, d, hh, mm, ss = m.groups()
             dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=VIETNAM)
         else:
             iso = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw

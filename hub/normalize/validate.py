@@ -39,7 +39,8 @@ def check_commune(code: str, env: Envelope, ctx: Context) -> None:
         return
     scope = ctx.scope_of(env.source_system)
     if scope is None:
-        raise Rejected("unknown_system", f"source system {env.source_system!r} is not registered", stage="auth")
+        raise Rejected("unknown_system", f"source system {env.source_system!r} is not registered",
+                       stage="auth")
     if env.kind not in scope.kinds:
         raise Rejected("kind_not_allowed", f"system {env.source_system!r} may not publish {env.kind} events",
                        stage="auth")

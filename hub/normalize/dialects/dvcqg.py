@@ -33,16 +33,22 @@ def load_json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise Rejected("malformed_json", f"payload is not valid JSON: {str(exc)[:120]}", stage="parse") from None
+        raise Rejected("malformed_json", f"payload is not valid JSON: {str(exc)[:120]}",
+                       stage="parse") from None
 
 
 def _objects(doc: Any) -> list[dict]:
-    if isinstance(doc, dict):
+    # Unwrap in a loop, not by recursion: JSON may nest wrappers ~1000 deep (RecursionError).
+    while isinstance(doc, dict):
         for wrapper in ("data", "HoSo", "QuaTrinhXuLy"):
             inner = doc.get(wrapper)
             if isinstance(inner, list | dict) and len(doc) <= 2:
-                return _objects(inner) if wrapper != "QuaTrinhXuLy" else _progress_list(inner)
-        return [doc]
+                if wrapper == "QuaTrinhXuLy":
+                    return _progress_list(inner)
+                doc = inner
+                break
+        else:
+            return [doc]
     if isinstance(doc, list) and doc and all(isinstance(x, dict) for x in doc):
         return doc
     raise Rejected("malformed_json", "expected a JSON object or a non-empty array of objects", stage="parse")
@@ -99,12 +105,14 @@ def _dossier(obj: dict, ctx: Context) -> dict:
     rec["has_digitized_components"] = bool(flag or digitized) if (flag is not None or digitized is not None) \
         else None
     paid = f.text(obj.get("DuocThanhToanTrucTuyen"))
-    rec["paid_online"] = {"1": True, "3": False}.get(paid or "", None)
+    rec["paid_online"] = {"1": True, "3": False}.get(paid or "")
     fees = obj.get("DanhSachLePhi")
     rec["fee_bearing"] = bool(fees) if isinstance(fees, list) else None
     rec["commune_code"] = f.text(obj.get("MaXa"))
-    times = [rec[k] for k in ("received_at", "finished_at", "returned_at", "refused_at") if rec[k] is not None]
-    rec["event_time"] = f.timestamp_ms(obj.get("NgayCapNhat"), "NgayCapNhat") or (max(times) if times else None)
+    times = [rec[k] for k in ("received_at", "finished_at", "returned_at", "refused_at")
+             if rec[k] is not None]
+    updated = f.timestamp_ms(obj.get("NgayCapNhat"), "NgayCapNhat")
+    rec["event_time"] = updated or (max(times) if times else None)
     return rec
 
 

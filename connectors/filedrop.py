@@ -1,0 +1,320 @@
+"""File drop: communes that only have spreadsheets or export folders drop files in a directory.
+
+``*.csv`` dossier exports become one ingest record per row (header line + that row, format
+``csv``); ``*.json`` DVCQG exports one record per object (format ``dvcqg-json``); ``*.xml``
+one document record, its dialect sniffed from the root's namespace (``edxml`` / ``edoc-go``).
+
+Each processed file moves to ``DIR/done/`` once Kafka acknowledged all of its records, or to
+``DIR/rejected/`` next to a ``<name>.reason.txt``. Publishing each event once takes two
+guards: a ledger (``DIR/.hub-import-ledger``, SQLite) of content hashes of files already
+published, so a re-run or a re-dropped copy publishes nothing; and deterministic event ids (a
+hash of the record's bytes), so that even if the ledger is lost, or the process dies between
+the acknowledgement and the ledger write, the worker deduplicates the resend.
+
+The directory itself is the durable queue: a file stays in place until it is acknowledged, so
+a broker outage only delays it to the next run or poll.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import sqlite3
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from hub import log
+from hub.errors import TransientError
+from hub.settings import Settings
+
+NAMESPACES = {"http://www.mic.gov.vn/TBT/QCVN_102_2016": "edxml", "http://www.go.vn/eDoc": "edoc-go"}
+# Header names (lower case, no diacritics, no separators) that identify a dossier export.
+_DOSSIER_CODE = {"mahoso", "dossiercode", "sohoso"}
+_COMMUNE = {"maxa", "communecode", "maxaphuong", "madonvihanhchinh"}
+_SETTLE_S = 2.0  # in watch mode a file modified more recently may still be being copied in
+LEDGER = ".hub-import-ledger"
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be imported; ``reason`` is a code from hub.errors.REASONS."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    kind: str
+    format: str
+    payload: bytes
+    event_id: str
+    commune: str | None = None
+
+
+@dataclass
+class Summary:
+    files_done: int = 0
+    files_skipped: int = 0  # already in the ledger (re-run or re-dropped copy)
+    files_rejected: int = 0
+    files_waiting: int = 0  # left in place: Kafka unreachable, retried next time
+    events: int = 0
+    rejected: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"files_done": self.files_done, "files_skipped": self.files_skipped,
+                "files_rejected": self.files_rejected, "files_waiting": self.files_waiting,
+                "events": self.events, "rejected": self.rejected}
+
+
+def _fold(name: str) -> str:
+    """``Mã Xã`` -> ``maxa``: header names compared without case, diacritics or separators."""
+    s = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in s if c.isalnum() and not unicodedata.combining(c)).lower()
+
+
+def _event_id(prefix: str, payload: bytes) -> str:
+    return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:32]}"
+
+
+def _text(raw: bytes) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileRejected("bad_encoding", f"the file is not UTF-8 (first bad byte at offset {exc.start}); "
+                           "export it again as 'CSV UTF-8' / UTF-8 text") from None
+
+
+def csv_records(raw: bytes) -> list[Record]:
+    text = _text(raw)
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count)  # vendors export with ',' or ';' (Excel, vi-VN locale) or tabs
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise FileRejected("malformed_csv", "the file is empty")
+    header = rows[0]
+    folded = [_fold(c) for c in header]
+    if not _DOSSIER_CODE.intersection(folded):
+        raise FileRejected("malformed_csv", "no known header: the first line must name the dossier code "
+                           f"column (MaHoSo); found {', '.join(h[:30] for h in header[:8])}")
+    if len(rows) == 1:
+        raise FileRejected("malformed_csv", "the file has a header line but no rows")
+    commune_col = next((i for i, c in enumerate(folded) if c in _COMMUNE), None)
+    out = []
+    for row in rows[1:]:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerow(row)
+        payload = buf.getvalue().encode()
+        commune = row[commune_col].strip() if commune_col is not None and commune_col < len(row) else None
+        out.append(Record("dossier", "csv", payload, _event_id("csv", payload), commune or None))
+    return out
+
+
+def json_records(raw: bytes) -> list[Record]:
+    text = _text(raw)
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise FileRejected("malformed_json", f"not valid JSON: {str(exc)[:160]}") from None
+    if isinstance(doc, dict):
+        for wrapper in ("data", "HoSo"):  # DVCQG exports wrap the list
+            if isinstance(doc.get(wrapper), list):
+                doc = doc[wrapper]
+                break
+    items = doc if isinstance(doc, list) else [doc]
+    if not items or not all(isinstance(x, dict) for x in items):
+        raise FileRejected("malformed_json", "expected a JSON object or a non-empty array of objects")
+    out = []
+    for obj in items:
+        payload = orjson.dumps(obj)
+        commune = obj.get("MaXa")
+        out.append(Record("dossier", "dvcqg-json", payload, _event_id("json", payload),
+                          str(commune).strip() if commune else None))
+    return out
+
+
+def xml_records(raw: bytes) -> list[Record]:
+    try:
+        root = fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise FileRejected("malformed_xml", f"forbidden XML construct: {type(exc).__name__}") from None
+    except Exception as exc:  # noqa: BLE001 - expat raises ParseError, but also ValueError on odd encodings
+        raise FileRejected("malformed_xml", f"not well-formed XML: {str(exc)[:160]}") from None
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    fmt = NAMESPACES.get(ns)
+    if fmt is None:
+        raise FileRejected("unknown_document_root", f"root <{root.tag.split('}')[-1][:40]}> in namespace "
+                           f"{ns[:80]!r} is neither edXML nor eDoc ({' or '.join(NAMESPACES)})")
+    return [Record("document", fmt, raw, _event_id("xml", raw))]
+
+
+READERS = {".csv": csv_records, ".json": json_records, ".xml": xml_records}
+
+
+class Ledger:
+    """Content hashes of files already published from this folder."""
+
+    def __init__(self, folder: Path):
+        self._db = sqlite3.connect(folder / LEDGER, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS files (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, "
+                         "events INTEGER NOT NULL, done_at REAL NOT NULL)")
+
+    def seen(self, digest: str) -> bool:
+        return self._db.execute("SELECT 1 FROM files WHERE sha256 = ?", (digest,)).fetchone() is not None
+
+    def add(self, digest: str, name: str, events: int) -> None:
+        self._db.execute("INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)",
+                         (digest, name, events, time.time()))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _move(path: Path, folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    if target.exists():  # a re-dropped copy: keep both
+        target = folder / f"{path.stem}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}{path.suffix}"
+    return path.replace(target)
+
+
+def _reject(path: Path, folder: Path, reason: str, message: str) -> None:
+    moved = _move(path, folder / "rejected")
+    moved.with_name(moved.name + ".reason.txt").write_text(f"{reason}: {message}\n", encoding="utf-8")
+
+
+class FileDrop:
+    """Imports one folder for one publishing system; ``publisher`` is a connectors.Publisher."""
+
+    def __init__(self, folder: str | os.PathLike, system: str, settings: Settings | None = None, *,
+                 publisher=None):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise FileNotFoundError(f"{self.folder} is not a directory")
+        self.system = system
+        self.settings = settings or Settings.from_env()
+        self._publisher = publisher
+        self._log = log.get().bind(source_system=system)
+
+    def publisher(self):
+        if self._publisher is None:
+            from kafka.errors import KafkaError
+
+            from connectors.publisher import Publisher
+
+            try:
+                self._publisher = Publisher(self.system, self.settings, bootstrap_timeout_ms=10_000)
+            except KafkaError as exc:
+                raise TransientError(f"cannot reach Kafka at {self.settings.kafka_bootstrap}: {exc}") from exc
+        return self._publisher
+
+    def candidates(self, settle_s: float = 0.0) -> list[Path]:
+        now = time.time()
+        files = [p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                 and not p.name.endswith((".part", ".tmp", ".crdownload"))
+                 and now - p.stat().st_mtime >= settle_s]
+        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def run_once(self, settle_s: float = 0.0) -> Summary:
+        """Import every file currently in the folder."""
+        summary = Summary()
+        ledger = Ledger(self.folder)
+        try:
+            pending = self.candidates(settle_s)
+            for i, path in enumerate(pending):
+                try:
+                    self._one(path, ledger, summary)
+                except TransientError as exc:
+                    # Kafka is unreachable: every remaining file waits in place for the next run.
+                    summary.files_waiting += len(pending) - i
+                    self._log.warning("import_retry", file=path.name, waiting=len(pending) - i,
+                                      error=str(exc)[:300])
+                    break
+        finally:
+            ledger.close()
+        self._log.info("import_summary", folder=str(self.folder), **summary.as_dict())
+        return summary
+
+    def _one(self, path: Path, ledger: Ledger, summary: Summary) -> None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            self._rejected(path, summary, "bad_encoding", f"cannot read the file: {exc.strerror}")
+            return
+        digest = hashlib.sha256(raw).hexdigest()
+        if ledger.seen(digest):
+            _move(path, self.folder / "done")
+            summary.files_skipped += 1
+            self._log.info("import_file_skipped", file=path.name, reason="duplicate", sha256=digest[:16])
+            return
+        reader = READERS.get(path.suffix.lower())
+        if reader is None:
+            self._rejected(path, summary, "unknown_format",
+                           f"unsupported file type {path.suffix or '(none)'}; drop *.csv (dossier rows), "
+                           "*.json (DVCQG dossiers) or *.xml (edXML/eDoc)")
+            return
+        try:
+            records = reader(raw)
+        except FileRejected as exc:
+            self._rejected(path, summary, exc.reason, exc.message)
+            return
+        big = [r for r in records if len(r.payload) > self.settings.max_payload_bytes]
+        if big:
+            self._rejected(path, summary, "payload_too_large", f"{len(big)} record(s) exceed "
+                           f"HUB_MAX_PAYLOAD_BYTES={self.settings.max_payload_bytes}")
+            return
+        self._publish(records)
+        ledger.add(digest, path.name, len(records))
+        _move(path, self.folder / "done")
+        summary.files_done += 1
+        summary.events += len(records)
+        self._log.info("import_file_done", file=path.name, events=len(records), format=records[0].format,
+                       kind=records[0].kind)
+
+    def _publish(self, records: list[Record]) -> None:
+        from kafka.errors import KafkaError
+
+        pub = self.publisher()
+        futures = [pub.send_async(r.kind, r.payload, format=r.format, commune=r.commune, event_id=r.event_id)
+                   for r in records]
+        try:
+            for _eid, fut in futures:
+                fut.get(timeout=pub.timeout_s)
+        except KafkaError as exc:
+            raise TransientError(f"Kafka did not acknowledge every record: {exc}") from exc
+
+    def _rejected(self, path: Path, summary: Summary, reason: str, message: str) -> None:
+        _reject(path, self.folder, reason, message)
+        summary.files_rejected += 1
+        summary.rejected[path.name] = reason
+        self._log.warning("import_file_rejected", file=path.name, reason=reason, message=message)
+
+    def watch(self, interval_s: float = 5.0, stop=None) -> None:
+        """Poll until ``stop`` (a threading.Event) is set or Ctrl-C."""
+        interval_s = min(max(interval_s, 0.2), 300.0)
+        while stop is None or not stop.is_set():
+            self.run_once(settle_s=_SETTLE_S)
+            if stop is not None:
+                stop.wait(interval_s)
+            else:
+                time.sleep(interval_s)
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+            self._publisher = None

@@ -1,0 +1,37 @@
+"""``hub import DIR``: publish the CSV / JSON / edXML files a commune drops in a folder."""
+
+from __future__ import annotations
+
+import argparse
+
+import orjson
+
+from hub.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="import dropped files (CSV dossier rows, DVCQG JSON, edXML/eDoc)",
+                       description="Publish every *.csv, *.json and *.xml file in DIR, then move it to "
+                       "DIR/done/ (or DIR/rejected/ with a .reason.txt). A ledger in DIR/.hub-import-ledger "
+                       "and deterministic event ids make re-runs publish nothing twice.")
+    p.add_argument("dir", metavar="DIR", help="the drop folder")
+    p.add_argument("--system", required=True, help="publishing system id the files come from")
+    p.add_argument("--watch", action="store_true", help="keep polling the folder (Ctrl-C stops)")
+    p.add_argument("--interval", type=float, default=5.0, metavar="S",
+                   help="seconds between polls with --watch (0.2..300, default 5)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from connectors.filedrop import FileDrop
+
+    drop = FileDrop(args.dir, args.system, settings)
+    try:
+        if args.watch:
+            drop.watch(args.interval)
+            return 0
+        summary = drop.run_once()
+        print(orjson.dumps({"summary": summary.as_dict()}).decode(), flush=True)
+        return 1 if summary.files_waiting else 0
+    finally:
+        drop.close()

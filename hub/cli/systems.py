@@ -1,0 +1,87 @@
+"""``hub systems add|list|revoke``: onboard publishing systems (keys are shown once, stored hashed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+import orjson
+
+from hub.settings import Settings
+from hub.systems import SystemsRegistry
+
+
+def _csv(value: str) -> list[str]:
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("systems", help="onboard, list and revoke publishing systems")
+    ssub = p.add_subparsers(dest="action", required=True)
+    a = ssub.add_parser("add", help="register a system (or re-register it with a new key); "
+                        "prints the key once")
+    a.add_argument("--id", required=True, help="system id, [a-z0-9._-]{1,64}, e.g. ialy-motcua")
+    a.add_argument("--communes", required=True, type=_csv, help="commune codes, comma separated, e.g. 23734")
+    a.add_argument("--kinds", required=True, type=_csv, help="dossier, document or dossier,document")
+    a.add_argument("--organ-id", action="append", default=[], dest="organ_ids", metavar="ORGAN_ID",
+                   help="electronic organization id its documents carry (repeatable), e.g. 000.00.12.H41")
+    a.set_defaults(func=add, quiet_logs=True)
+    ls = ssub.add_parser("list", help="list registered systems (never their keys)")
+    ls.add_argument("--json", action="store_true", help="one JSON object per line")
+    ls.set_defaults(func=list_, quiet_logs=True)
+    r = ssub.add_parser("revoke", help="revoke a system's key; its history stays in the registry")
+    r.add_argument("--id", required=True)
+    r.set_defaults(func=revoke, quiet_logs=True)
+
+
+def add(args: argparse.Namespace, settings: Settings) -> int:
+    reg = SystemsRegistry(settings)
+    try:
+        reg.refresh()
+        key = reg.add(args.id, args.communes, args.kinds, args.organ_ids)
+    finally:
+        reg.stop()
+    # The key goes to stdout only (logs go to stderr for this command) and is never logged.
+    print(f"system {args.id} registered for communes {','.join(sorted(set(args.communes)))} "
+          f"and kinds {','.join(sorted(set(args.kinds)))}", file=sys.stderr)
+    print(key)
+    print("Store this key now: it cannot be shown again (only its hash is kept).", file=sys.stderr)
+    return 0
+
+
+def _when(ms: int | None) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ms else "-"
+
+
+def list_(args: argparse.Namespace, settings: Settings) -> int:
+    reg = SystemsRegistry(settings)
+    try:
+        reg.refresh()
+        systems = reg.list()
+    finally:
+        reg.stop()
+    if args.json:
+        for s in systems:
+            print(orjson.dumps(s.public()).decode())
+        return 0
+    rows = [("ID", "STATE", "COMMUNES", "KINDS", "ORGAN IDS", "CREATED", "REVOKED")]
+    for s in systems:
+        rows.append((s.id, "active" if s.active else "revoked", ",".join(sorted(s.communes)),
+                     ",".join(sorted(s.kinds)), ",".join(sorted(s.organ_ids)) or "-", _when(s.created_at),
+                     _when(s.revoked_at)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def revoke(args: argparse.Namespace, settings: Settings) -> int:
+    reg = SystemsRegistry(settings)
+    try:
+        reg.refresh()
+        reg.revoke(args.id)
+    finally:
+        reg.stop()
+    print(f"system {args.id} revoked", file=sys.stderr)
+    return 0

@@ -1,0 +1,217 @@
+"""Flat objects in the hub's own vocabulary (hub-json keys) -> canonical records.
+
+hub-json payloads and CSV rows (after header matching) both arrive here as ``{key: value}``
+with the English snake_case keys of ``docs/hub-json.schema.json``. Values are accepted in the
+forms people actually type: codes as numbers or strings (``4``, ``"04"``), enum names
+(``PROCESSING``), Vietnamese labels (``Đang xử lý``, ``Trực tuyến``), booleans as
+``true``/``1``/``Có``. Anything else is a reason code naming the field.
+
+Personal data is never copied: ``applicant_id`` and ``handler_id`` become keyed pseudonyms;
+names, phones, emails, addresses and summaries are simply not read.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from hub.errors import Rejected
+from hub.normalize import fields as f
+from hub.normalize.context import Context
+
+DOSSIER_DATES = ("received_at", "due_at", "finished_at", "returned_at", "refused_at")
+
+
+def fold(value: str) -> str:
+    """Case-, diacritics- and punctuation-insensitive key: ``Mã hồ sơ`` and ``MaHoSo`` -> ``mahoso``."""
+    value = unicodedata.normalize("NFD", unicodedata.normalize("NFC", value))
+    value = value.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in value if c.isalnum() and not unicodedata.combining(c)).lower()
+
+
+def _labels(table: dict[str, list[str]]) -> dict[str, str]:
+    return {fold(label): name for name, labels in table.items() for label in labels}
+
+
+STATUS_LABELS = _labels({
+    "NEWLY_REGISTERED": ["Mới đăng ký", "Mới tiếp nhận trực tuyến", "Chờ tiếp nhận"],
+    "ACCEPTED": ["Được tiếp nhận", "Đã tiếp nhận", "Tiếp nhận"],
+    "NOT_ACCEPTED": ["Không được tiếp nhận", "Không tiếp nhận", "Từ chối tiếp nhận"],
+    "PROCESSING": ["Đang xử lý", "Đang giải quyết"],
+    "SUPPLEMENT_REQUESTED": ["Yêu cầu bổ sung", "Yêu cầu bổ sung hồ sơ", "Bổ sung hồ sơ"],
+    "FINANCIAL_OBLIGATION_REQUESTED": ["Yêu cầu thực hiện nghĩa vụ tài chính",
+                                       "Chờ thực hiện nghĩa vụ tài chính"],
+    "WITHDRAWN": ["Công dân xin rút", "Xin rút hồ sơ", "Rút hồ sơ"],
+    "STOPPED": ["Dừng xử lý", "Dừng giải quyết"],
+    "PROCESSING_FINISHED": ["Đã xử lý xong", "Đã giải quyết xong", "Hoàn thành xử lý"],
+    "RESULT_RETURNED": ["Đã trả kết quả", "Trả kết quả"],
+})
+CHANNEL_LABELS = _labels({"IN_PERSON": ["Trực tiếp"], "ONLINE": ["Trực tuyến", "Qua mạng"],
+                          "POSTAL": ["Bưu chính", "Dịch vụ bưu chính", "Bưu chính công ích"]})
+APPLICANT_LABELS = _labels({"CITIZEN": ["Công dân", "Cá nhân"], "BUSINESS": ["Doanh nghiệp", "Tổ chức"],
+                            "STATE_AGENCY": ["Cơ quan nhà nước"], "OTHER": ["Khác"]})
+_TRUE = {"1", "true", "yes", "y", "co", "x"}
+_FALSE = {"0", "3", "false", "no", "n", "khong"}  # DVCQG sends "3" for "not paid online"
+
+
+def string(obj: dict, key: str) -> str | None:
+    """NFC text of a string or number; any other JSON type is ``invalid_value``."""
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return f.text(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f.text(str(value))
+    raise Rejected("invalid_value", f"{key} must be a string", stage="map", field=key)
+
+
+def enum(obj: dict, key: str, codes: dict[str, str], labels: dict[str, str] | None = None,
+         reason: str = "invalid_value") -> str | None:
+    """A national code (``4``, ``"04"``), the enum name (``PROCESSING``) or a Vietnamese label."""
+    value = obj.get(key)
+    if isinstance(value, bool):
+        raise Rejected(reason, f"{key} must be a code or a name, not a boolean", stage="map", field=key)
+    raw = string(obj, key)
+    if raw is None:
+        return None
+    if raw.upper() in codes.values():
+        return raw.upper()
+    if labels and (name := labels.get(fold(raw))):
+        return name
+    if not raw.isdigit():
+        raise Rejected(reason, f"{key}={raw[:40]!r} is not a known code or name", stage="map", field=key)
+    return f.code(raw, key, codes, reason=reason)
+
+
+def boolean(obj: dict, key: str) -> bool | None:
+    value = obj.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raw = string(obj, key)
+    if raw is None:
+        return None
+    folded = fold(raw)
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    raise Rejected("invalid_value", f"{key}={raw[:20]!r} is not a yes/no value", stage="map", field=key)
+
+
+def integer(obj: dict, key: str, lo: int = 0, hi: int = 2**31 - 1) -> int | None:
+    value = obj.get(key)
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise Rejected("invalid_value", f"{key} must be an integer", stage="map", field=key)
+    if isinstance(value, float):
+        value = int(value) if abs(value) < 2**53 else str(value)
+    return f.integer(string({key: value}, key), key, lo, hi)
+
+
+def timestamp(obj: dict, key: str) -> int | None:
+    return f.timestamp_ms(string(obj, key), key)
+
+
+def string_list(obj: dict, key: str) -> list[str]:
+    value = obj.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str):  # CSV cells: "a; b" or "a, b"
+        value = [v for v in value.replace(";", ",").split(",")]
+    if not isinstance(value, list):
+        raise Rejected("invalid_value", f"{key} must be an array of strings", stage="map", field=key)
+    out = []
+    for i, item in enumerate(value):
+        text = string({key: item}, f"{key}[{i}]") if not isinstance(item, str) else f.text(item)
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def dossier(obj: dict, ctx: Context) -> dict[str, Any]:
+    """A DossierEvent record from a hub-json dossier object (or a matched CSV row)."""
+    rec: dict[str, Any] = {}
+    kind = (string(obj, "record_type") or "DOSSIER").upper()
+    if kind not in ("DOSSIER", "PROGRESS"):
+        raise Rejected("invalid_value", f"record_type={kind[:20]!r} is not DOSSIER or PROGRESS", stage="map",
+                       field="record_type")
+    rec["record_type"] = kind
+    code = string(obj, "dossier_code")
+    if code is None:
+        raise Rejected("missing_field", "dossier_code is required", stage="map", field="dossier_code")
+    rec["dossier_code"] = code
+    if string(obj, "status") is None:
+        raise Rejected("missing_field", "status is required", stage="map", field="status")
+    rec["status"] = enum(obj, "status", f.DOSSIER_STATUS, STATUS_LABELS, reason="unknown_status")
+    for key in ("procedure_code", "procedure_name", "field_code", "handling_unit", "handler_role"):
+        rec[key] = string(obj, key)
+    rec["channel"] = enum(obj, "channel", f.CHANNEL, CHANNEL_LABELS)
+    rec["service_level"] = integer(obj, "service_level", 1, 4)
+    rec["applicant_type"] = enum(obj, "applicant_type", f.APPLICANT_TYPE, APPLICANT_LABELS)
+    rec["applicant_pseudonym"] = ctx.pseudonym(string(obj, "applicant_id"))
+    rec["handler_pseudonym"] = ctx.pseudonym(string(obj, "handler_id"))
+    for key in DOSSIER_DATES:
+        rec[key] = timestamp(obj, key)
+    for key in ("has_digitized_components", "paid_online", "fee_bearing"):
+        rec[key] = boolean(obj, key)
+    rec["digitized_document_count"] = integer(obj, "digitized_document_count")
+    if rec["digitized_document_count"] and rec["has_digitized_components"] is None:
+        rec["has_digitized_components"] = True
+    rec["commune_code"] = string(obj, "commune_code")
+    rec["source_event_id"] = string(obj, "event_id")
+    times = [rec[k] for k in DOSSIER_DATES if k != "due_at" and rec[k] is not None]
+    rec["event_time"] = timestamp(obj, "event_time") or (max(times) if times else None)
+    return rec
+
+
+def document(obj: dict, ctx: Context, dialect: str) -> dict[str, Any]:
+    """A DocumentEvent record from a hub-json document object."""
+    rec: dict[str, Any] = {"dialect": dialect}
+    status_given = string(obj, "status_code") is not None
+    kind = (string(obj, "message_type") or ("STATUS" if status_given else "DOCUMENT")).upper()
+    if kind not in ("DOCUMENT", "STATUS"):
+        raise Rejected("invalid_value", f"message_type={kind[:20]!r} is not DOCUMENT or STATUS", stage="map",
+                       field="message_type")
+    rec["message_type"] = kind
+    for key in ("document_id", "code_number", "code_notation", "from_organ_id", "document_type",
+                "document_type_name", "subject"):
+        rec[key] = string(obj, key)
+    rec["to_organ_ids"] = string_list(obj, "to_organ_ids")
+    rec["promulgation_date"] = timestamp(obj, "promulgation_date")
+    rec["due_date"] = timestamp(obj, "due_date")
+    rec["priority"] = enum(obj, "priority", f.PRIORITY)
+    rec["steering_type"] = enum(obj, "steering_type", f.STEERING)
+    rec["business_doc_type"] = enum(obj, "business_doc_type", f.BUSINESS_DOC_TYPE)
+    rec["status"] = enum(obj, "status_code", f.DOCUMENT_STATUS, reason="unknown_status")
+    if kind == "STATUS" and rec["status"] is None:
+        raise Rejected("missing_field", "status_code is required for a STATUS message", stage="map",
+                       field="status_code")
+    rec["status_time"] = timestamp(obj, "status_time")
+    rec["attachment_names"] = string_list(obj, "attachment_names")
+    count = integer(obj, "attachment_count")
+    rec["attachment_count"] = len(rec["attachment_names"]) if count is None else count
+    rec["commune_code"] = string(obj, "commune_code")
+    if rec["commune_code"] is None:  # a commune's own organ sent or reported it
+        rec["commune_code"] = _commune_only(ctx.organ_commune(rec["from_organ_id"]))
+    rec["direction"] = _direction(obj, rec, ctx)
+    rec["source_event_id"] = string(obj, "event_id")
+    rec["event_time"] = timestamp(obj, "event_time") or rec["status_time"] or rec["promulgation_date"]
+    return rec
+
+
+def _commune_only(code: str | None) -> str | None:
+    return code if code and len(code) == 5 and code.isdigit() else None
+
+
+def _direction(obj: dict, rec: dict, ctx: Context) -> str:
+    given = string(obj, "direction")
+    if given is not None:
+        if given.upper() not in ("INCOMING", "OUTGOING"):
+            raise Rejected("invalid_value", f"direction={given[:20]!r} is not INCOMING or OUTGOING",
+                           stage="map", field="direction")
+        return given.upper()
+    # Unsaid, as in edXML: a document sent by the commune's own organ is outgoing, anything else
+    # reached it; a status is the commune's report on what it received, unless a provincial body
+    # reports on the commune's outgoing document.
+    code = ctx.organ_commune(rec["from_organ_id"])
+    if rec["message_type"] == "STATUS":
+        return "OUTGOING" if code is not None and _commune_only(code) is None else "INCOMING"
+    return "OUTGOING" if code is not None and code == rec["commune_code"] else "INCOMING"

@@ -1,0 +1,112 @@
+"""CSV file drops: a header row and one dossier event per row.
+
+Accepted as one-stop systems and spreadsheets export them: UTF-8 with or without a BOM, Excel
+quoting (quoted fields with commas, doubled quotes, line breaks), ``;``, ``,`` or tab as
+delimiter (whichever the header line uses most). Headers may be Vietnamese (``Mã hồ sơ``,
+``Trạng thái``, ``Ngày tiếp nhận`` …), DVCQG names (``MaHoSo`` …) or the English hub-json names
+(``dossier_code`` …), matched case-, diacritics- and punctuation-insensitively; unrecognised
+columns are ignored (they are often personal). Dates are usually ``dd/MM/yyyy HH:mm`` (Vietnam
+time). A row's ``source_event_id`` comes from an event-id column when there is one; otherwise the
+core gives each row the file's content hash plus the row index, so a re-sent file deduplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from hub.errors import Rejected
+from hub.normalize import canonical
+from hub.normalize.context import Context, Envelope
+
+FORMAT = "csv"
+KIND = "dossier"
+
+# hub-json key -> header spellings (folded with canonical.fold, so case and diacritics do not matter)
+_ALIASES: dict[str, list[str]] = {
+    "event_id": ["event_id", "Mã sự kiện", "MaSuKien"],
+    "record_type": ["record_type", "Loại bản ghi"],
+    "commune_code": ["commune_code", "Mã xã", "MaXa", "Mã đơn vị hành chính"],
+    "dossier_code": ["dossier_code", "Mã hồ sơ", "MaHoSo", "Số hồ sơ"],
+    "procedure_code": ["procedure_code", "Mã TTHC", "MaTTHC", "Mã thủ tục"],
+    "procedure_name": ["procedure_name", "Tên TTHC", "TenTTHC", "Tên thủ tục"],
+    "field_code": ["field_code", "Mã lĩnh vực", "MaLinhVuc"],
+    "channel": ["channel", "Kênh thực hiện", "KenhThucHien", "Kênh nộp"],
+    "service_level": ["service_level", "Mức độ", "MucDo"],
+    "applicant_type": ["applicant_type", "Loại đối tượng", "LoaiDoiTuong"],
+    "applicant_id": ["applicant_id", "Số giấy tờ chủ hồ sơ", "SoGiayToChuHoSo", "Số CCCD", "Số định danh",
+                     "DinhDanhCHS"],
+    "status": ["status", "Trạng thái", "Trạng thái hồ sơ", "TrangThaiHoSo", "TrangThai"],
+    "received_at": ["received_at", "Ngày tiếp nhận", "NgayTiepNhan"],
+    "due_at": ["due_at", "Ngày hẹn trả", "NgayHenTra"],
+    "finished_at": ["finished_at", "Ngày kết thúc xử lý", "NgayKetThucXuLy"],
+    "returned_at": ["returned_at", "Ngày trả", "Ngày trả kết quả", "NgayTra"],
+    "refused_at": ["refused_at", "Ngày từ chối", "NgayTuChoi"],
+    "handling_unit": ["handling_unit", "Đơn vị xử lý", "DonViXuLy", "Phòng ban xử lý", "PhongBanXuLy"],
+    "handler_id": ["handler_id", "Người xử lý", "NguoiXuLy", "Cán bộ xử lý"],
+    "handler_role": ["handler_role", "Chức danh", "ChucDanh"],
+    "paid_online": ["paid_online", "Thanh toán trực tuyến", "DuocThanhToanTrucTuyen"],
+    "fee_bearing": ["fee_bearing", "Có lệ phí", "Có phí, lệ phí"],
+    "has_digitized_components": ["has_digitized_components", "Có thành phần số hóa", "HoSoCoThanhPhanSoHoa"],
+    "digitized_document_count": ["digitized_document_count", "Số tài liệu số hóa"],
+    "event_time": ["event_time", "Ngày cập nhật", "NgayCapNhat", "Thời điểm xử lý", "ThoiDiemXuLy"],
+}
+_BY_FOLDED = {canonical.fold(alias): key for key, aliases in _ALIASES.items() for alias in aliases}
+_DELIMITERS = (",", ";", "\t")
+
+
+def _text(raw: bytes) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejected("bad_encoding", f"CSV is not UTF-8 (byte {exc.start}); save it as \"CSV UTF-8\"",
+                       stage="parse") from None
+
+
+def _delimiter(text: str) -> str:
+    # csv.Sniffer guesses from regexes over the whole sample and can be slow on hostile input;
+    # the header line of an export is plain enough to count.
+    first = text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def rows(raw: bytes) -> list[dict[str, str]]:
+    """Rows as ``{hub-json key: cell}``; blank rows are skipped."""
+    text = _text(raw)
+    try:
+        table = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True))
+    except csv.Error as exc:
+        raise Rejected("malformed_csv", f"CSV cannot be read: {str(exc)[:120]}", stage="parse") from None
+    if not table:
+        raise Rejected("malformed_csv", "the CSV is empty", stage="parse")
+    header = [_BY_FOLDED.get(canonical.fold(h)) for h in table[0]]
+    if "dossier_code" not in header:
+        raise Rejected("malformed_csv", "no recognised header: a dossier code column (Mã hồ sơ, MaHoSo or "
+                       "dossier_code) is required", stage="parse")
+    out = []
+    for cells in table[1:]:
+        if not any(c.strip() for c in cells):
+            continue
+        row: dict[str, str] = {}
+        for key, cell in zip(header, cells, strict=False):
+            if key is not None and cell.strip() and key not in row:
+                row[key] = cell
+        out.append(row)
+    if not out:
+        raise Rejected("missing_field", "the CSV has a header but no rows", stage="map")
+    return out
+
+
+def parse(raw: bytes, env: Envelope, ctx: Context) -> list[dict]:
+    out: list[dict[str, Any]] = []
+    for n, row in enumerate(rows(raw), start=2):  # row 1 is the header, as a spreadsheet shows it
+        try:
+            out.append(canonical.dossier(row, ctx))
+        except Rejected as exc:
+            raise Rejected(exc.reason, f"row {n}: {exc.message}", stage=exc.stage, field=exc.field) from None
+    return out

@@ -1,0 +1,99 @@
+"""One raw ingest record in, feed records or one dead letter out. Pure: no Kafka here."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from hub import codec
+from hub import headers as h
+from hub.errors import Rejected
+from hub.normalize import Context, Envelope, normalize
+from hub.topics import FEED_BY_KIND
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where the raw record was read (for DLQ headers and logs)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecord:
+    key: bytes
+    value: bytes
+    headers: h.Headers
+    event_id: str
+    commune_code: str
+
+
+@dataclass
+class Outcome:
+    envelope: Envelope
+    records: list[FeedRecord] = field(default_factory=list)
+    rejected: Rejected | None = None
+    exception_class: str | None = None
+
+
+def envelope(kind: str, key: bytes | None, hdrs: dict[str, str], src: Source) -> Envelope:
+    """The identity a raw record carries; a missing trace id gets a new one."""
+    return Envelope(
+        kind=kind,
+        format=hdrs.get(h.FORMAT, ""),
+        source_system=hdrs.get(h.SOURCE, ""),
+        trace_id=hdrs.get(h.TRACE_ID) or uuid.uuid4().hex,
+        ingest_time_ms=src.timestamp_ms,
+        commune_hint=hdrs.get(h.COMMUNE) or (key.decode("utf-8", "replace") if key else None),
+        event_id=hdrs.get(h.EVENT_ID) or None,
+    )
+
+
+def process(kind: str, key: bytes | None, value: bytes | None, hdrs: dict[str, str], src: Source,
+            ctx: Context, schemas: codec.Schemas) -> Outcome:
+    """Normalize and encode; any failure becomes ``Outcome.rejected`` (never an exception)."""
+    env = envelope(kind, key, hdrs, src)
+    out = Outcome(env)
+    if not env.source_system:
+        out.rejected = Rejected("unknown_system", "record has no hub.source header", stage="parse")
+        return out
+    try:
+        records = normalize(value or b"", env, ctx)
+        writer = schemas.latest(FEED_BY_KIND[kind] + "-value")
+        for rec in records:
+            try:
+                data = codec.encode(writer, rec)
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
+                raise Rejected("encode_failed", f"canonical record does not fit {writer.subject} v"
+                               f"{writer.version}: {str(exc)[:200]}", stage="encode") from exc
+            out.records.append(FeedRecord(
+                key=rec["commune_code"].encode(), value=data, event_id=rec["event_id"],
+                commune_code=rec["commune_code"],
+                headers=h.from_dict({h.DEDUPE: rec["event_id"], h.TRACE_ID: env.trace_id,
+                                     h.SOURCE: env.source_system}),
+            ))
+    except Rejected as rej:
+        out.records.clear()
+        out.rejected = rej
+    except Exception as exc:  # a mapper bug must not stall the partition; keep the bytes for replay
+        out.records.clear()
+        out.rejected = Rejected("internal_error", f"{type(exc).__name__}: {str(exc)[:200]}", stage="map")
+        out.exception_class = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if out.rejected is not None and out.exception_class is None:
+        out.exception_class = f"hub.errors.{type(out.rejected).__name__}"
+    return out
+
+
+def dlq_headers(original: h.Headers | None, rej: Rejected, exc_class: str | None, src: Source) -> h.Headers:
+    """Original headers plus hub.error.* (previous error headers of a replayed record replaced)."""
+    kept = [(k, v) for k, v in (original or []) if not k.startswith("hub.error.")]
+    return kept + h.from_dict({
+        h.ERR_STAGE: rej.stage, h.ERR_REASON: rej.reason, h.ERR_MESSAGE: rej.message[:1000],
+        h.ERR_CLASS: exc_class or "hub.errors.Rejected", h.ERR_TOPIC: src.topic,
+        h.ERR_PARTITION: str(src.partition), h.ERR_OFFSET: str(src.offset),
+        h.ERR_TIME: str(int(time.time() * 1000)),
+    })

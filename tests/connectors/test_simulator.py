@@ -1,0 +1,161 @@
+"""Province simulator: valid content per dialect, exact summary of what reached the ingest topics."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from conftest import ROOT, settings_env
+
+from connectors import scenarios
+from connectors.simulator import SimConfig, Simulator, wanted_systems
+from hub import reference, topics
+from hub.errors import Rejected
+from hub.gateway.server import ServerThread
+from hub.normalize import normalize
+from hub.normalize.context import Context, Envelope, Scope
+from hub.systems import SystemsRegistry
+from hub.testing import read_topic
+
+NOW = datetime(2025, 10, 15, 3, 0, tzinfo=UTC)
+
+
+def _ctx(communes) -> Context:
+    """What the worker knows once the simulator registered its systems."""
+    systems = wanted_systems("52", communes)
+    organs = {o: (cs[0] if len(cs) == 1 else "52") for _id, cs, _k, os_ in systems for o in os_}
+    scopes = {sid: Scope(frozenset(cs), frozenset(ks)) for sid, cs, ks, _o in systems}
+    return Context(province="52", pseudonym_key=b"test", organs=organs, scope_of=scopes.get)
+
+
+def _events(seed: int, n: int, communes, bad_ratio: float = 0.1) -> list[scenarios.Event]:
+    gen = scenarios.Province("52", communes, random.Random(seed), bad_ratio)
+    return [gen.next(NOW) for _ in range(n)]
+
+
+def test_organ_scheme():
+    """Commune OrganIds split the 5-digit code as 2+3 digits; the province committee is 000.00.00.H41."""
+    assert scenarios.commune_organ("23734", "52") == "000.23.734.H41"
+    assert scenarios.province_organ("52") == "000.00.00.H41"
+    assert scenarios.commune_organ("00004", "01") == "000.00.004.H01"
+
+
+def test_generated_content_normalizes_as_announced():
+    """Good events yield exactly their announced feed records; bad ones are rejected for their reason."""
+    communes = reference.province_communes("52")[:7]
+    ctx = _ctx(communes)
+    seen = Counter()
+    for i, ev in enumerate(_events(11, 3000, communes)):
+        env = Envelope(ev.kind, ev.format, ev.system, "trace", 0, ev.commune, f"ev-{i}")
+        if ev.bad:
+            with pytest.raises(Rejected) as err:
+                normalize(ev.payload, env, ctx)
+            assert err.value.reason == ev.bad, ev.payload[:300]
+        else:
+            records = normalize(ev.payload, env, ctx)
+            assert len(records) == ev.feed_records, ev.label
+            assert {r["commune_code"] for r in records} <= {c.code for c in communes}
+        seen[ev.label] += 1
+    assert {"dossier_status", "progress", "directive", "report", "status"} <= set(seen)
+    assert {f"bad_{t}" for t in scenarios.BAD_TYPES} <= set(seen)
+
+
+def test_dossier_content_is_realistic_and_stripped_by_the_hub():
+    """Dossiers carry names, 12-digit citizen ids of the province, phone and email; feeds do not."""
+    communes = reference.province_communes("52")[:3]
+    ctx = _ctx(communes)
+    payloads = [orjson.loads(e.payload) for e in _events(5, 800, communes, 0) if e.label == "dossier_status"]
+    statuses = Counter(p["TrangThaiHoSo"] for p in payloads)
+    assert {"1", "2", "4", "5", "7", "9", "10"} <= set(statuses)
+    assert {p["KenhThucHien"] for p in payloads} == {"1", "2", "3"}
+    late = [p for p in payloads if p["TrangThaiHoSo"] == "9" and p["NgayKetThucXuLy"] > p["NgayHenTra"]]
+    assert late, "some dossiers finish after their due date"
+    for p in payloads:
+        assert len(p["SoGiayToChuHoSo"]) == 12 and p["SoGiayToChuHoSo"].startswith("052")
+        assert len(p["NgayTiepNhan"]) == 14 and p["NgayTiepNhan"] <= p["NgayHenTra"]
+        env = Envelope("dossier", "dvcqg-json", f"sim-onestop-{p['MaXa']}", "t", 0, p["MaXa"], "e")
+        flat = orjson.dumps(normalize(orjson.dumps(p), env, ctx)).decode()
+        for personal in (p["ChuHoSo"], p["SoGiayToChuHoSo"], p["SoDienThoai"], p["Email"]):
+            assert personal not in flat
+
+
+def test_seed_replays_the_same_content():
+    """The same seed and clock give byte-identical events; another seed does not."""
+    communes = reference.province_communes("52")[:4]
+    first = [e.payload for e in _events(42, 300, communes)]
+    assert first == [e.payload for e in _events(42, 300, communes)]
+    assert first != [e.payload for e in _events(43, 300, communes)]
+
+
+def _by_event_id(records) -> Counter:
+    return Counter("bad" if "-bad-" in r.headers["hub.event_id"] else "good" for r in records)
+
+
+@pytest.mark.integration
+def test_cli_run_matches_its_summary(make_settings, tmp_path):
+    """`hub simulate` registers idempotently and the ingest topics hold exactly what its summary reports."""
+    s = make_settings(outbox_path=str(tmp_path / "outbox.sqlite3"))
+    args = [sys.executable, "-m", "hub", "simulate", "--communes", "5", "--rate", "50", "--duration", "3",
+            "--bad-ratio", "0.1", "--seed", "9"]
+    proc = subprocess.run(args, env=settings_env(s), cwd=ROOT, capture_output=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    summary = orjson.loads(proc.stdout)  # stdout is the summary alone; logs go to stderr
+    assert summary["forwarded"] and summary["seed"] == 9 and summary["communes"] == 5
+    assert 100 <= summary["sent"] <= 160
+    assert summary["good"] + summary["bad"] == summary["sent"] and summary["bad"] > 0
+    assert b"sim_registered" in proc.stderr
+
+    dossiers = read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=summary["by_kind"].get("dossier", 0))
+    documents = read_topic(s, s.topic(topics.INGEST_DOCUMENT), expect=summary["by_kind"].get("document", 0))
+    records = dossiers + documents
+    assert len(dossiers) == summary["by_kind"]["dossier"] and len(documents) == summary["by_kind"]["document"]
+    assert Counter(r.headers["hub.format"] for r in records) == summary["by_format"]
+    assert _by_event_id(records) == {"good": summary["good"], "bad": summary["bad"]}
+    assert len({r.headers["hub.event_id"] for r in records}) == summary["sent"]
+    assert Counter(r.headers["hub.event_id"].rsplit("-bad-", 1)[1] for r in records
+                   if "-bad-" in r.headers["hub.event_id"]) == summary["bad_by_type"]
+    assert {r.headers["hub.source"] for r in records} <= {sid for sid, *_ in wanted_systems(
+        "52", sorted(reference.province_communes("52"), key=lambda c: c.code)[:5])}
+
+    # The expected feed counts are what the normalizer makes of the good events.
+    communes = sorted(reference.province_communes("52"), key=lambda c: c.code)[:5]
+    ctx, feed = _ctx(communes), Counter()
+    for r in records:
+        if "-bad-" in r.headers["hub.event_id"]:
+            continue
+        kind = "dossier" if r.topic.endswith(topics.INGEST_DOSSIER) else "document"
+        env = Envelope(kind, r.headers["hub.format"], r.headers["hub.source"], "t", 0,
+                       r.headers.get("hub.commune"), r.headers["hub.event_id"])
+        feed[topics.FEED_BY_KIND[kind]] += len(normalize(r.value, env, ctx))
+    assert feed[topics.FEED_DOSSIER] == summary["expected"][topics.FEED_DOSSIER]
+    assert feed[topics.FEED_DOCUMENT] == summary["expected"][topics.FEED_DOCUMENT]
+    assert summary["expected"][topics.DLQ] == summary["bad"]
+
+    reg = SystemsRegistry(s)
+    reg.refresh()
+    assert len([x for x in reg.list() if x.id.startswith("sim-")]) == 11
+    again = Simulator(s, SimConfig(communes=5, rate=1, duration_s=0.1))
+    assert again.register(reg) == {}  # nothing re-added: onboarding is idempotent
+
+
+@pytest.mark.integration
+def test_part_of_the_traffic_goes_through_the_gateway(make_settings, tmp_path):
+    """With --gateway the simulator posts with the keys it got and the rest takes the SDK path."""
+    s = make_settings(outbox_path=str(tmp_path / "outbox.sqlite3"))
+    with ServerThread(s) as srv:
+        sim = Simulator(s, SimConfig(communes=3, rate=40, duration_s=2, bad_ratio=0.05, seed=4,
+                                     gateway=srv.url, gateway_share=0.5))
+        keys = sim.register()
+        assert set(keys) >= {sid for sid, *_ in wanted_systems("52", sim.communes)} - {"sim-province"}
+        summary = sim.run()
+    assert summary["forwarded"] and summary["gateway_refused"] == {}
+    assert summary["by_path"]["gateway"] > 0 and summary["by_path"]["sdk"] > 0
+    records = read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=summary["by_kind"]["dossier"]) + \
+        read_topic(s, s.topic(topics.INGEST_DOCUMENT), expect=summary["by_kind"]["document"])
+    assert len(records) == summary["sent"]
+    assert _by_event_id(records) == {"good": summary["good"], "bad": summary["bad"]}

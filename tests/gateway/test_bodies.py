@@ -1,0 +1,104 @@
+"""Pure body handling: media types, bounds, JSON batches and XML dialect detection."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from hub.errors import Rejected
+from hub.gateway import bodies
+
+
+def _reason(fn, *args, **kw) -> str:
+    with pytest.raises(Rejected) as info:
+        fn(*args, **kw)
+    return info.value.reason
+
+
+def test_media_types():
+    """JSON and XML variants are recognised (parameters ignored); anything else is 415."""
+    assert bodies.media_type("application/json; charset=utf-8") == bodies.JSON
+    assert bodies.media_type("application/vnd.hub+json") == bodies.JSON
+    assert bodies.media_type("text/xml") == bodies.XML
+    assert bodies.media_type("application/xml;charset=UTF-8") == bodies.XML
+    for bad in (None, "", "text/plain", "multipart/form-data", "application/x-www-form-urlencoded"):
+        assert _reason(bodies.media_type, bad) == "unsupported_media_type"
+
+
+def test_limits():
+    """XML is bounded by one event, JSON by a full batch of full-size events; Content-Length first."""
+    assert bodies.body_limit(bodies.XML, 100, 10) == 100
+    assert bodies.body_limit(bodies.JSON, 100, 10) == 1000
+    bodies.check_length("1000", 1000)
+    bodies.check_length(None, 1)
+    assert _reason(bodies.check_length, "1001", 1000) == "payload_too_large"
+
+
+def test_split_json_object_keeps_bytes_and_ids():
+    """A single object is one event with its exact bytes; event_id comes from payload, else the header."""
+    raw = b'\xef\xbb\xbf{"MaHoSo": "A",   "event_id": "e-1"}'
+    [ev] = bodies.split_json(raw, 10, "hdr")
+    assert ev.raw == raw and ev.event_id == "e-1"
+    [ev] = bodies.split_json(b'{"MaHoSo": "A"}', 10, "hdr")
+    assert ev.event_id == "hdr"
+
+
+def test_split_json_array():
+    """Array elements are re-serialized one by one; a batch key gets #index; bounds and shapes are checked."""
+    items = [{"a": 1}, {"a": 2, "event_id": 7}]
+    events = bodies.split_json(orjson.dumps(items), 2, "k")
+    assert [e.raw for e in events] == [orjson.dumps(i) for i in items]
+    assert [e.event_id for e in events] == ["k#0", "7"]
+    assert _reason(bodies.split_json, orjson.dumps(items * 2), 3, None) == "batch_too_large"
+    assert _reason(bodies.split_json, b"[]", 3, None) == "malformed_json"
+    assert _reason(bodies.split_json, b'"text"', 3, None) == "malformed_json"
+    assert _reason(bodies.split_json, b"[{}, 1]", 3, None) == "malformed_json"
+    assert _reason(bodies.split_json, b"{\xff}", 3, None) == "bad_encoding"
+
+
+def test_xml_format_by_namespace():
+    """edXML and eDoc are told apart by root namespace; DTDs, junk and other roots are refused."""
+    assert bodies.xml_format(b'<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"/>') == "edxml"
+    assert bodies.xml_format(b'<EdXMLEnvelope xmlns="http://www.go.vn/eDoc"/>') == "edoc-go"
+    assert _reason(bodies.xml_format, b"<a/>") == "unknown_document_root"
+    assert _reason(bodies.xml_format, b"<a>") == "malformed_xml"
+    assert _reason(bodies.xml_format, b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>') == "malformed_xml"
+
+
+def test_split_picks_formats():
+    """JSON defaults per kind, explicit formats are checked against the kind, XML dossiers are 415."""
+    assert (
+        bodies.split(b"{}", bodies.JSON, "dossier", explicit_format=None, max_batch=5, header_id=None)[0]
+        == "dvcqg-json"
+    )
+    assert (
+        bodies.split(b"{}", bodies.JSON, "document", explicit_format=None, max_batch=5, header_id=None)[0]
+        == "hub-json"
+    )
+    assert (
+        _reason(
+            bodies.split, b"{}", bodies.JSON, "dossier", explicit_format="edxml", max_batch=5, header_id=None
+        )
+        == "unknown_format"
+    )
+    assert (
+        _reason(
+            bodies.split, b"{}", bodies.JSON, "dossier", explicit_format="nope", max_batch=5, header_id=None
+        )
+        == "unknown_format"
+    )
+    assert (
+        _reason(
+            bodies.split, b"<a/>", bodies.XML, "dossier", explicit_format=None, max_batch=5, header_id=None
+        )
+        == "unsupported_media_type"
+    )
+    fmt, [ev] = bodies.split(
+        b'<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"/>',
+        bodies.XML,
+        "document",
+        explicit_format=None,
+        max_batch=5,
+        header_id="x",
+    )
+    assert fmt == "edxml" and ev.event_id == "x"
