@@ -41,6 +41,7 @@ class Settings:
     log_level: str = _setting("INFO", "Log level of the JSON log lines.")
     worker_store: str = _setting("memory://", "faust table store: memory:// or rocksdb:// (durable local state).")
     worker_data_dir: str = _setting(str(ROOT / "var" / "worker"), "Directory for the worker's local table state.")
+    worker_session_timeout_s: int = _setting(30, "Consumer session timeout: how soon a dead worker's partitions move.")
     worker_web_port: int = _setting(0, "faust web port on 127.0.0.1; 0 disables faust's web server.")
     gateway_host: str = _setting("127.0.0.1", "Address the HTTP gateway listens on.")
     gateway_port: int = _setting(8080, "Port the HTTP gateway listens on.")

@@ -68,3 +68,25 @@ def wait_for(predicate, *, timeout_s: float = 60.0, interval_s: float = 0.1, wha
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{what} not reached within {timeout_s}s")
         time.sleep(interval_s)
+
+
+def group_lag(settings: Settings, topic: str, group_id: str | None = None) -> int:
+    """Records of ``topic`` not yet committed by the consumer group (the worker's, by default)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group_id or settings.app_id,
+                             enable_auto_commit=False, client_id="hub-testing-lag")
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(tps)
+        return sum(ends[tp] - (consumer.committed(tp) or 0) for tp in tps)
+    finally:
+        consumer.close()
+
+
+def end_offset_total(settings: Settings, topic: str) -> int:
+    """How many records ``topic`` holds (sum of end offsets; topics here are never truncated)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, client_id="hub-testing-ends")
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return sum(consumer.end_offsets(tps).values())
+    finally:
+        consumer.close()

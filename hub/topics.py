@@ -14,6 +14,7 @@ FEED_KPI = "feed.kpi.commune.v1"
 FEED_DIRECTIVE = "feed.directive.v1"
 DLQ = "hub.dlq.v1"
 SYSTEMS = "hub.systems.v1"
+DLQ_REPLAYED = "hub.dlq.replayed.v1"  # which DLQ offsets `hub dlq replay` re-injected (hub.dlq)
 
 INGEST_BY_KIND = {"dossier": INGEST_DOSSIER, "document": INGEST_DOCUMENT}
 FEED_BY_KIND = {"dossier": FEED_DOSSIER, "document": FEED_DOCUMENT}
@@ -44,6 +45,8 @@ def specs(s: Settings) -> list[TopicSpec]:
         TopicSpec(s.topic(DLQ), s.partitions, raw),
         # One partition: the registry is small and every reader wants all of it in order.
         TopicSpec(s.topic(SYSTEMS), 1, compacted),
+        # Replay markers, keyed by DLQ partition:offset; they expire with the DLQ records they mark.
+        TopicSpec(s.topic(DLQ_REPLAYED), 1, {**raw, "cleanup.policy": "compact,delete"}),
     ]
     # faust table changelogs must match their source topic's partitions; created here so a
     # broker without auto-creation works and the count is never guessed.

@@ -22,6 +22,8 @@ COMMANDS = [
     "hub.cli.systems",
     "hub.cli.gateway",
     "hub.cli.schemas",
+    "hub.cli.dlq",
+    "hub.cli.status",
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from hub import log
 from hub.settings import Settings
@@ -20,6 +21,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from hub.systems import SystemsRegistry
 
     settings.effective_pseudonym_key()  # refuse to start without a key outside dev mode
+    Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     registry = SystemsRegistry(settings)
     registry.start()
     pipeline = Pipeline(settings, registry)

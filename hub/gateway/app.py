@@ -81,6 +81,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    settings.organ_map()  # a malformed HUB_ORGANS fails at start-up, not as a 500 on every document
     from hub.gateway import ingest, ops, registry_api
     from hub.systems import SystemsRegistry
 

@@ -48,6 +48,8 @@ class Pipeline:
             web_bind="127.0.0.1",
             web_host="127.0.0.1",
             table_cleanup_interval=60.0,
+            broker_session_timeout=float(settings.worker_session_timeout_s),
+            broker_heartbeat_interval=max(1.0, settings.worker_session_timeout_s / 10),
         )
         self.tables = {k: dedupe.make_table(self.app, k, settings) for k in topics.KINDS}
         self.dlq = self.app.topic(settings.topic(topics.DLQ), key_serializer="raw", value_serializer="raw")

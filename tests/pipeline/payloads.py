@@ -64,3 +64,9 @@ MALFORMED: list[tuple[bytes, str]] = [
     (orjson.dumps({"MaHoSo": "X5", "TrangThaiHoSo": "2", "MaXa": "99999"}), "unknown_commune"),
     (orjson.dumps({"MaHoSo": "X6", "TrangThaiHoSo": "2", "MaXa": "23728"}), "commune_not_in_scope"),
 ]
+
+STATUS_NAMES = {
+    "1": "NEWLY_REGISTERED", "2": "ACCEPTED", "3": "NOT_ACCEPTED", "4": "PROCESSING", "5": "SUPPLEMENT_REQUESTED",
+    "6": "FINANCIAL_OBLIGATION_REQUESTED", "7": "WITHDRAWN", "8": "STOPPED", "9": "PROCESSING_FINISHED",
+    "10": "RESULT_RETURNED",
+}

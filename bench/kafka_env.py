@@ -1,0 +1,136 @@
+"""The broker side of the benchmarks: find or start a broker, run a worker, read and clean topics."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from hub import log
+from hub.settings import ROOT, Settings
+
+KAFKA_SH = ROOT / "ops" / "kafka" / "kafka.sh"
+
+
+def answers(bootstrap: str) -> bool:
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def broker() -> Iterator[str]:
+    """The broker at HUB_KAFKA_BOOTSTRAP (or 127.0.0.1:9092); a local one is started and stopped
+    here only when nothing answers and no bootstrap was given."""
+    given = os.environ.get("HUB_KAFKA_BOOTSTRAP")
+    bootstrap = given or "127.0.0.1:9092"
+    if answers(bootstrap):
+        yield bootstrap
+        return
+    if given:
+        raise RuntimeError(f"HUB_KAFKA_BOOTSTRAP={given} does not answer; start that broker or unset it")
+    log.get().info("bench_kafka_starting", script=str(KAFKA_SH))
+    proc = subprocess.run([str(KAFKA_SH), "up"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"could not start the local broker:\n{proc.stdout}\n{proc.stderr}")
+    try:
+        yield bootstrap
+    finally:
+        subprocess.run([str(KAFKA_SH), "down"], capture_output=True, text=True)
+
+
+def env_for(s: Settings) -> dict[str, str]:
+    """Environment for a ``python -m hub`` subprocess that must see exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    for var, _default, _doc in Settings.describe():
+        value = getattr(s, var[4:].lower())
+        env[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Worker:
+    """``python -m hub worker`` in its own process group, output to a log file."""
+
+    def __init__(self, s: Settings, log_path: Path):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=env_for(s), cwd=ROOT,
+                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def check_alive(self) -> None:
+        if self.popen.poll() is not None:
+            tail = self.log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise RuntimeError(f"the worker exited with {self.popen.returncode}; its log ends:\n{tail}")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=timeout_s)
+        self._log.close()
+
+
+def tail_consumer(s: Settings, *topic_names: str) -> KafkaConsumer:
+    """A group-less consumer positioned at the beginning of every partition of the topics."""
+    consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, enable_auto_commit=False,
+                             client_id="hub-bench-reader", fetch_max_wait_ms=50)
+    tps = [TopicPartition(t, p) for t in topic_names for p in sorted(consumer.partitions_for_topic(t) or ())]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    for tp in tps:  # resolve positions now, so the first poll after the clock starts does no lookups
+        consumer.position(tp)
+    return consumer
+
+
+def create_topic(s: Settings, name: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, client_id="hub-bench-admin")
+    try:
+        admin.create_topics([NewTopic(name, s.partitions, s.replication_factor)], timeout_ms=30_000)
+    finally:
+        admin.close()
+
+
+def delete_prefixed(s: Settings, deadline_s: float = 30.0) -> int:
+    """Delete every topic under this run's unique prefix (ingest, feeds, changelogs, faust's own)."""
+    if not s.topic_prefix:  # never touch unprefixed (real) topics
+        return 0
+    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, client_id="hub-bench-admin")
+    try:
+        names = [t for t in admin.list_topics() if t.startswith(s.topic_prefix)]
+        if names:
+            admin.delete_topics(names, timeout_ms=int(deadline_s * 1000))
+        return len(names)
+    finally:
+        admin.close()
+        shutil.rmtree(s.worker_data_dir, ignore_errors=True)
+
+
+def poll_until(consumer: KafkaConsumer, done, *, timeout_s: float, on_record, alive=None) -> None:
+    """Feed every polled record to ``on_record`` until ``done()``; TimeoutError at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"benchmark target not reached within {timeout_s:.0f}s")
+        if alive is not None:
+            alive()
+        for msgs in consumer.poll(timeout_ms=200).values():
+            for m in msgs:
+                on_record(m)

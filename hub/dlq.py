@@ -1,0 +1,424 @@
+"""Dead letters: list them by reason and source system, and replay them into their ingest topic.
+
+A dead letter (``hub.dlq.v1``) is the original ingest record — key, value, headers — plus
+``hub.error.*`` headers saying why it was rejected and where it was read. Listing never shows
+payload bytes: raw payloads may hold personal data.
+
+Replay re-injects a dead letter into the ingest topic named by its ``hub.error.topic`` header
+(only the ingest topics of these settings are accepted) with the original key, value and
+headers, the ``hub.error.*`` headers removed and ``hub.replayed`` set to the replay count. The
+worker then processes it like any new record, so a record replayed twice is deduplicated on
+(source system, event id) like a connector's retry: replay is at-least-once and safe to repeat.
+
+**What has been replayed** is recorded in the small topic ``hub.dlq.replayed.v1``: one record
+per replayed dead letter, key ``"<dlq partition>:<dlq offset>"``, value JSON with the replay
+count. It is compacted (one marker per dead letter survives) and also deleted after the raw
+retention, so markers expire with the dead letters they mark. Why not the consumer-group
+offsets of a ``<app_id>-dlq-replay`` group: a committed offset can only say "everything before
+offset N", but ``--reason``/``--source`` replay an arbitrary subset, and records skipped by the
+filter must stay pending; a set of coordinates is what must be stored, and a keyed topic is the
+simplest place to store a set on Kafka. A marker is written only after the ingest write was
+acknowledged; a crash between the two leaves the dead letter pending, and replaying it again
+is harmless because of deduplication.
+
+Pure helpers (:func:`parse`, :func:`matches`, :func:`summarize`, :func:`replay_headers`,
+:func:`replay_target`) are separate from the Kafka I/O (:func:`scan`, :func:`read_markers`,
+:func:`replay`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from hub import headers as h
+from hub import log, topics
+from hub.errors import HubError, TransientError
+from hub.settings import Settings
+
+_ERROR_PREFIX = "hub.error."
+_SEND_BATCH = 500  # acknowledge and mark in batches so memory stays bounded
+
+Coords = tuple[int, int]  # (DLQ partition, DLQ offset)
+
+
+# --- pure helpers ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """One DLQ record's metadata; ``key``/``value``/``headers`` are kept only for replay."""
+
+    partition: int
+    offset: int
+    timestamp_ms: int
+    reason: str
+    stage: str
+    message: str
+    exception_class: str
+    source_system: str
+    commune: str
+    event_id: str
+    trace_id: str
+    origin_topic: str
+    origin_partition: int | None
+    origin_offset: int | None
+    failed_at_ms: int | None
+    replays: int  # hub.replayed of the record that failed (it may itself have been a replay)
+    key: bytes | None = field(default=None, repr=False)
+    value: bytes | None = field(default=None, repr=False)
+    headers: h.Headers = field(default_factory=list, repr=False)
+
+    @property
+    def coords(self) -> Coords:
+        return (self.partition, self.offset)
+
+    def metadata(self, replayed: int = 0) -> dict[str, Any]:
+        """What ``hub dlq list --show`` prints: never the payload (it may hold personal data)."""
+        return {"dlq_partition": self.partition, "dlq_offset": self.offset, "reason": self.reason,
+                "stage": self.stage, "message": self.message, "source_system": self.source_system,
+                "commune": self.commune, "event_id": self.event_id, "topic": self.origin_topic,
+                "partition": self.origin_partition, "offset": self.origin_offset,
+                "failed_at": _iso(self.failed_at_ms or self.timestamp_ms), "replayed": replayed}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
+
+
+def parse(partition: int, offset: int, timestamp_ms: int, key: bytes | None, value: bytes | None,
+          headers: h.Headers | None, *, keep_payload: bool = False) -> DeadLetter:
+    """A DLQ record as a :class:`DeadLetter`; missing headers become empty strings / None."""
+    raw = [(k, bytes(v) if v is not None else b"") for k, v in headers or ()]
+    d = h.to_dict(raw)
+    return DeadLetter(
+        partition=partition, offset=offset, timestamp_ms=timestamp_ms,
+        reason=d.get(h.ERR_REASON, "") or "unknown", stage=d.get(h.ERR_STAGE, ""),
+        message=d.get(h.ERR_MESSAGE, ""), exception_class=d.get(h.ERR_CLASS, ""),
+        source_system=d.get(h.SOURCE, ""),
+        commune=d.get(h.COMMUNE) or (key.decode("utf-8", "replace") if key else ""),
+        event_id=d.get(h.EVENT_ID, ""), trace_id=d.get(h.TRACE_ID, ""),
+        origin_topic=d.get(h.ERR_TOPIC, ""), origin_partition=_int(d.get(h.ERR_PARTITION)),
+        origin_offset=_int(d.get(h.ERR_OFFSET)), failed_at_ms=_int(d.get(h.ERR_TIME)),
+        replays=_int(d.get(h.REPLAYED)) or 0,
+        key=key if keep_payload else None, value=value if keep_payload else None,
+        headers=raw if keep_payload else [],
+    )
+
+
+def matches(dl: DeadLetter, reason: str | None = None, source: str | None = None) -> bool:
+    return (not reason or dl.reason == reason) and (not source or dl.source_system == source)
+
+
+@dataclass
+class Summary:
+    """Counts of matching dead letters: total and still pending (never replayed)."""
+
+    total: int = 0
+    pending: int = 0
+    by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    shown: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, dl: DeadLetter, replayed: int) -> None:
+        self.total += 1
+        self.pending += replayed == 0
+        for table, name in ((self.by_reason, dl.reason), (self.by_source, dl.source_system or "(none)")):
+            row = table.setdefault(name, {"total": 0, "pending": 0})
+            row["total"] += 1
+            row["pending"] += replayed == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "pending": self.pending, "by_reason": dict(sorted(self.by_reason.items())),
+                "by_source": dict(sorted(self.by_source.items())), "records": self.shown}
+
+
+def summarize(letters, markers: dict[Coords, int], *, reason: str | None = None, source: str | None = None,
+              show: int = 0) -> Summary:
+    """Count matching dead letters by reason and source; keep the metadata of the first ``show``."""
+    out = Summary()
+    for dl in letters:
+        if not matches(dl, reason, source):
+            continue
+        replayed = markers.get(dl.coords, 0)
+        out.add(dl, replayed)
+        if len(out.shown) < show:
+            out.shown.append(dl.metadata(replayed))
+    return out
+
+
+def ingest_topics(settings: Settings) -> frozenset[str]:
+    return frozenset(settings.topic(t) for t in topics.INGEST_BY_KIND.values())
+
+
+def replay_target(dl: DeadLetter, settings: Settings) -> str | None:
+    """The ingest topic to re-inject into, or None when the header names anything else."""
+    return dl.origin_topic if dl.origin_topic in ingest_topics(settings) else None
+
+
+def replay_headers(dl: DeadLetter, count: int) -> h.Headers:
+    """Original headers without hub.error.* and old hub.replayed, plus hub.replayed=count."""
+    kept = [(k, v) for k, v in dl.headers if not k.startswith(_ERROR_PREFIX) and k != h.REPLAYED]
+    return kept + [(h.REPLAYED, str(count).encode())]
+
+
+def marker_key(coords: Coords) -> bytes:
+    return f"{coords[0]}:{coords[1]}".encode()
+
+
+def parse_marker(key: bytes | None, value: bytes | None) -> tuple[Coords, int] | None:
+    """(coords, replay count) of a marker record (count 0 for a tombstone); None if unreadable."""
+    try:
+        p, o = (key or b"").decode().split(":")
+        count = int(orjson.loads(value)["count"]) if value is not None else 0
+        return (int(p), int(o)), count
+    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        return None
+
+
+# --- Kafka I/O --------------------------------------------------------------------------------
+def _unreachable(settings: Settings, exc: Exception) -> TransientError:
+    return TransientError(f"Kafka at {settings.kafka_bootstrap} is not reachable or did not answer: "
+                          f"{type(exc).__name__}: {exc}")
+
+
+def _consumer(settings: Settings, client: str, timeout_s: float):
+    from kafka import KafkaConsumer
+    from kafka.errors import KafkaError
+
+    try:
+        return KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             client_id=f"{settings.app_id}-{client}", bootstrap_timeout_ms=int(timeout_s * 1000),
+                             request_timeout_ms=max(10_000, int(timeout_s * 1000)))
+    except KafkaError as exc:
+        raise _unreachable(settings, exc) from exc
+
+
+def end_offsets(settings: Settings, topic: str, timeout_s: float = 15.0) -> dict[int, int]:
+    """{partition: end offset} captured now: a scan reads up to here and no further."""
+    from kafka import TopicPartition
+    from kafka.errors import KafkaError
+
+    consumer = _consumer(settings, "dlq-ends", timeout_s)
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            raise HubError(f"topic {topic} does not exist (run `hub topics create`)")
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
+    except KafkaError as exc:
+        raise _unreachable(settings, exc) from exc
+    finally:
+        consumer.close()
+
+
+def read_bounded(settings: Settings, topic: str, ends: dict[int, int], *, starts: dict[int, int] | None = None,
+                 timeout_s: float = 30.0, client: str = "dlq") -> Iterator[Any]:
+    """Kafka records of ``topic`` from ``starts`` (default: the beginning) up to ``ends``.
+
+    Raises TransientError when no progress is made for ``timeout_s`` (never hangs).
+    """
+    from kafka import TopicPartition
+    from kafka.errors import KafkaError
+
+    consumer = _consumer(settings, client, timeout_s)
+    try:
+        tps = [TopicPartition(topic, p) for p, end in sorted(ends.items()) if end > (starts or {}).get(p, 0)]
+        if not tps:
+            return
+        consumer.assign(tps)
+        for tp in tps:
+            if starts and tp.partition in starts:
+                consumer.seek(tp, starts[tp.partition])
+            else:
+                consumer.seek_to_beginning(tp)
+        remaining = set(tps)
+        progress_at = time.monotonic()
+        while remaining:
+            # Retention may have deleted the start; the position tells where reading really is.
+            remaining = {tp for tp in remaining if consumer.position(tp) < ends[tp.partition]}
+            if not remaining:
+                break
+            if time.monotonic() - progress_at > timeout_s:
+                raise TransientError(f"reading {topic}: no progress for {timeout_s}s before its end offsets")
+            for tp, msgs in consumer.poll(timeout_ms=200).items():
+                for m in msgs:
+                    if m.offset < ends[tp.partition]:
+                        progress_at = time.monotonic()
+                        yield m
+    except KafkaError as exc:
+        raise _unreachable(settings, exc) from exc
+    finally:
+        consumer.close()
+
+
+def scan(settings: Settings, ends: dict[int, int], *, starts: dict[int, int] | None = None,
+         keep_payload: bool = False, timeout_s: float = 30.0) -> Iterator[DeadLetter]:
+    for m in read_bounded(settings, settings.topic(topics.DLQ), ends, starts=starts, timeout_s=timeout_s):
+        yield parse(m.partition, m.offset, m.timestamp, m.key, m.value, m.headers, keep_payload=keep_payload)
+
+
+def read_markers(settings: Settings, timeout_s: float = 30.0) -> dict[Coords, int]:
+    """{DLQ coords: replay count} from the replay-marker topic (empty when it does not exist yet)."""
+    topic = settings.topic(topics.DLQ_REPLAYED)
+    try:
+        ends = end_offsets(settings, topic, timeout_s)
+    except HubError as exc:
+        if isinstance(exc, TransientError):
+            raise
+        return {}
+    out: dict[Coords, int] = {}
+    for m in read_bounded(settings, topic, ends, timeout_s=timeout_s, client="dlq-markers"):
+        parsed = parse_marker(m.key, m.value)
+        if parsed is None:
+            continue
+        coords, count = parsed
+        if count:
+            out[coords] = count
+        else:  # a tombstone written by hand makes the dead letter pending again
+            out.pop(coords, None)
+    return out
+
+
+def _ensure_marker_topic(settings: Settings, timeout_s: float) -> None:
+    """Deployments created before replay markers existed lack the topic: create it (idempotent)."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+    name = settings.topic(topics.DLQ_REPLAYED)
+    spec = next(s for s in topics.specs(settings) if s.name == name)
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-dlq",
+                                 bootstrap_timeout_ms=int(timeout_s * 1000))
+        try:
+            if name not in set(admin.list_topics()):
+                admin.create_topics([NewTopic(name, spec.partitions, settings.replication_factor,
+                                              topic_configs=spec.config)], timeout_ms=int(timeout_s * 1000))
+        finally:
+            admin.close()
+    except TopicAlreadyExistsError:
+        return
+    except KafkaError as exc:
+        raise _unreachable(settings, exc) from exc
+
+
+def list_letters(settings: Settings, *, reason: str | None = None, source: str | None = None, show: int = 0,
+                 timeout_s: float = 30.0) -> Summary:
+    """Counts of the whole DLQ (up to the end offsets seen at the start), with pending counts."""
+    ends = end_offsets(settings, settings.topic(topics.DLQ), timeout_s)
+    markers = read_markers(settings, timeout_s)
+    return summarize(scan(settings, ends, timeout_s=timeout_s), markers, reason=reason, source=source, show=show)
+
+
+@dataclass
+class ReplayPlan:
+    """What a replay will do, decided before anything is sent."""
+
+    ends: dict[int, int]
+    markers: dict[Coords, int]
+    todo: list[DeadLetter] = field(default_factory=list)  # metadata only
+    already: int = 0  # matching but replayed before (skipped without --again)
+    refused: list[DeadLetter] = field(default_factory=list)  # hub.error.topic is not an ingest topic
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        by_reason: dict[str, int] = {}
+        by_source: dict[str, int] = {}
+        for dl in self.todo:
+            by_reason[dl.reason] = by_reason.get(dl.reason, 0) + 1
+            by_source[dl.source_system or "(none)"] = by_source.get(dl.source_system or "(none)", 0) + 1
+        return {"by_reason": dict(sorted(by_reason.items())), "by_source": dict(sorted(by_source.items()))}
+
+
+def plan(settings: Settings, *, reason: str | None = None, source: str | None = None, again: bool = False,
+         timeout_s: float = 30.0) -> ReplayPlan:
+    ends = end_offsets(settings, settings.topic(topics.DLQ), timeout_s)
+    out = ReplayPlan(ends=ends, markers=read_markers(settings, timeout_s))
+    for dl in scan(settings, ends, timeout_s=timeout_s):
+        if not matches(dl, reason, source):
+            continue
+        if out.markers.get(dl.coords, 0) and not again:
+            out.already += 1
+        elif replay_target(dl, settings) is None:
+            out.refused.append(dl)
+        else:
+            out.todo.append(dl)
+    return out
+
+
+def replay(settings: Settings, todo: ReplayPlan, *, timeout_s: float = 30.0,
+           on_replayed: Callable[[DeadLetter, Any], None] | None = None) -> int:
+    """Re-inject the planned dead letters; returns how many were acknowledged and marked."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    if not todo.todo:
+        return 0
+    _ensure_marker_topic(settings, timeout_s)
+    wanted = {dl.coords for dl in todo.todo}
+    starts: dict[int, int] = {}
+    for p, o in wanted:
+        starts[p] = min(starts.get(p, o), o)
+    try:
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+                                 client_id=f"{settings.app_id}-dlq-replay", linger_ms=5,
+                                 bootstrap_timeout_ms=int(timeout_s * 1000),
+                                 max_request_size=max(1_048_576, settings.max_payload_bytes + 65_536))
+    except KafkaError as exc:
+        raise _unreachable(settings, exc) from exc
+    marker_topic = settings.topic(topics.DLQ_REPLAYED)
+    logger = log.get("hub.dlq")
+    done = 0
+    batch: list[tuple[DeadLetter, int, Any]] = []
+
+    def settle() -> None:
+        nonlocal done
+        markers = []
+        for dl, count, fut in batch:
+            md = fut.get(timeout=timeout_s)
+            value = orjson.dumps({"count": count, "reason": dl.reason, "source_system": dl.source_system,
+                                  "event_id": dl.event_id, "topic": md.topic, "partition": md.partition,
+                                  "offset": md.offset, "replayed_at": int(time.time() * 1000)})
+            markers.append(producer.send(marker_topic, key=marker_key(dl.coords), value=value))
+            logger.info("dlq_replayed", reason=dl.reason, source_system=dl.source_system or None,
+                        event_id=dl.event_id or None, trace_id=dl.trace_id or None, commune_code=dl.commune or None,
+                        topic=md.topic, partition=md.partition, offset=md.offset, dlq_partition=dl.partition,
+                        dlq_offset=dl.offset, replay_count=count)
+            if on_replayed is not None:
+                on_replayed(dl, md)
+        for fut in markers:
+            fut.get(timeout=timeout_s)
+        done += len(batch)
+        batch.clear()
+
+    try:
+        for dl in scan(settings, todo.ends, starts=starts, keep_payload=True, timeout_s=timeout_s):
+            if dl.coords not in wanted:
+                continue
+            target = replay_target(dl, settings)
+            if target is None:  # planned records passed this check; a changed header would be a bug
+                continue
+            count = dl.replays + todo.markers.get(dl.coords, 0) + 1
+            fut = producer.send(target, key=dl.key, value=dl.value, headers=replay_headers(dl, count))
+            batch.append((dl, count, fut))
+            if len(batch) >= _SEND_BATCH:
+                settle()
+        settle()
+    except KafkaError as exc:
+        raise TransientError(f"replay stopped after {done} records: Kafka did not acknowledge a write: "
+                             f"{exc}; replaying again is safe (records are deduplicated)") from exc
+    finally:
+        producer.close(timeout=timeout_s)
+    logger.info("dlq_replay_done", replayed=done, skipped_already=todo.already, refused=len(todo.refused),
+                topic=settings.topic(topics.DLQ))
+    return done

@@ -1,0 +1,78 @@
+"""End-to-end on a real broker: DVCQG dossiers through the Publisher and a worker to the feed and DLQ."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import fastavro
+import pytest
+
+from connectors.publisher import Publisher
+from hub import headers as h
+from hub import topics
+from hub.systems import SystemsRegistry
+from hub.testing import read_topic
+from tests.pipeline import payloads
+
+pytestmark = pytest.mark.integration
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def _writer_schemas() -> dict[int, dict]:
+    """Schema id -> parsed schema, straight from the committed lock and .avsc files."""
+    lock = json.loads((SCHEMAS / "registry.json").read_text())
+    return {v["id"]: fastavro.parse_schema(json.loads((SCHEMAS / v["file"]).read_text()))
+            for versions in lock["subjects"].values() for v in versions}
+
+
+def test_thousand_dossiers_reach_the_feed_and_ten_malformed_the_dlq(make_settings, hub_process):
+    """1,000 valid DVCQG payloads give exactly 1,000 feed records; 10 malformed give 10 dead letters."""
+    s = make_settings()
+    SystemsRegistry(s).add("onestop-ialy", ["23734"], ["dossier"])
+    base = datetime(2025, 11, 20, 1, 0, tzinfo=UTC)
+    sent = {}
+    with Publisher("onestop-ialy", s) as pub:
+        for i in range(1000):
+            p = payloads.dossier(i, base=base)
+            sent[p["MaHoSo"]] = p
+            pub.send_async("dossier", payloads.encode(p), format="dvcqg-json", commune="23734")
+        for raw, _reason in payloads.MALFORMED:
+            pub.send_async("dossier", raw, format="dvcqg-json", commune="23734")
+        pub.flush()
+    worker = hub_process(["worker"], s)
+
+    feed = read_topic(s, s.topic(topics.FEED_DOSSIER), expect=1000, timeout_s=180)
+    dlq = read_topic(s, s.topic(topics.DLQ), expect=10, timeout_s=60)
+    assert len(feed) == 1000, worker.output()[-3000:]
+    assert len(dlq) == 10
+
+    writers = _writer_schemas()
+    seen = set()
+    for rec in feed:
+        assert rec.value[0] == 0
+        schema_id = int.from_bytes(rec.value[1:5], "big")
+        value = fastavro.schemaless_reader(io.BytesIO(rec.value[5:]), writers[schema_id])
+        src = sent[value["dossier_code"]]
+        i = int(value["dossier_code"].rsplit("-", 1)[1])
+        # NgayTiepNhan is UTC+7 local time; the feed carries the same instant in UTC.
+        assert value["received_at"] == base + timedelta(minutes=i)
+        assert value["due_at"] == base + timedelta(minutes=i, days=3)
+        assert value["status"] == payloads.STATUS_NAMES[src["TrangThaiHoSo"]]
+        assert value["commune_code"] == "23734" and rec.key == b"23734"
+        assert value["procedure_name"] == src["TenTTHC"]
+        assert rec.headers[h.DEDUPE] == value["event_id"]
+        seen.add(value["dossier_code"])
+    assert seen == set(sent)
+
+    originals = {raw: reason for raw, reason in payloads.MALFORMED}
+    for rec in dlq:
+        assert rec.value in originals, "a dead letter must keep the original bytes"
+        assert rec.headers[h.ERR_REASON] == originals[rec.value]
+        assert rec.headers[h.ERR_STAGE] in {"parse", "validate", "auth"}
+        assert rec.headers[h.ERR_TOPIC] == s.topic(topics.INGEST_DOSSIER)
+        assert rec.headers[h.SOURCE] == "onestop-ialy"
+        assert rec.headers[h.ERR_MESSAGE]
+    assert {r.value for r in dlq} == set(originals)
