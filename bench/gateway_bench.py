@@ -21,7 +21,7 @@ from bench.records import communes, dvcqg
 from connectors.publisher import Publisher
 from hub import topics
 from hub.gateway.server import ServerThread
-from hub.settings import ROOT, Settings
+from hub.settings import Settings
 from hub.systems import SystemsRegistry
 
 SYSTEM = "bench-gateway"
@@ -41,7 +41,7 @@ def run(*, quick: bool, runs: int) -> list[Row]:
     samples: dict[str, list[float]] = {"one": [], "health": [], "batch": [], "sdk": []}
     with kafka_env.broker() as bootstrap:
         s = Settings.from_env(kafka_bootstrap=bootstrap, topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-                              dev_mode=True, worker_data_dir=str(ROOT / "var" / "bench" / "worker"))
+                              dev_mode=True)
         try:
             topics.create(s)
             codes = communes(s.province)

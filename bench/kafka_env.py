@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -120,7 +119,6 @@ def delete_prefixed(s: Settings, deadline_s: float = 30.0) -> int:
         return len(names)
     finally:
         admin.close()
-        shutil.rmtree(s.worker_data_dir, ignore_errors=True)
 
 
 def poll_until(consumer: KafkaConsumer, done, *, timeout_s: float, on_record, alive=None) -> None:

@@ -15,6 +15,7 @@ Each run gets its own topic prefix. It pre-loads N DVCQG payloads on the ingest 
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -145,6 +146,7 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
                 hub = _hub(s, n, m, timeout_s, log_dir)
             finally:
                 kafka_env.delete_prefixed(s)
+                shutil.rmtree(s.worker_data_dir, ignore_errors=True)
             samples["copy"].append(copy)
             samples["copy_steady"].append(copy_steady)
             for k, v in hub.items():

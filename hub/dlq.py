@@ -189,8 +189,7 @@ def parse_marker(key: bytes | None, value: bytes | None) -> tuple[Coords, int] |
 
 # --- Kafka I/O --------------------------------------------------------------------------------
 def _unreachable(settings: Settings, exc: Exception) -> TransientError:
-    return TransientError(f"Kafka at {settings.kafka_bootstrap} is not reachable or did not answer: "
-                          f"{type(exc).__name__}: {exc}")
+    return TransientError(f"Kafka at {settings.kafka_bootstrap} is not reachable or did not answer: {exc}")
 
 
 def _consumer(settings: Settings, client: str, timeout_s: float):
@@ -199,6 +198,7 @@ def _consumer(settings: Settings, client: str, timeout_s: float):
 
     try:
         return KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             auto_offset_reset="earliest",  # a start lost to retention: read what is left
                              client_id=f"{settings.app_id}-{client}", bootstrap_timeout_ms=int(timeout_s * 1000),
                              request_timeout_ms=max(10_000, int(timeout_s * 1000)))
     except KafkaError as exc:

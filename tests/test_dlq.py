@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 import pytest
 from conftest import settings_env
@@ -126,6 +128,9 @@ def test_render_summary_table():
 def cli(monkeypatch, capsys):
     """Run `hub ...` in-process with the HUB_ environment of given settings; returns (rc, out, err)."""
 
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+
     def run(s: Settings, *args: str) -> tuple[int, str, str]:
         for k, v in settings_env(s).items():
             if k.startswith("HUB_"):
@@ -135,7 +140,10 @@ def cli(monkeypatch, capsys):
         out, err = capsys.readouterr()
         return rc, out, err
 
-    return run
+    yield run
+    # main() points the root log handler at this test's captured stderr, which closes with the test.
+    root.handlers[:], _ = saved
+    root.setLevel(saved[1])
 
 
 def _write_letters(s: Settings, letters: list[tuple[str, str, str]]) -> None:

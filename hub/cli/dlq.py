@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--reason", metavar="R", help=f"only this reason code (e.g. {', '.join(list(REASONS)[:3])}…)")
+    p.add_argument("--reason", metavar="R", help="only this reason code, e.g. commune_not_in_scope "
+                   f"(one of the {len(REASONS)} codes listed in the README)")
     p.add_argument("--source", metavar="S", help="only dead letters of this source system id")
 
 
