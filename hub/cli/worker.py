@@ -25,6 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     registry = SystemsRegistry(settings)
     registry.start()
     pipeline = Pipeline(settings, registry)
+    pipeline.recover()  # before consuming: what a killed predecessor wrote is already on the feed
     log.get().info("worker_starting", app_id=settings.app_id, bootstrap=settings.kafka_bootstrap,
                    partitions=settings.partitions, store=settings.worker_store)
     # override_logging=False keeps our structlog JSON handler; quiet drops faust's banner on stdout.

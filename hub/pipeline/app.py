@@ -57,6 +57,7 @@ class Pipeline:
                                         value_serializer="raw") for k in topics.KINDS}
         for kind in topics.KINDS:
             self._add_agent(kind)
+        self._rescan: asyncio.Future | None = None
         self.app.on_partitions_assigned.connect(self._on_assigned)
 
     # -- scope: deny by default, but a system onboarded seconds ago must not be rejected ----
@@ -72,13 +73,20 @@ class Pipeline:
         self.ctx.organs = self.registry.organs()
         return True
 
-    async def _on_assigned(self, sender, assigned, **kwargs) -> None:
+    def recover(self) -> None:
+        """Read back the event ids already on the feeds (blocking; before the worker consumes)."""
         for kind in topics.KINDS:
             feed = self.settings.topic(topics.FEED_BY_KIND[kind])
-            ids = await asyncio.to_thread(dedupe.recent_feed_ids, self.settings, feed)
-            self.recent[kind] = ids
-            logger.info("dedupe_recovered", kind=kind, topic=feed, recent_ids=len(ids),
-                        partitions=sorted(tp.partition for tp in assigned if tp.topic.endswith(kind)))
+            ids = dedupe.recent_feed_ids(self.settings, feed)
+            self.recent[kind] |= ids
+            logger.info("dedupe_recovered", kind=kind, topic=feed, recent_ids=len(ids))
+
+    async def _on_assigned(self, sender, assigned, **kwargs) -> None:
+        # A running worker that takes over partitions re-reads the feeds in the background. It
+        # must not hold the agents meanwhile: faust keeps fetching during a rebalance and drops
+        # what it buffered for a stalled stream, then resumes past it (see README, guarantees).
+        if self._rescan is None or self._rescan.done():
+            self._rescan = asyncio.ensure_future(asyncio.to_thread(self.recover))
 
     def _add_agent(self, kind: str) -> None:
         source = self.app.topic(self.settings.topic(topics.INGEST_BY_KIND[kind]), key_serializer="raw",
