@@ -17,6 +17,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from hub import log
 from hub.settings import ROOT, Settings
+from hub.testing import subprocess_env
 
 KAFKA_SH = ROOT / "ops" / "kafka" / "kafka.sh"
 
@@ -51,14 +52,7 @@ def broker() -> Iterator[str]:
         subprocess.run([str(KAFKA_SH), "down"], capture_output=True, text=True)
 
 
-def env_for(s: Settings) -> dict[str, str]:
-    """Environment for a ``python -m hub`` subprocess that must see exactly these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    for var, _default, _doc in Settings.describe():
-        value = getattr(s, var[4:].lower())
-        env[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+env_for = subprocess_env
 
 
 class Worker:

@@ -28,6 +28,26 @@ def _dumps(obj: object, default: object = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` (or ``sys.stderr``) is at the time of the record.
+
+    Test runners and embedding tools swap the standard streams; a handler bound to the old
+    object would write to a closed file from background threads (Kafka clients) later on.
+    """
+
+    def __init__(self, use_stderr: bool = False):
+        super().__init__()
+        self._use_stderr = use_stderr
+
+    @property
+    def stream(self):
+        return sys.stderr if self._use_stderr else sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
 def configure(level: str = "INFO", stream=None) -> None:
     """Route structlog and stdlib logging to JSON lines on ``stream`` (stdout)."""
     shared = [
@@ -50,7 +70,8 @@ def configure(level: str = "INFO", stream=None) -> None:
             structlog.processors.JSONRenderer(serializer=_dumps),
         ],
     )
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = _StdoutHandler(use_stderr=stream is sys.stderr) if stream in (None, sys.stdout, sys.stderr) \
+        else logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass
 
@@ -90,3 +92,20 @@ def end_offset_total(settings: Settings, topic: str) -> int:
         return sum(consumer.end_offsets(tps).values())
     finally:
         consumer.close()
+
+
+def subprocess_env(settings: Settings) -> dict[str, str]:
+    """Environment for a ``python -m hub`` subprocess that must see exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    for var, _default, _doc in Settings.describe():
+        value = getattr(settings, var[4:].lower())
+        env[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from hub import topics
+from hub.cli import main
 from hub.settings import Settings
+from hub.testing import subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,12 +69,7 @@ def make_settings(kafka_bootstrap):
 
 def settings_env(s: Settings) -> dict[str, str]:
     """Environment for a subprocess that should see exactly these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    for var, _default, _doc in Settings.describe():
-        value = getattr(s, var[4:].lower())
-        env[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return subprocess_env(s)
 
 
 class Proc:
@@ -116,3 +114,24 @@ def hub_process(tmp_path):
     yield start
     for p in procs:
         p.stop()
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run `hub ...` in-process with the HUB_ environment of given settings; returns (rc, out, err)."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("kafka").level)
+
+    def run(s: Settings, *args: str) -> tuple[int, str, str]:
+        for k, v in settings_env(s).items():
+            if k.startswith("HUB_"):
+                monkeypatch.setenv(k, v)
+        capsys.readouterr()
+        rc = main(list(args))
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    yield run
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    logging.getLogger("kafka").setLevel(saved[2])

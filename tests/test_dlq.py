@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 import orjson
-import pytest
-from conftest import settings_env
 from kafka import KafkaProducer
 
 from connectors.publisher import Publisher
 from hub import codec, dlq, topics
 from hub import headers as h
-from hub.cli import main
 from hub.cli.dlq import render_summary
 from hub.errors import Rejected
 from hub.pipeline.process import Source, dlq_headers
@@ -124,28 +119,6 @@ def test_render_summary_table():
 
 
 # --- on a real broker -------------------------------------------------------------------------------
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """Run `hub ...` in-process with the HUB_ environment of given settings; returns (rc, out, err)."""
-
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-
-    def run(s: Settings, *args: str) -> tuple[int, str, str]:
-        for k, v in settings_env(s).items():
-            if k.startswith("HUB_"):
-                monkeypatch.setenv(k, v)
-        capsys.readouterr()
-        rc = main(list(args))
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    yield run
-    # main() points the root log handler at this test's captured stderr, which closes with the test.
-    root.handlers[:], _ = saved
-    root.setLevel(saved[1])
-
-
 def _write_letters(s: Settings, letters: list[tuple[str, str, str]]) -> None:
     """Write (reason, source, origin topic) dead letters straight to the DLQ topic."""
     producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")

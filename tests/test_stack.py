@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
@@ -12,15 +11,9 @@ import pytest
 from conftest import ROOT, settings_env
 
 from hub import topics
-from hub.testing import read_topic, wait_for
+from hub.testing import free_port, read_topic, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _healthy(url: str) -> bool:
@@ -34,7 +27,7 @@ def test_simulated_province_at_200_events_per_second_reaches_the_feeds_in_the_an
         make_settings, hub_process):
     """`hub simulate --communes 135 --rate 200 --duration 60` through SDK and gateway: feeds match its summary."""
     s = make_settings(partitions=6, outbox_path=str(ROOT / "var" / "test-outbox" / "stack.sqlite3"))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     hub_process(["worker"], s)
     gateway = hub_process(["gateway", "--port", str(port)], s)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 import orjson
-import pytest
-from conftest import settings_env
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from hub import headers as h
 from hub import status, topics
-from hub.cli import main
 from hub.errors import Rejected
 from hub.pipeline.process import Source, dlq_headers
 from hub.settings import Settings
@@ -93,28 +89,6 @@ def test_render_reports_section_errors():
 
 
 # --- on a real broker -------------------------------------------------------------------------------
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """Run `hub ...` in-process with the HUB_ environment of given settings; returns (rc, out, err)."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    kafka_level = logging.getLogger("kafka").level
-
-    def run(s: Settings, *args: str) -> tuple[int, str, str]:
-        for k, v in settings_env(s).items():
-            if k.startswith("HUB_"):
-                monkeypatch.setenv(k, v)
-        capsys.readouterr()
-        rc = main(list(args))
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    yield run
-    root.handlers[:], _ = saved
-    root.setLevel(saved[1])
-    logging.getLogger("kafka").setLevel(kafka_level)
-
-
 def _populate(s: Settings) -> None:
     reg = SystemsRegistry(s)
     reg.add("onestop-ialy", ["23734"], ["dossier"])

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import orjson
 
-from hub.testing import wait_for
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from hub.testing import free_port, wait_for
 
 
 def _healthy(url: str) -> bool:
@@ -26,7 +18,7 @@ def _healthy(url: str) -> bool:
 def test_hub_gateway_command_serves_and_logs_json(make_settings, hub_process):
     """`hub gateway --port P` answers /healthz and every log line it prints is JSON."""
     s = make_settings()
-    port = _free_port()
+    port = free_port()
     proc = hub_process(["gateway", "--host", "127.0.0.1", "--port", str(port)], s)
     wait_for(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), timeout_s=60, what="gateway /healthz")
     r = httpx.post(f"http://127.0.0.1:{port}/v1/events/dossier", json={})
