@@ -12,6 +12,9 @@ started_kafka=0
 
 cleanup() {
   trap - INT TERM EXIT
+  # Keep going even if the terminal or a pipe reading our output is gone already.
+  trap '' PIPE
+  set +e
   echo
   echo "run: stopping..."
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
