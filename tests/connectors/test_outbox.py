@@ -17,8 +17,9 @@ import pytest
 from conftest import ROOT, settings_env
 
 from connectors.outbox import Outbox
-from hub import topics
+from hub import codec, topics
 from hub.errors import OutboxFull
+from hub.systems import SystemsRegistry
 from hub.testing import read_topic, wait_for
 
 pytestmark = pytest.mark.integration
@@ -35,8 +36,9 @@ communes = sys.argv[1].split(",")
 box = Outbox(Settings.from_env(), "outbox-test", backoff_max_s=2.0)
 for i in range(10_000):
     c = communes[i % len(communes)]
-    box.publish("dossier", b'{"seq": %d, "commune": "%s"}' % (i, c.encode()), format="dvcqg-json", commune=c,
-                event_id=f"ev-{i}")
+    body = b'{"seq": %d, "commune": "%s", "commune_code": "%s", "dossier_code": "HS-%d", "status": 2}' % (
+        i, c.encode(), c.encode(), i)
+    box.publish("dossier", body, format="hub-json", commune=c, event_id=f"ev-{i}")
 print("STORED", box.depth(), flush=True)
 while True:  # the forwarder keeps retrying against the dead broker until we are killed
     time.sleep(1)
@@ -68,8 +70,8 @@ def _assert_in_order(records, n: int) -> None:
     assert sum(len(v) for v in by_commune.values()) == n
 
 
-def test_10k_events_survive_sigkill_and_outage(make_settings, tmp_path):
-    """10,000 events stored while Kafka is unreachable survive SIGKILL and arrive once each, in order."""
+def test_10k_events_survive_sigkill_and_outage(make_settings, tmp_path, hub_process):
+    """10,000 events stored while Kafka is unreachable survive SIGKILL, arrive once each in order, feed once."""
     path = tmp_path / "outbox.sqlite3"
     up = make_settings(outbox_path=str(path))
     down = make_settings(create_topics=False, kafka_bootstrap=f"127.0.0.1:{_closed_port()}",
@@ -101,6 +103,14 @@ def test_10k_events_survive_sigkill_and_outage(make_settings, tmp_path):
     assert set(ids) == {f"ev-{i}" for i in range(10_000)}
     assert {r.headers["hub.source"] for r in records} == {"outbox-test"}
     _assert_in_order(records, 10_000)
+
+    # The worker turns them into exactly one feed record each.
+    SystemsRegistry(up).add("outbox-test", COMMUNES, ["dossier"])
+    hub_process(["worker"], up)
+    feed = read_topic(up, up.topic(topics.FEED_DOSSIER), expect=10_000, timeout_s=240, idle_s=3)
+    schemas = codec.load(up.schemas_dir)
+    dossiers = [codec.decode(schemas, r.value)["dossier_code"] for r in feed]
+    assert sorted(dossiers) == sorted(f"HS-{i}" for i in range(10_000))
 
 
 def test_threads_publish_in_order_and_resume(make_settings, tmp_path):
