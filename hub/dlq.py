@@ -21,8 +21,8 @@ simplest place to store a set on Kafka. A marker is written only after the inges
 acknowledged; a crash between the two leaves the dead letter pending, and replaying it again
 is harmless because of deduplication.
 
-Pure helpers (:func:`parse`, :func:`matches`, :func:`summarize`, :func:`replay_headers`,
-:func:`replay_target`) are separate from the Kafka I/O (:func:`scan`, :func:`read_markers`,
+The records themselves (parse, filter, summarize, replay headers) are plain data in
+:mod:`hub.dead_letters`; this module is the Kafka I/O (:func:`scan`, :func:`read_markers`,
 :func:`replay`).
 """
 
@@ -35,159 +35,26 @@ from typing import Any
 
 import orjson
 
-from hub import headers as h
 from hub import log, topics
+from hub.dead_letters import (  # noqa: F401 - re-exported for callers
+    Coords,
+    DeadLetter,
+    Summary,
+    ingest_topics,
+    marker_key,
+    matches,
+    parse,
+    parse_marker,
+    replay_headers,
+    replay_target,
+    summarize,
+)
 from hub.errors import HubError, TransientError
 from hub.settings import Settings
 
-_ERROR_PREFIX = "hub.error."
 _SEND_BATCH = 500  # acknowledge and mark in batches so memory stays bounded
 
-Coords = tuple[int, int]  # (DLQ partition, DLQ offset)
 
-
-# --- pure helpers ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """One DLQ record's metadata; ``key``/``value``/``headers`` are kept only for replay."""
-
-    partition: int
-    offset: int
-    timestamp_ms: int
-    reason: str
-    stage: str
-    message: str
-    exception_class: str
-    source_system: str
-    commune: str
-    event_id: str
-    trace_id: str
-    origin_topic: str
-    origin_partition: int | None
-    origin_offset: int | None
-    failed_at_ms: int | None
-    replays: int  # hub.replayed of the record that failed (it may itself have been a replay)
-    key: bytes | None = field(default=None, repr=False)
-    value: bytes | None = field(default=None, repr=False)
-    headers: h.Headers = field(default_factory=list, repr=False)
-
-    @property
-    def coords(self) -> Coords:
-        return (self.partition, self.offset)
-
-    def metadata(self, replayed: int = 0) -> dict[str, Any]:
-        """What ``hub dlq list --show`` prints: never the payload (it may hold personal data)."""
-        return {"dlq_partition": self.partition, "dlq_offset": self.offset, "reason": self.reason,
-                "stage": self.stage, "message": self.message, "source_system": self.source_system,
-                "commune": self.commune, "event_id": self.event_id, "topic": self.origin_topic,
-                "partition": self.origin_partition, "offset": self.origin_offset,
-                "failed_at": _iso(self.failed_at_ms or self.timestamp_ms), "replayed": replayed}
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
-
-
-def parse(partition: int, offset: int, timestamp_ms: int, key: bytes | None, value: bytes | None,
-          headers: h.Headers | None, *, keep_payload: bool = False) -> DeadLetter:
-    """A DLQ record as a :class:`DeadLetter`; missing headers become empty strings / None."""
-    raw = [(k, bytes(v) if v is not None else b"") for k, v in headers or ()]
-    d = h.to_dict(raw)
-    return DeadLetter(
-        partition=partition, offset=offset, timestamp_ms=timestamp_ms,
-        reason=d.get(h.ERR_REASON, "") or "unknown", stage=d.get(h.ERR_STAGE, ""),
-        message=d.get(h.ERR_MESSAGE, ""), exception_class=d.get(h.ERR_CLASS, ""),
-        source_system=d.get(h.SOURCE, ""),
-        commune=d.get(h.COMMUNE) or (key.decode("utf-8", "replace") if key else ""),
-        event_id=d.get(h.EVENT_ID, ""), trace_id=d.get(h.TRACE_ID, ""),
-        origin_topic=d.get(h.ERR_TOPIC, ""), origin_partition=_int(d.get(h.ERR_PARTITION)),
-        origin_offset=_int(d.get(h.ERR_OFFSET)), failed_at_ms=_int(d.get(h.ERR_TIME)),
-        replays=_int(d.get(h.REPLAYED)) or 0,
-        key=key if keep_payload else None, value=value if keep_payload else None,
-        headers=raw if keep_payload else [],
-    )
-
-
-def matches(dl: DeadLetter, reason: str | None = None, source: str | None = None) -> bool:
-    return (not reason or dl.reason == reason) and (not source or dl.source_system == source)
-
-
-@dataclass
-class Summary:
-    """Counts of matching dead letters: total and still pending (never replayed)."""
-
-    total: int = 0
-    pending: int = 0
-    by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
-    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
-    shown: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, dl: DeadLetter, replayed: int) -> None:
-        self.total += 1
-        self.pending += replayed == 0
-        for table, name in ((self.by_reason, dl.reason), (self.by_source, dl.source_system or "(none)")):
-            row = table.setdefault(name, {"total": 0, "pending": 0})
-            row["total"] += 1
-            row["pending"] += replayed == 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "pending": self.pending, "by_reason": dict(sorted(self.by_reason.items())),
-                "by_source": dict(sorted(self.by_source.items())), "records": self.shown}
-
-
-def summarize(letters, markers: dict[Coords, int], *, reason: str | None = None, source: str | None = None,
-              show: int = 0) -> Summary:
-    """Count matching dead letters by reason and source; keep the metadata of the first ``show``."""
-    out = Summary()
-    for dl in letters:
-        if not matches(dl, reason, source):
-            continue
-        replayed = markers.get(dl.coords, 0)
-        out.add(dl, replayed)
-        if len(out.shown) < show:
-            out.shown.append(dl.metadata(replayed))
-    return out
-
-
-def ingest_topics(settings: Settings) -> frozenset[str]:
-    return frozenset(settings.topic(t) for t in topics.INGEST_BY_KIND.values())
-
-
-def replay_target(dl: DeadLetter, settings: Settings) -> str | None:
-    """The ingest topic to re-inject into, or None when the header names anything else."""
-    return dl.origin_topic if dl.origin_topic in ingest_topics(settings) else None
-
-
-def replay_headers(dl: DeadLetter, count: int) -> h.Headers:
-    """Original headers without hub.error.* and old hub.replayed, plus hub.replayed=count."""
-    kept = [(k, v) for k, v in dl.headers if not k.startswith(_ERROR_PREFIX) and k != h.REPLAYED]
-    return kept + [(h.REPLAYED, str(count).encode())]
-
-
-def marker_key(coords: Coords) -> bytes:
-    return f"{coords[0]}:{coords[1]}".encode()
-
-
-def parse_marker(key: bytes | None, value: bytes | None) -> tuple[Coords, int] | None:
-    """(coords, replay count) of a marker record (count 0 for a tombstone); None if unreadable."""
-    try:
-        p, o = (key or b"").decode().split(":")
-        count = int(orjson.loads(value)["count"]) if value is not None else 0
-        return (int(p), int(o)), count
-    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        return None
-
-
-# --- Kafka I/O --------------------------------------------------------------------------------
 def _unreachable(settings: Settings, exc: Exception) -> TransientError:
     return TransientError(f"Kafka at {settings.kafka_bootstrap} is not reachable or did not answer: {exc}")
 

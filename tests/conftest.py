@@ -47,6 +47,8 @@ def kafka_bootstrap() -> str:
     try:
         yield bootstrap
     finally:
+        # Clients some tests leave to the garbage collector would log every failed reconnect.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
         subprocess.run([str(script), "down"], capture_output=True, text=True)
 
 
