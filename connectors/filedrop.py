@@ -32,7 +32,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from hub import log
-from hub.errors import TransientError
+from hub.errors import Rejected, TransientError
+from hub.normalize import fields
 from hub.settings import Settings
 
 NAMESPACES = {"http://www.mic.gov.vn/TBT/QCVN_102_2016": "edxml", "http://www.go.vn/eDoc": "edoc-go"}
@@ -87,13 +88,10 @@ def _event_id(prefix: str, payload: bytes) -> str:
 
 
 def _text(raw: bytes) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FileRejected("bad_encoding", f"the file is not UTF-8 (first bad byte at offset {exc.start}); "
-                           "export it again as 'CSV UTF-8' / UTF-8 text") from None
+        return fields.utf8(raw, "the file")
+    except Rejected as exc:
+        raise FileRejected(exc.reason, exc.message) from None
 
 
 def csv_records(raw: bytes) -> list[Record]:

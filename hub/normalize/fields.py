@@ -18,6 +18,17 @@ _YMD = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
 
 
+def utf8(raw: bytes, what: str = "payload") -> str:
+    """Decode UTF-8 text files as exported by Excel and friends (a BOM is allowed)."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejected("bad_encoding", f"{what} is not UTF-8 (first bad byte at offset {exc.start}); "
+                       "save it as 'CSV UTF-8' / UTF-8 text", stage="parse") from None
+
+
 def text(value: Any) -> str | None:
     """Unicode NFC, stripped; empty becomes None. Vendors send NFD from some Windows tools."""
     if value is None:

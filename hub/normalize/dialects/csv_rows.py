@@ -17,7 +17,7 @@ import io
 from typing import Any
 
 from hub.errors import Rejected
-from hub.normalize import canonical
+from hub.normalize import canonical, fields
 from hub.normalize.context import Context, Envelope
 
 FORMAT = "csv"
@@ -56,16 +56,6 @@ _BY_FOLDED = {canonical.fold(alias): key for key, aliases in _ALIASES.items() fo
 _DELIMITERS = (",", ";", "\t")
 
 
-def _text(raw: bytes) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Rejected("bad_encoding", f"CSV is not UTF-8 (byte {exc.start}); save it as \"CSV UTF-8\"",
-                       stage="parse") from None
-
-
 def _delimiter(text: str) -> str:
     # csv.Sniffer guesses from regexes over the whole sample and can be slow on hostile input;
     # the header line of an export is plain enough to count.
@@ -77,7 +67,7 @@ def _delimiter(text: str) -> str:
 
 def rows(raw: bytes) -> list[dict[str, str]]:
     """Rows as ``{hub-json key: cell}``; blank rows are skipped."""
-    text = _text(raw)
+    text = fields.utf8(raw, "CSV")
     try:
         table = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True))
     except csv.Error as exc:
