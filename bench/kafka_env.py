@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,41 +14,17 @@ from pathlib import Path
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from hub import log
+from hub import log, testing
 from hub.settings import ROOT, Settings
 from hub.testing import subprocess_env
-
-KAFKA_SH = ROOT / "ops" / "kafka" / "kafka.sh"
-
-
-def answers(bootstrap: str) -> bool:
-    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @contextlib.contextmanager
 def broker() -> Iterator[str]:
-    """The broker at HUB_KAFKA_BOOTSTRAP (or 127.0.0.1:9092); a local one is started and stopped
-    here only when nothing answers and no bootstrap was given."""
-    given = os.environ.get("HUB_KAFKA_BOOTSTRAP")
-    bootstrap = given or "127.0.0.1:9092"
-    if answers(bootstrap):
+    """The broker the benchmarks use (see hub.testing.broker)."""
+    with testing.broker() as bootstrap:
+        log.get().info("bench_kafka", bootstrap=bootstrap)
         yield bootstrap
-        return
-    if given:
-        raise RuntimeError(f"HUB_KAFKA_BOOTSTRAP={given} does not answer; start that broker or unset it")
-    log.get().info("bench_kafka_starting", script=str(KAFKA_SH))
-    proc = subprocess.run([str(KAFKA_SH), "up"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"could not start the local broker:\n{proc.stdout}\n{proc.stderr}")
-    try:
-        yield bootstrap
-    finally:
-        subprocess.run([str(KAFKA_SH), "down"], capture_output=True, text=True)
 
 
 env_for = subprocess_env

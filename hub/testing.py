@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import socket
+import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
 from hub import headers as h
-from hub.settings import Settings
+from hub.settings import ROOT, Settings
+
+KAFKA_SH = ROOT / "ops" / "kafka" / "kafka.sh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +115,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class BrokerUnavailable(RuntimeError):
+    """No broker answers and none could be started: tests and benchmarks fail loudly."""
+
+
+def broker_answers(bootstrap: str) -> bool:
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def broker() -> Iterator[str]:
+    """The broker at HUB_KAFKA_BOOTSTRAP, or a local one (ops/kafka/kafka.sh) started and stopped here.
+
+    A local broker is started only when nothing answers and no bootstrap was given.
+    """
+    given = os.environ.get("HUB_KAFKA_BOOTSTRAP")
+    bootstrap = given or "127.0.0.1:9092"
+    if broker_answers(bootstrap):
+        yield bootstrap
+        return
+    if given:
+        raise BrokerUnavailable(f"HUB_KAFKA_BOOTSTRAP={given} does not answer; start that broker or unset it")
+    proc = subprocess.run([str(KAFKA_SH), "up"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BrokerUnavailable(f"could not start the local Kafka broker:\n{proc.stdout}\n{proc.stderr}")
+    try:
+        yield bootstrap
+    finally:
+        # Clients left to the garbage collector would log every failed reconnect.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        subprocess.run([str(KAFKA_SH), "down"], capture_output=True, text=True)

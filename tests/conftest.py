@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -16,40 +15,19 @@ import pytest
 from hub import topics
 from hub.cli import main
 from hub.settings import Settings
-from hub.testing import subprocess_env
+from hub.testing import BrokerUnavailable, broker, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _answers(bootstrap: str) -> bool:
-    host, _, port = bootstrap.split(",")[0].rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     """A real broker: the one at HUB_KAFKA_BOOTSTRAP, or a local one this session starts."""
-    given = os.environ.get("HUB_KAFKA_BOOTSTRAP")
-    bootstrap = given or "127.0.0.1:9092"
-    if _answers(bootstrap):
-        yield bootstrap
-        return
-    if given:
-        pytest.fail(f"HUB_KAFKA_BOOTSTRAP={given} does not answer; start that broker or unset the variable")
-    script = ROOT / "ops" / "kafka" / "kafka.sh"
-    proc = subprocess.run([str(script), "up"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"could not start the local Kafka broker:\n{proc.stdout}\n{proc.stderr}")
     try:
-        yield bootstrap
-    finally:
-        # Clients some tests leave to the garbage collector would log every failed reconnect.
-        logging.getLogger("kafka").setLevel(logging.CRITICAL)
-        subprocess.run([str(script), "down"], capture_output=True, text=True)
+        with broker() as bootstrap:
+            yield bootstrap
+    except BrokerUnavailable as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
