@@ -9,7 +9,7 @@ backoff; nothing is dropped. A killed process loses nothing: the next ``Outbox``
 same file resumes with the rows left, in order.
 
 A resend after a crash (sent, acknowledged, killed before the delete) produces a duplicate
-on the ingest topic with the same ``hub.event_id`` header, which the worker deduplicates on
+on the ingest topic with the same ``hub.source_event_id`` header, which the worker deduplicates on
 (source system, event id).
 
 Several processes may publish into one file (SQLite serialises the writers); only the one
@@ -112,7 +112,7 @@ class Outbox:
                 raise ValueError("source_system is required")
             eid = opts.get("event_id") or uuid.uuid4().hex
             commune = opts.get("commune")
-            hdrs = {h.SOURCE: source, h.FORMAT: opts["format"], h.COMMUNE: commune, h.EVENT_ID: eid,
+            hdrs = {h.SOURCE: source, h.FORMAT: opts["format"], h.COMMUNE: commune, h.SOURCE_EVENT_ID: eid,
                     h.TRACE_ID: opts.get("trace_id") or uuid.uuid4().hex}
             rows.append((kind, commune.encode() if commune else None, bytes(payload),
                          orjson.dumps({k: v for k, v in hdrs.items() if v is not None}), eid, now))

@@ -52,7 +52,7 @@ class Publisher:
             raise ValueError(f"kind must be one of {', '.join(topics.KINDS)}")
         event_id = event_id or uuid.uuid4().hex
         hdrs = h.from_dict({h.SOURCE: self.source_system, h.FORMAT: format, h.COMMUNE: commune,
-                            h.EVENT_ID: event_id, h.TRACE_ID: trace_id or uuid.uuid4().hex})
+                            h.SOURCE_EVENT_ID: event_id, h.TRACE_ID: trace_id or uuid.uuid4().hex})
         fut = self._producer.send(self.settings.topic(topics.INGEST_BY_KIND[kind]), value=payload,
                                   key=(commune or "").encode() or None, headers=hdrs, timestamp_ms=timestamp_ms)
         return event_id, fut

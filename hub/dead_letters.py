@@ -82,7 +82,7 @@ def parse(partition: int, offset: int, timestamp_ms: int, key: bytes | None, val
         message=d.get(h.ERR_MESSAGE, ""), exception_class=d.get(h.ERR_CLASS, ""),
         source_system=d.get(h.SOURCE, ""),
         commune=d.get(h.COMMUNE) or (key.decode("utf-8", "replace") if key else ""),
-        event_id=d.get(h.EVENT_ID, ""), trace_id=d.get(h.TRACE_ID, ""),
+        event_id=h.source_event_id(d) or "", trace_id=d.get(h.TRACE_ID, ""),
         origin_topic=d.get(h.ERR_TOPIC, ""), origin_partition=_int(d.get(h.ERR_PARTITION)),
         origin_offset=_int(d.get(h.ERR_OFFSET)), failed_at_ms=_int(d.get(h.ERR_TIME)),
         replays=_int(d.get(h.REPLAYED)) or 0,

@@ -5,9 +5,9 @@ from __future__ import annotations
 SOURCE = "hub.source"  # publishing system id
 FORMAT = "hub.format"  # dialect: dvcqg-json, edxml, edoc-go, hub-json, csv
 COMMUNE = "hub.commune"  # commune hint when the payload does not carry one
-EVENT_ID = "hub.event_id"  # the publisher's own event id (deduplication key)
+SOURCE_EVENT_ID = "hub.source_event_id"  # ingest records: the publisher's own id of the event
+EVENT_ID = "hub.event_id"  # feed and derived records: the hub's id of the event (what dedupe keys on)
 TRACE_ID = "hub.trace_id"
-DEDUPE = "hub.dedupe"  # on feed records: the event id the record was deduplicated on
 REPLAYED = "hub.replayed"  # on re-injected DLQ records: how many times replayed
 
 # Dead-letter headers, modelled on Kafka Connect's __connect.errors.*
@@ -29,6 +29,11 @@ def to_dict(headers: Headers | None) -> dict[str, str]:
     for k, v in headers or ():
         out[k] = v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else str(v or "")
     return out
+
+
+def source_event_id(headers: dict[str, str]) -> str | None:
+    """The publisher's id of an ingest record; records written before the rename carry it in hub.event_id."""
+    return headers.get(SOURCE_EVENT_ID) or headers.get(EVENT_ID) or None
 
 
 def from_dict(values: dict[str, str | None]) -> Headers:

@@ -22,7 +22,7 @@ SECRET = "Nguyễn Thị Bích 052123456789"  # stands for personal data inside 
 def _letter_headers(reason: str, source: str, topic: str, *, commune: str = "23728", replayed: str | None = None,
                     offset: int = 7) -> h.Headers:
     original = h.from_dict({h.SOURCE: source, h.FORMAT: "dvcqg-json", h.COMMUNE: commune,
-                            h.EVENT_ID: f"ev-{reason}-{offset}", h.TRACE_ID: "t" * 32, h.REPLAYED: replayed})
+                            h.SOURCE_EVENT_ID: f"ev-{reason}-{offset}", h.TRACE_ID: "t" * 32, h.REPLAYED: replayed})
     return dlq_headers(original, Rejected(reason, f"{reason} happened", stage="validate"), None,
                        Source(topic, 1, offset, 1_700_000_000_000))
 
@@ -83,7 +83,7 @@ def test_replay_headers_strip_errors_and_count_replays():
     dl = _letter("commune_not_in_scope", "onestop-ialy", dlq_offset=0, replayed="1")
     out = h.to_dict(dlq.replay_headers(dl, 2))
     assert not [k for k in out if k.startswith("hub.error.")]
-    assert out[h.REPLAYED] == "2" and out[h.SOURCE] == "onestop-ialy" and out[h.EVENT_ID]
+    assert out[h.REPLAYED] == "2" and out[h.SOURCE] == "onestop-ialy" and out[h.SOURCE_EVENT_ID]
     assert sum(1 for k, _ in dlq.replay_headers(dl, 2) if k == h.REPLAYED) == 1
 
 

@@ -29,7 +29,7 @@ MAX_EVENT_ID = 200
 @dataclass(frozen=True, slots=True)
 class RawEvent:
     raw: bytes
-    event_id: str | None  # the publisher's own id, when it gave one
+    source_event_id: str | None  # the publisher's own id, when it gave one
 
 
 def media_type(content_type: str | None) -> str:

@@ -9,7 +9,6 @@ A batch is all or nothing: one bad element and nothing is written.
 from __future__ import annotations
 
 import re
-import secrets
 import threading
 import time
 import uuid
@@ -161,8 +160,7 @@ def _check_all(events: list[bodies.RawEvent], kind: str, fmt: str, system: Syste
                commune_header: str | None, settings: Settings, reg: SystemsRegistry) -> list[_Checked]:
     # The canonical records are discarded here, so a random pseudonym key is enough: the gateway
     # never needs the deployment's secret.
-    ctx = Context(province=settings.province, pseudonym_key=secrets.token_bytes(32),
-                  max_payload_bytes=settings.max_payload_bytes, organs=reg.organs(), scope_of=reg.scope)
+    ctx = Context.from_settings(settings, organs=reg.organs(), scope_of=reg.scope, validate_only=True)
     # The same hint the worker will see: what was used here must resolve identically there, even if
     # the registration changes between now and then.
     hint = commune_header or (next(iter(system.communes)) if len(system.communes) == 1 else None)
@@ -170,7 +168,7 @@ def _check_all(events: list[bodies.RawEvent], kind: str, fmt: str, system: Syste
     out = []
     for i, ev in enumerate(events):
         env = Envelope(kind=kind, format=fmt, source_system=system.id, trace_id=trace_id, ingest_time_ms=now,
-                       commune_hint=hint, event_id=ev.event_id)
+                       commune_hint=hint, source_event_id=ev.source_event_id)
         try:
             records = normalize(ev.raw, env, ctx)
         except Rejected as exc:
@@ -217,7 +215,7 @@ async def _ingest(kind: str, request: Request, system: System, fmt_query: str | 
     items = []
     for c in checked:
         hdrs = h.from_dict({h.SOURCE: system.id, h.FORMAT: fmt, h.COMMUNE: c.envelope.commune_hint,
-                            h.EVENT_ID: c.envelope.event_id, h.TRACE_ID: trace_id})
+                            h.SOURCE_EVENT_ID: c.envelope.source_event_id, h.TRACE_ID: trace_id})
         items.append((c.commune.encode(), c.raw, hdrs))
     started = time.perf_counter()
     metadata = await run_in_threadpool(app.state.writer.write, topic, items)

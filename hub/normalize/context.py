@@ -17,8 +17,8 @@ class Envelope:
     source_system: str
     trace_id: str
     ingest_time_ms: int
-    commune_hint: str | None = None  # header hub.commune (X-Hub-Commune at the gateway)
-    event_id: str | None = None  # header hub.event_id: the publisher's own id, if any
+    commune_hint: str | None = None  # explicit header hub.commune (X-Hub-Commune at the gateway), never the key
+    source_event_id: str | None = None  # header hub.source_event_id: the publisher's own id, if any
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,17 @@ class Context:
     # source system -> Scope, or None when the system is unknown/revoked. None as the whole
     # callable means "no systems registry configured" (pure unit tests).
     scope_of: Callable[[str], Scope | None] | None = None
+
+    @classmethod
+    def from_settings(cls, settings, *, organs: dict[str, str] | None = None,
+                      scope_of: Callable[[str], Scope | None] | None = None, validate_only: bool = False) -> Context:
+        """The context of a deployment. ``validate_only`` (the gateway) uses a throw-away key: its
+        records are discarded, so it never needs the deployment's secret."""
+        import secrets
+
+        key = secrets.token_bytes(32) if validate_only else settings.effective_pseudonym_key()
+        return cls(province=settings.province, pseudonym_key=key, max_payload_bytes=settings.max_payload_bytes,
+                   organs=dict(organs or {}), scope_of=scope_of)
 
     def pseudonym(self, value: str | None) -> str | None:
         """Keyed HMAC-SHA256 pseudonym (hex) of an identifier; None stays None."""

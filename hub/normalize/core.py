@@ -70,7 +70,7 @@ def normalize(raw: bytes, env: Envelope, ctx: Context) -> list[dict]:
     many = len(records) > 1
     for i, rec in enumerate(records):
         own = rec.pop("source_event_id", None)
-        base = env.event_id or content_id
+        base = env.source_event_id or content_id
         sid = str(own) if own else (f"{base}#{i}" if many else base)
         rec["source_system"] = env.source_system
         rec["source_event_id"] = sid

@@ -181,8 +181,8 @@ def _unknown(organs: list[str]) -> Rejected:
 
 
 def _package_base(rec: dict, raw: bytes, env: Envelope) -> str:
-    if env.event_id:
-        return env.event_id
+    if env.source_event_id:
+        return env.source_event_id
     if rec["document_id"]:
         # An update (BussinessDocType 2) keeps its DocumentId: the digest of what the feed would
         # say tells an update from a re-send of the same package.
@@ -220,7 +220,7 @@ def route_status(rec: dict, raw: bytes, env: Envelope, ctx: Context) -> list[dic
     reporter = rec["from_organ_id"]
     if reporter is None:
         raise Rejected("missing_field", "MessageStatus/From/OrganId is required", stage="map", field="From")
-    base = env.event_id or "status|" + "|".join(str(rec[k] or "") for k in
+    base = env.source_event_id or "status|" + "|".join(str(rec[k] or "") for k in
                                                 ("document_id", "status", "status_time", "from_organ_id"))
     code = ctx.organ_commune(reporter)
     hint = env.commune_hint

@@ -29,9 +29,7 @@ class Pipeline:
         self.registry = registry
         self.schemas = codec.load(settings.schemas_dir)
         self.window_s = settings.dedupe_window_hours * 3600
-        self.ctx = Context(province=settings.province, pseudonym_key=settings.effective_pseudonym_key(),
-                           max_payload_bytes=settings.max_payload_bytes, organs=registry.organs(),
-                           scope_of=self._scope)
+        self.ctx = Context.from_settings(settings, organs=registry.organs(), scope_of=self._scope)
         self._last_forced_refresh = 0.0
         self.recent: dict[str, set[str]] = {k: set() for k in topics.KINDS}
         self.app = faust.App(

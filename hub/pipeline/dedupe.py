@@ -68,7 +68,7 @@ def recent_feed_ids(settings: Settings, topic: str, window_s: float = RECOVERY_W
             for msgs in consumer.poll(timeout_ms=500).values():
                 for m in msgs:
                     for k, v in m.headers or ():
-                        if k == h.DEDUPE:
+                        if k == h.EVENT_ID:
                             ids.add(v.decode())
         return ids
     finally:

@@ -49,7 +49,7 @@ def envelope(kind: str, key: bytes | None, hdrs: dict[str, str], src: Source) ->
         trace_id=hdrs.get(h.TRACE_ID) or uuid.uuid4().hex,
         ingest_time_ms=src.timestamp_ms,
         commune_hint=hdrs.get(h.COMMUNE) or (key.decode("utf-8", "replace") if key else None),
-        event_id=hdrs.get(h.EVENT_ID) or None,
+        source_event_id=h.source_event_id(hdrs),
     )
 
 
@@ -73,7 +73,7 @@ def process(kind: str, key: bytes | None, value: bytes | None, hdrs: dict[str, s
             out.records.append(FeedRecord(
                 key=rec["commune_code"].encode(), value=data, event_id=rec["event_id"],
                 commune_code=rec["commune_code"],
-                headers=h.from_dict({h.DEDUPE: rec["event_id"], h.TRACE_ID: env.trace_id,
+                headers=h.from_dict({h.EVENT_ID: rec["event_id"], h.TRACE_ID: env.trace_id,
                                      h.SOURCE: env.source_system}),
             ))
     except Rejected as rej:

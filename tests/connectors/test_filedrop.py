@@ -115,7 +115,7 @@ def test_import_twice_publishes_each_event_once(make_settings, tmp_path):
     documents = read_topic(s, s.topic(topics.INGEST_DOCUMENT), expect=2, timeout_s=30)
     assert Counter(r.headers["hub.format"] for r in dossiers) == {"csv": 3, "dvcqg-json": 2}
     assert Counter(r.headers["hub.format"] for r in documents) == {"edxml": 1, "edoc-go": 1}
-    ids = [r.headers["hub.event_id"] for r in dossiers + documents]
+    ids = [r.headers["hub.source_event_id"] for r in dossiers + documents]
     assert len(ids) == len(set(ids)) == 7
     assert {r.key for r in dossiers} == {b"23734", b"23728", b"23722", None}
 
@@ -125,7 +125,7 @@ def test_import_twice_publishes_each_event_once(make_settings, tmp_path):
     assert _import(s, folder)["events"] == 3
     again = read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=8, timeout_s=30)
     assert len(again) == 8
-    assert {r.headers["hub.event_id"] for r in again} == {r.headers["hub.event_id"] for r in dossiers}
+    assert {r.headers["hub.source_event_id"] for r in again} == {r.headers["hub.source_event_id"] for r in dossiers}
 
 
 @pytest.mark.integration

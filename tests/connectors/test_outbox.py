@@ -98,7 +98,7 @@ def test_10k_events_survive_sigkill_and_outage(make_settings, tmp_path, hub_proc
     assert _rows(path) == 0
 
     records = read_topic(up, up.topic(topics.INGEST_DOSSIER), expect=10_000, timeout_s=120)
-    ids = [r.headers["hub.event_id"] for r in records]
+    ids = [r.headers["hub.source_event_id"] for r in records]
     assert len(ids) == 10_000
     assert set(ids) == {f"ev-{i}" for i in range(10_000)}
     assert {r.headers["hub.source"] for r in records} == {"outbox-test"}
@@ -133,7 +133,7 @@ def test_threads_publish_in_order_and_resume(make_settings, tmp_path):
         assert box.flush(60)
         assert box.depth() == 0 and box.oldest_age_s() == 0
     records = read_topic(s, s.topic(topics.INGEST_DOCUMENT), expect=1200, timeout_s=60)
-    assert len({r.headers["hub.event_id"] for r in records}) == 1200
+    assert len({r.headers["hub.source_event_id"] for r in records}) == 1200
     _assert_in_order(records, 1200)
 
 

@@ -93,7 +93,7 @@ def test_seed_replays_the_same_content():
 
 
 def _by_event_id(records) -> Counter:
-    return Counter("bad" if "-bad-" in r.headers["hub.event_id"] else "good" for r in records)
+    return Counter("bad" if "-bad-" in r.headers["hub.source_event_id"] else "good" for r in records)
 
 
 @pytest.mark.integration
@@ -116,9 +116,9 @@ def test_cli_run_matches_its_summary(make_settings, tmp_path):
     assert len(dossiers) == summary["by_kind"]["dossier"] and len(documents) == summary["by_kind"]["document"]
     assert Counter(r.headers["hub.format"] for r in records) == summary["by_format"]
     assert _by_event_id(records) == {"good": summary["good"], "bad": summary["bad"]}
-    assert len({r.headers["hub.event_id"] for r in records}) == summary["sent"]
-    assert Counter(r.headers["hub.event_id"].rsplit("-bad-", 1)[1] for r in records
-                   if "-bad-" in r.headers["hub.event_id"]) == summary["bad_by_type"]
+    assert len({r.headers["hub.source_event_id"] for r in records}) == summary["sent"]
+    assert Counter(r.headers["hub.source_event_id"].rsplit("-bad-", 1)[1] for r in records
+                   if "-bad-" in r.headers["hub.source_event_id"]) == summary["bad_by_type"]
     assert {r.headers["hub.source"] for r in records} <= {sid for sid, *_ in wanted_systems(
         "52", sorted(reference.province_communes("52"), key=lambda c: c.code)[:5])}
 
@@ -126,11 +126,11 @@ def test_cli_run_matches_its_summary(make_settings, tmp_path):
     communes = sorted(reference.province_communes("52"), key=lambda c: c.code)[:5]
     ctx, feed = _ctx(communes), Counter()
     for r in records:
-        if "-bad-" in r.headers["hub.event_id"]:
+        if "-bad-" in r.headers["hub.source_event_id"]:
             continue
         kind = "dossier" if r.topic.endswith(topics.INGEST_DOSSIER) else "document"
         env = Envelope(kind, r.headers["hub.format"], r.headers["hub.source"], "t", 0,
-                       r.headers.get("hub.commune"), r.headers["hub.event_id"])
+                       r.headers.get("hub.commune"), r.headers["hub.source_event_id"])
         feed[topics.FEED_BY_KIND[kind]] += len(normalize(r.value, env, ctx))
     assert feed[topics.FEED_DOSSIER] == summary["expected"][topics.FEED_DOSSIER]
     assert feed[topics.FEED_DOCUMENT] == summary["expected"][topics.FEED_DOCUMENT]

@@ -38,9 +38,9 @@ def test_split_json_object_keeps_bytes_and_ids():
     """A single object is one event with its exact bytes; event_id comes from payload, else the header."""
     raw = b'\xef\xbb\xbf{"MaHoSo": "A",   "event_id": "e-1"}'
     [ev] = bodies.split_json(raw, 10, "hdr")
-    assert ev.raw == raw and ev.event_id == "e-1"
+    assert ev.raw == raw and ev.source_event_id == "e-1"
     [ev] = bodies.split_json(b'{"MaHoSo": "A"}', 10, "hdr")
-    assert ev.event_id == "hdr"
+    assert ev.source_event_id == "hdr"
 
 
 def test_split_json_array():
@@ -48,7 +48,7 @@ def test_split_json_array():
     items = [{"a": 1}, {"a": 2, "event_id": 7}]
     events = bodies.split_json(orjson.dumps(items), 2, "k")
     assert [e.raw for e in events] == [orjson.dumps(i) for i in items]
-    assert [e.event_id for e in events] == ["k#0", "7"]
+    assert [e.source_event_id for e in events] == ["k#0", "7"]
     assert _reason(bodies.split_json, orjson.dumps(items * 2), 3, None) == "batch_too_large"
     assert _reason(bodies.split_json, b"[]", 3, None) == "malformed_json"
     assert _reason(bodies.split_json, b'"text"', 3, None) == "malformed_json"
@@ -101,4 +101,4 @@ def test_split_picks_formats():
         max_batch=5,
         header_id="x",
     )
-    assert fmt == "edxml" and ev.event_id == "x"
+    assert fmt == "edxml" and ev.source_event_id == "x"

@@ -98,7 +98,7 @@ def test_202_single_event_writes_original_bytes_with_headers(gateway):
         "hub.source": "ialy",
         "hub.format": "dvcqg-json",
         "hub.commune": "23734",
-        "hub.event_id": "ialy-evt-1",
+        "hub.source_event_id": "ialy-evt-1",
         "hub.trace_id": "ab" * 16,
     }
 
@@ -126,7 +126,7 @@ def test_202_batch_lands_exactly_n_records(gateway):
         assert rec.key == item["MaXa"].encode()
         assert (rec.partition, rec.offset) == (acc["partition"], acc["offset"])
         assert rec.headers["hub.trace_id"] == "trace-batch-1" and rec.headers["hub.source"] == "multi"
-        assert rec.headers["hub.event_id"] == acc["source_event_id"]
+        assert rec.headers["hub.source_event_id"] == acc["source_event_id"]
         assert "hub.commune" not in rec.headers  # multi-commune system, no X-Hub-Commune: payload decides
 
 
@@ -138,7 +138,7 @@ def test_single_commune_registration_is_the_fallback(gateway):
     assert r.status_code == 202, r.text
     assert r.json()["accepted"][0]["commune_code"] == "23734"
     [rec] = gw.ingest(expect=1)
-    assert rec.key == b"23734" and rec.headers["hub.commune"] == "23734" and "hub.event_id" not in rec.headers
+    assert rec.key == b"23734" and rec.headers["hub.commune"] == "23734" and "hub.source_event_id" not in rec.headers
 
 
 def test_x_hub_commune_header_names_the_commune(gateway):

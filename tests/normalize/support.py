@@ -22,7 +22,7 @@ def context(**overrides) -> Context:
 
 def envelope(fmt: str, kind: str, hint: str | None = None, event_id: str | None = None) -> Envelope:
     return Envelope(kind=kind, format=fmt, source_system="test-system", trace_id="trace-1",
-                    ingest_time_ms=INGEST_MS, commune_hint=hint, event_id=event_id)
+                    ingest_time_ms=INGEST_MS, commune_hint=hint, source_event_id=event_id)
 
 
 def run(case: Case, ctx: Context | None = None) -> list[dict]:

@@ -49,7 +49,7 @@ def test_resend_keeps_ids_and_an_update_changes_them():
 
 
 def test_publisher_event_id_is_kept_per_commune():
-    """A publisher's own event id (hub.event_id) becomes the base of each recipient's id."""
+    """A publisher's own event id (hub.source_event_id) becomes the base of each recipient's id."""
     records = _run(DIRECTIVE, event_id="vb-1234")
     assert [r["source_event_id"] for r in records] == ["vb-1234|23734", "vb-1234|23728", "vb-1234|23722"]
 

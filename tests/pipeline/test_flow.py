@@ -63,7 +63,7 @@ def test_thousand_dossiers_reach_the_feed_and_ten_malformed_the_dlq(make_setting
         assert value["status"] == payloads.STATUS_NAMES[src["TrangThaiHoSo"]]
         assert value["commune_code"] == "23734" and rec.key == b"23734"
         assert value["procedure_name"] == src["TenTTHC"]
-        assert rec.headers[h.DEDUPE] == value["event_id"]
+        assert rec.headers[h.EVENT_ID] == value["event_id"]
         seen.add(value["dossier_code"])
     assert seen == set(sent)
 
