@@ -44,6 +44,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                    processors=names, store=settings.worker_store)
     # override_logging=False keeps our JSON logging; quiet drops faust's banner on stdout.
     w = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False, quiet=True)
+    w.spinner = None  # a terminal spinner would write escape codes into the JSON log stream
     try:
         w.execute_from_commandline()
     finally:

@@ -12,6 +12,7 @@ connection, so faust creates no topic and joins no consumer group.
 from __future__ import annotations
 
 import asyncio
+import logging
 import resource
 import threading
 import time
@@ -113,6 +114,8 @@ class Stats:
 
 def build(settings: Settings, processors: list, registry: CollectorRegistry, totals: Callable[[], dict]):
     """The faust app, its engines and services, ready for ``faust.Worker(app).execute_from_commandline()``."""
+    # mode logs every service's "Starting..."/"Stopping..." under this module's name: lifecycle noise.
+    logging.getLogger(__name__).setLevel(max(logging.WARNING, logging.getLogger().level))
     worker_id = settings.worker_id or uuid.uuid4().hex[:12]
     engine_metrics = EngineMetrics(registry)
     engines = [Engine(p, settings, worker_id=worker_id, metrics=engine_metrics) for p in processors]

@@ -86,6 +86,8 @@ class Engine:
         self._producer: Producer | None = None
         self._restorer: Consumer | None = None
         self.assignment: list[TP] = []
+        self._lag: dict[TP, int] = {}
+        self._lag_due = 0.0
         self.ready = threading.Event()  # set once the first assignment is restored (or nothing to own)
         self.error: BaseException | None = None
         self._log = logger.bind(processor=processor.name)
@@ -135,6 +137,7 @@ class Engine:
     # -- one step of the loop ------------------------------------------------------------------
     def _step(self, stop: threading.Event) -> None:
         msgs = self._consumer.consume(self.max_batch, self.wait_s)
+        self._update_lag()
         data = []
         for m in msgs:
             err = m.error()
@@ -276,6 +279,7 @@ class Engine:
                 if store is not None:
                     store.close()
         self.assignment = sorted(set(self.assignment) - set(tps))
+        self._lag = {tp: n for tp, n in self._lag.items() if tp not in set(tps)}
         self.metrics.forget_partitions(self.p.name, tps)
         self._log.info("partitions_revoked", partitions=[f"{t}:{p}" for t, p in tps])
 
@@ -306,15 +310,23 @@ class Engine:
 
     # -- introspection (metrics, worker_stats) -------------------------------------------------
     def lag(self) -> dict[TP, int]:
-        """Records not yet consumed per assigned partition (cached high watermarks: no broker call)."""
+        """Records not yet consumed per assigned partition, as of the engine's last look (≤ 1 s old).
+
+        Computed on the engine's own thread: a librdkafka consumer must not be called from two threads.
+        """
+        return self._lag
+
+    def _update_lag(self) -> None:
+        now = time.monotonic()
+        if now < self._lag_due:
+            return
+        self._lag_due = now + 1.0
         consumer = self._consumer
-        if consumer is None or not self.assignment:
-            return {}
         out: dict[TP, int] = {}
         try:
             positions = consumer.position([TopicPartition(t, p) for t, p in self.assignment])
         except KafkaException:
-            return {}
+            return
         for tp in positions:
             try:
                 _low, high = consumer.get_watermark_offsets(tp, cached=True)
@@ -322,7 +334,7 @@ class Engine:
                 continue
             if high is not None and high >= 0 and tp.offset is not None and tp.offset >= 0:
                 out[(tp.topic, tp.partition)] = max(0, high - tp.offset)
-        return out
+        self._lag = out
 
 
 def _offsets(data: list) -> list[TopicPartition]:
