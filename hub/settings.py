@@ -36,7 +36,7 @@ class Settings:
     dev_mode: bool = _setting(False, "Development mode: allows a built-in pseudonym key. Never in production.")
     pseudonym_key: str = _setting("", "Secret key for HMAC-SHA256 pseudonyms. Required unless dev mode.",
                                   secret=True)
-    dedupe_window_hours: int = _setting(168, "How long (source system, event id) pairs are remembered (dedupe).")
+    dedupe_window_hours: int = _setting(168, "How long hub event ids are remembered to drop publishers' re-sends.")
     max_payload_bytes: int = _setting(1_048_576, "Largest raw event accepted, in bytes.")
     log_level: str = _setting("INFO", "Log level of the JSON log lines.")
     # worker: batched, transactional stream engines (hub.stream) inside a faust application
