@@ -10,6 +10,7 @@ from typing import Any
 
 RATE = "hub/baseline rate"  # ratio > 1: the hub handles more per second than its baseline
 COST = "cost over baseline"  # ratio > 1: the hub's work takes that many times the baseline's
+TIMES = "hub/baseline"  # a plain quotient of two costs (µs per event): > 1, the hub spends more
 
 
 @dataclass

@@ -1,29 +1,38 @@
-"""``pipeline``: end-to-end throughput and latency of ``hub worker`` on a real broker.
+"""``pipeline``: throughput, CPU per event and latency of ``hub worker`` on a real broker.
 
-Each run gets its own topic prefix. It pre-loads N DVCQG payloads on the ingest topic, then:
+Each run gets its own topic prefix and pre-loads N DVCQG payloads on ``ingest.dossier``. Then, in
+the same run and on the same records:
 
-1. baseline: a plain kafka-python consume -> produce copy loop (acks=all, like the worker) reads
-   the same ingest topic and writes the same bytes to a copy topic: the floor any Python consumer
-   of this broker pays;
-2. hub: ``python -m hub worker`` starts as a subprocess; throughput is N / (last feed record's
-   timestamp - the moment the process was started), so start-up and the consumer-group join are
-   counted, as an operator restarting a worker would see them. A steady-state rate (first to last
-   feed record) is reported too;
-3. latency: with the worker caught up, M more payloads are trickled one at a time; latency is the
-   feed record's timestamp minus the ingest record's timestamp, matched by trace id.
+1. baselines, each in its own process (bench/passthrough.py) so that its CPU is its own: a
+   kafka-python copy loop, a bare aiokafka passthrough (``getmany`` -> ``send`` without awaiting
+   each, acks=all, linger 5 ms) and the engine's floor (librdkafka consume -> produce -> commit
+   in one transaction, no processing);
+2. the hub: ``python -m hub worker`` as a subprocess; a ``read_committed`` reader counts the feed.
+   Steady rate = records between the first and the last feed record seen / that time; worker and
+   broker CPU per event = their /proc CPU time over the same span / records. Start-up = first feed
+   record seen - process start;
+3. latency: with the worker caught up, events are published at 100, 1,000 and 5,000 events/s for
+   a few seconds each; latency = the moment a ``read_committed`` reader sees the feed record - the
+   moment the event was handed to the producer (p50, p99, max).
+
+CPU per event is the figure that stays stable when the machine is shared; events/s does not.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import threading
 import time
 import uuid
-from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
+import orjson
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bench import kafka_env
-from bench.measure import RATE, Row, Stat, percentile
+from bench.measure import RATE, TIMES, Row, Stat, percentile
+from bench.procstat import CpuMeter, listener_pid
 from bench.records import communes, dvcqg_bytes
 from connectors.publisher import Publisher
 from hub import headers as h
@@ -32,134 +41,198 @@ from hub.settings import ROOT, Settings
 from hub.systems import SystemsRegistry
 
 SYSTEM = "bench-onestop"
-COPY_TOPIC = "bench.copy"
+LOOPS = ("kafka-python", "aiokafka", "confluent-txn")
+RATES = (100, 1000, 5000)
 
 
-def _settings(bootstrap: str) -> Settings:
+def settings_for(bootstrap: str, **overrides) -> Settings:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     # The user's HUB_* (partitions, log level, store) apply; identity and isolation are ours.
-    return Settings.from_env(kafka_bootstrap=bootstrap, topic_prefix=prefix, dev_mode=True,
-                             worker_data_dir=str(ROOT / "var" / "bench" / "worker" / prefix))
+    base = dict(kafka_bootstrap=bootstrap, topic_prefix=prefix, dev_mode=True, worker_metrics_port=0,
+                worker_data_dir=str(ROOT / "var" / "bench" / "worker" / prefix))
+    return Settings.from_env(**{**base, **overrides})
 
 
-def _preload(s: Settings, n: int, codes: list[str]) -> None:
+def preload(s: Settings, n: int, codes: list[str], salt: str = "L") -> None:
     with Publisher(SYSTEM, s) as pub:
         for i in range(n):
             commune = codes[i % len(codes)]
-            pub.send_async("dossier", dvcqg_bytes(i, commune, salt="L"), format="dvcqg-json", commune=commune)
-        pub.flush(timeout_s=120)
+            pub.send_async("dossier", dvcqg_bytes(i, commune, salt=salt), format="dvcqg-json", commune=commune)
+        pub.flush(timeout_s=300)
 
 
-def _copy_loop(s: Settings, n: int, timeout_s: float) -> tuple[float, float]:
-    """(events/s from the loop's start, events/s from its first record) of a bare copy loop."""
-    src, dst = s.topic(topics.INGEST_DOSSIER), s.topic(COPY_TOPIC)
-    start = time.monotonic()
-    consumer = KafkaConsumer(src, bootstrap_servers=s.kafka_bootstrap, group_id=s.topic_prefix + "bench-copy",
-                             auto_offset_reset="earliest", enable_auto_commit=False)
-    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all", linger_ms=5)
-    copied, first = 0, None
-    deadline = start + timeout_s
-    try:
-        while copied < n:
+def _broker_meter(s: Settings) -> CpuMeter:
+    return CpuMeter(listener_pid(int(s.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])))
+
+
+def _baseline(s: Settings, loop: str, n: int, timeout_s: float) -> dict:
+    dst = s.topic(f"bench.copy.{loop}")
+    kafka_env.create_topic(s, dst)
+    broker = _broker_meter(s)
+    broker.start()
+    proc = subprocess.run([sys.executable, "-m", "bench.passthrough", loop, "--bootstrap", s.kafka_bootstrap,
+                           "--src", s.topic(topics.INGEST_DOSSIER), "--dst", dst, "--events", str(n),
+                           "--group", f"{s.topic_prefix}bench-{loop}", "--compression", s.worker_compression],
+                          capture_output=True, text=True, timeout=timeout_s, cwd=ROOT)
+    broker.stop()
+    if proc.returncode != 0:
+        raise RuntimeError(f"baseline {loop} failed: {proc.stderr[-2000:]}")
+    got = orjson.loads(proc.stdout.strip().splitlines()[-1])
+    return {"rate": n / got["steady_s"], "cpu_us": got["cpu_s"] / n * 1e6,
+            "broker_us": broker.seconds / n * 1e6 if broker.seconds is not None else None}
+
+
+class FeedReader:
+    """A read_committed reader of the feed in a thread: counts records, notes when trace ids arrive."""
+
+    def __init__(self, s: Settings, topic: str, *, from_end: bool = False) -> None:
+        self.count = 0
+        self.first: float | None = None
+        self.last: float | None = None
+        self.arrived: dict[bytes, float] = {}
+        self._stop = threading.Event()
+        self._c = Consumer({"bootstrap.servers": s.kafka_bootstrap, "group.id": f"{s.topic_prefix}bench-reader",
+                            "isolation.level": "read_committed", "enable.auto.commit": False,
+                            "fetch.wait.max.ms": 10, "fetch.min.bytes": 1})
+        parts = self._c.list_topics(topic, timeout=10).topics[topic].partitions
+        tps = []
+        for p in parts:
+            low, high = self._c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            tps.append(TopicPartition(topic, p, high if from_end else low))
+        self._c.assign(tps)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for m in self._c.consume(1000, 0.05):
+                if m.error() is not None:
+                    continue
+                now = time.monotonic()
+                self.first = self.first or now
+                self.last = now
+                self.count += 1
+                for k, v in m.headers() or ():
+                    if k == h.TRACE_ID:
+                        self.arrived[v] = now
+
+    def wait(self, predicate, timeout_s: float, alive=None) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not predicate():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"copy loop copied {copied}/{n} within {timeout_s:.0f}s")
-            for msgs in consumer.poll(timeout_ms=200).values():
-                for m in msgs:
-                    first = first or time.monotonic()
-                    producer.send(dst, key=m.key, value=m.value, headers=m.headers)
-                    copied += 1
-        producer.flush(timeout=60)
-        consumer.commit()
-        end = time.monotonic()
-    finally:
-        producer.close(timeout=10)
-        consumer.close()
-    return n / (end - start), (n - 1) / max(end - (first or start), 1e-9)
+                raise TimeoutError(f"benchmark target not reached within {timeout_s:.0f}s (saw {self.count})")
+            if alive is not None:
+                alive()
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._c.close()
 
 
-def _hub(s: Settings, n: int, m: int, timeout_s: float, log_dir) -> dict:
-    feed, dlq = s.topic(topics.FEED_DOSSIER), s.topic(topics.DLQ)
-    consumer = kafka_env.tail_consumer(s, feed, dlq)
-    seen = {"feed": 0, "dlq": 0, "first": None, "last": 0}
-    trickled: dict[str, int] = {}  # trace id -> ingest timestamp (ms)
-    latencies: list[float] = []
+def _latency(s: Settings, reader: FeedReader, rate: int, seconds: float, codes: list[str], alive) -> dict:
+    producer = Producer({"bootstrap.servers": s.kafka_bootstrap, "linger.ms": 0, "acks": "all"})
+    topic = s.topic(topics.INGEST_DOSSIER)
+    sent: dict[bytes, float] = {}
+    n = int(rate * seconds)
+    start = time.monotonic()
+    for i in range(n):
+        due = start + i / rate
+        while (delay := due - time.monotonic()) > 0:
+            time.sleep(min(delay, 0.001) if delay < 0.002 else delay - 0.001)
+        commune = codes[i % len(codes)]
+        trace = f"{s.topic_prefix}r{rate}-{i}".encode()
+        producer.produce(topic, dvcqg_bytes(i, commune, salt=f"R{rate}-"), commune.encode(),
+                         headers=[(h.SOURCE, SYSTEM.encode()), (h.FORMAT, b"dvcqg-json"), (h.TRACE_ID, trace)])
+        sent[trace] = time.monotonic()
+        producer.poll(0)
+    producer.flush(30)
+    reader.wait(lambda: all(t in reader.arrived for t in sent), timeout_s=60 + seconds, alive=alive)
+    lat = [(reader.arrived[t] - t0) * 1000 for t, t0 in sent.items()]
+    return {"p50": percentile(lat, 50), "p99": percentile(lat, 99), "max": max(lat)}
 
-    def on_record(rec) -> None:
-        if rec.topic == dlq:
-            seen["dlq"] += 1
-            return
-        seen["feed"] += 1
-        seen["first"] = min(seen["first"] or rec.timestamp, rec.timestamp)
-        seen["last"] = max(seen["last"], rec.timestamp)
-        sent = trickled.get(h.to_dict(rec.headers).get(h.TRACE_ID, ""))
-        if sent is not None:
-            latencies.append(rec.timestamp - sent)
 
-    Path(s.worker_data_dir).parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
-    started_ms = time.time() * 1000
-    worker = kafka_env.Worker(s, log_dir / f"worker-{s.topic_prefix}log")
+def _hub(s: Settings, n: int, timeout_s: float, codes: list[str], latency_s: float) -> dict:
+    reader = FeedReader(s, s.topic(topics.FEED_DOSSIER))
+    broker = _broker_meter(s)
+    started = time.monotonic()
+    worker = kafka_env.Worker(s, ROOT / "var" / "bench" / "logs" / f"worker-{s.topic_prefix}log")
+    meter = CpuMeter(worker.popen.pid)
     try:
-        kafka_env.poll_until(consumer, lambda: seen["feed"] + seen["dlq"] >= n, timeout_s=timeout_s,
-                             on_record=on_record, alive=worker.check_alive)
-        if seen["dlq"]:
-            raise RuntimeError(f"{seen['dlq']} benchmark payloads were dead-lettered; see {worker.log_path}")
-        bulk_first, bulk_last = seen["first"], seen["last"]
-        with Publisher(SYSTEM, s) as pub:
-            codes = communes(s.province)
-            for i in range(m):
-                trace = f"{s.topic_prefix}lat-{i}"
-                trickled[trace] = now = int(time.time() * 1000)
-                commune = codes[i % len(codes)]
-                pub.send("dossier", dvcqg_bytes(i, commune, salt="T"), format="dvcqg-json", commune=commune,
-                         trace_id=trace, timestamp_ms=now)
-                time.sleep(0.02)  # pacing, so each event meets an idle worker (not a readiness wait)
-        kafka_env.poll_until(consumer, lambda: len(latencies) >= m, timeout_s=60, on_record=on_record,
-                             alive=worker.check_alive)
+        reader.wait(lambda: reader.count >= 1, timeout_s=timeout_s, alive=worker.check_alive)
+        meter.start()
+        broker.start()
+        first_seen, counted_from = reader.first, reader.count
+        reader.wait(lambda: reader.count >= n, timeout_s=timeout_s, alive=worker.check_alive)
+        meter.stop()
+        broker.stop()
+        events = reader.count - counted_from
+        span = max(reader.last - first_seen, 1e-9)
+        out = {"steady": events / span, "startup_s": first_seen - started,
+               "cpu_us": meter.seconds / events * 1e6 if events else None,
+               "broker_us": broker.seconds / events * 1e6 if broker.seconds is not None and events else None}
+        for rate in RATES:
+            for k, v in _latency(s, reader, rate, latency_s, codes, worker.check_alive).items():
+                out[f"lat{rate}_{k}"] = v
+        return out
     finally:
         worker.stop()
-        consumer.close()
-    worker.log_path.unlink(missing_ok=True)  # kept only when the run failed
-    return {"from_start": n / max((bulk_last - started_ms) / 1000, 1e-9),
-            "steady": (n - 1) / max((bulk_last - bulk_first) / 1000, 1e-9),
-            "startup_s": (bulk_first - started_ms) / 1000,
-            "p50": percentile(latencies, 50), "p95": percentile(latencies, 95)}
+        reader.close()
+    worker.log_path.unlink(missing_ok=True)
 
 
 def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
     n = events or (2_000 if quick else 20_000)
-    m = 50 if quick else 200
-    timeout_s = 120 + n / 50  # generous: a failed run should say so, not hang
+    latency_s = 1.0 if quick else 4.0
+    timeout_s = 120 + n / 200
     logger = log.get()
-    samples: dict[str, list[float]] = {k: [] for k in
-                                       ("from_start", "steady", "startup_s", "p50", "p95", "copy", "copy_steady")}
-    log_dir = ROOT / "var" / "bench" / "logs"
+    samples: dict[str, list[float]] = {}
+
+    def add(key: str, value: float | None) -> None:
+        if value is not None:
+            samples.setdefault(key, []).append(value)
+
     with kafka_env.broker() as bootstrap:
         for i in range(runs):
-            s = _settings(bootstrap)
+            s = settings_for(bootstrap)
             try:
                 topics.create(s)
-                kafka_env.create_topic(s, s.topic(COPY_TOPIC))
                 codes = communes(s.province)
                 SystemsRegistry(s).add(SYSTEM, codes, ["dossier"])
-                _preload(s, n, codes)
-                copy, copy_steady = _copy_loop(s, n, timeout_s)
-                hub = _hub(s, n, m, timeout_s, log_dir)
+                preload(s, n, codes)
+                for loop in LOOPS:
+                    for k, v in _baseline(s, loop, n, timeout_s).items():
+                        add(f"{loop}.{k}", v)
+                for k, v in _hub(s, n, timeout_s, codes, latency_s).items():
+                    add(f"hub.{k}", v)
             finally:
                 kafka_env.delete_prefixed(s)
                 shutil.rmtree(s.worker_data_dir, ignore_errors=True)
-            samples["copy"].append(copy)
-            samples["copy_steady"].append(copy_steady)
-            for k, v in hub.items():
-                samples[k].append(v)
-            logger.info("bench_pipeline_run", run=i + 1, events=n, topic=s.topic(topics.FEED_DOSSIER),
-                        hub_events_per_s=round(hub["from_start"]), copy_events_per_s=round(copy))
-    extra = {"events": n, "trickled": m, "partitions": s.partitions, "log_level": s.log_level,
-             "store": s.worker_store, "worker_startup_s": Stat("s", samples["startup_s"]).to_json()}
-    return [
-        Row("pipeline", f"throughput, {n} events from worker start", Stat("events/s", samples["from_start"]),
-            "kafka-python copy loop", Stat("events/s", samples["copy"]), RATE, extra),
-        Row("pipeline", "steady throughput (first to last feed record)", Stat("events/s", samples["steady"]),
-            "copy loop, first record on", Stat("events/s", samples["copy_steady"]), RATE),
-        Row("pipeline", f"latency p50, {m} trickled events", Stat("ms", samples["p50"])),
-        Row("pipeline", f"latency p95, {m} trickled events", Stat("ms", samples["p95"])),
+            logger.info("bench_pipeline_run", run=i + 1, events=n, hub_events_per_s=round(samples["hub.steady"][-1]),
+                        aiokafka_events_per_s=round(samples["aiokafka.rate"][-1]))
+    extra = {"events": n, "partitions": s.partitions, "log_level": s.log_level, "store": s.worker_store,
+             "compression": s.worker_compression, "batch_max": s.worker_batch_max}
+
+    def stat(key: str, unit: str) -> Stat | None:
+        return Stat(unit, samples[key]) if key in samples else None
+
+    rows = [
+        Row("pipeline", f"steady throughput, {n} DVCQG events", stat("hub.steady", "events/s"),
+            "aiokafka passthrough", stat("aiokafka.rate", "events/s"), RATE, extra),
+        Row("pipeline", "steady throughput", stat("hub.steady", "events/s"),
+            "librdkafka txn passthrough", stat("confluent-txn.rate", "events/s"), RATE),
+        Row("pipeline", "steady throughput", stat("hub.steady", "events/s"),
+            "kafka-python copy loop", stat("kafka-python.rate", "events/s"), RATE),
+        Row("pipeline", "worker CPU per event", stat("hub.cpu_us", "µs"),
+            "aiokafka passthrough", stat("aiokafka.cpu_us", "µs"), TIMES),
+        Row("pipeline", "worker CPU per event", stat("hub.cpu_us", "µs"),
+            "librdkafka txn passthrough", stat("confluent-txn.cpu_us", "µs"), TIMES),
+        Row("pipeline", "broker CPU per event", stat("hub.broker_us", "µs"),
+            "aiokafka passthrough", stat("aiokafka.broker_us", "µs"), TIMES),
+        Row("pipeline", "start to first feed record", stat("hub.startup_s", "s")),
     ]
+    for rate in RATES:
+        for q in ("p50", "p99", "max"):
+            rows.append(Row("pipeline", f"latency {q} at {rate} events/s", stat(f"hub.lat{rate}_{q}", "ms")))
+    return [r for r in rows if r.value is not None]

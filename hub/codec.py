@@ -17,6 +17,7 @@ from typing import Any
 
 import fastavro
 
+from hub import avro_writer
 from hub.errors import SchemaError
 
 MAGIC = 0
@@ -31,7 +32,8 @@ class SchemaVersion:
     id: int
     file: str
     text: str  # canonical JSON text served by the registry API
-    parsed: Any  # fastavro parsed schema
+    parsed: Any  # fastavro parsed schema (decoding)
+    write: Any = None  # compiled encoder (hub.avro_writer): datum, prefix -> bytes
 
 
 def read_lock(folder: str | Path) -> dict[str, list[dict[str, Any]]]:
@@ -83,7 +85,8 @@ class Schemas:
                     raise SchemaError(f"schema file {folder / v['file']} is not a valid Avro schema: "
                                       f"{exc}") from exc
                 sv = SchemaVersion(subject, v["version"], v["id"], v["file"],
-                                   json.dumps(raw, ensure_ascii=False, separators=(",", ":")), parsed)
+                                   json.dumps(raw, ensure_ascii=False, separators=(",", ":")), parsed,
+                                   avro_writer.compile_schema(raw))
                 self.by_id[sv.id] = sv
                 self.subjects.setdefault(subject, []).append(sv)
 
@@ -116,11 +119,11 @@ def load(folder: str) -> Schemas:
 
 
 def encode(sv: SchemaVersion, record: dict[str, Any]) -> bytes:
-    """Confluent-framed Avro bytes of ``record`` under schema version ``sv``."""
-    buf = io.BytesIO()
-    buf.write(_HEADER.pack(MAGIC, sv.id))
-    fastavro.schemaless_writer(buf, sv.parsed, record, strict_allow_default=True)
-    return buf.getvalue()
+    """Confluent-framed Avro bytes of ``record`` under schema version ``sv``.
+
+    Raises TypeError or ValueError when the record does not fit the schema.
+    """
+    return sv.write(record, _HEADER.pack(MAGIC, sv.id))
 
 
 def schema_id(data: bytes) -> int:

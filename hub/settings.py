@@ -36,13 +36,25 @@ class Settings:
     dev_mode: bool = _setting(False, "Development mode: allows a built-in pseudonym key. Never in production.")
     pseudonym_key: str = _setting("", "Secret key for HMAC-SHA256 pseudonyms. Required unless dev mode.",
                                   secret=True)
-    dedupe_window_hours: int = _setting(168, "How long (source system, event id) pairs are remembered (dedupe).")
+    dedupe_window_hours: int = _setting(168, "How long hub event ids are remembered to drop publishers' re-sends.")
     max_payload_bytes: int = _setting(1_048_576, "Largest raw event accepted, in bytes.")
     log_level: str = _setting("INFO", "Log level of the JSON log lines.")
-    worker_store: str = _setting("memory://", "faust table store: memory:// or rocksdb:// (durable local state).")
-    worker_data_dir: str = _setting(str(ROOT / "var" / "worker"), "Directory for the worker's local table state.")
+    # worker: batched, transactional stream engines (hub.stream) inside a faust application
+    worker_store: str = _setting("rocksdb://", "Processor state: rocksdb:// (on disk, memory stays flat) or memory://.")
+    worker_data_dir: str = _setting(str(ROOT / "var" / "worker"), "Directory for the worker's local state stores.")
+    worker_id: str = _setting("", "Stable id of this worker (transactional ids); empty: random per start. A stable "
+                                  "id lets a restarted worker fence its predecessor at once.")
+    worker_processors: str = _setting("normalize", "Processors this worker runs, comma separated.")
     worker_session_timeout_s: int = _setting(30, "Consumer session timeout: how soon a dead worker's partitions move.")
-    worker_web_port: int = _setting(0, "faust web port on 127.0.0.1; 0 disables faust's web server.")
+    worker_batch_max: int = _setting(1000, "Most records one transaction consumes.")
+    worker_batch_wait_ms: int = _setting(20, "Longest wait for a batch to fill before it is processed.")
+    worker_transaction_timeout_ms: int = _setting(10_000, "Kafka transaction timeout: a killed worker's open "
+                                                  "transaction is aborted by the broker after this.")
+    worker_linger_ms: int = _setting(5, "Producer linger: how long records wait to share a produce request.")
+    worker_compression: str = _setting("lz4", "Compression of the worker's output records: none, lz4, zstd, gzip.")
+    worker_stats_interval_s: int = _setting(30, "Seconds between two worker_stats log lines.")
+    worker_metrics_host: str = _setting("127.0.0.1", "Address of the worker's /metrics, /healthz and /readyz.")
+    worker_metrics_port: int = _setting(8081, "Port of the worker's /metrics, /healthz and /readyz; 0 turns them off.")
     gateway_host: str = _setting("127.0.0.1", "Address the HTTP gateway listens on.")
     gateway_port: int = _setting(8080, "Port the HTTP gateway listens on.")
     gateway_max_batch: int = _setting(1000, "Most events in one JSON array posted to the gateway.")
@@ -70,6 +82,10 @@ class Settings:
     @property
     def app_id(self) -> str:
         return self.topic_prefix + "hub"
+
+    def group(self, processor: str) -> str:
+        """Consumer group (and transactional id prefix) of one stream processor, e.g. ``hub-normalize``."""
+        return f"{self.app_id}-{processor}"
 
     def effective_pseudonym_key(self) -> bytes:
         """The HMAC key; dev mode falls back to a fixed, public key (never for real data)."""

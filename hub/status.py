@@ -184,11 +184,12 @@ def _group(admin, settings: Settings, offsets) -> dict[str, Any]:
     from kafka import TopicPartition
     from kafka.errors import KafkaError
 
-    out: dict[str, Any] = {"group": settings.app_id, "topics": {}}
+    group = settings.group("normalize")
+    out: dict[str, Any] = {"group": group, "topics": {}}
     ingest = [settings.topic(t) for t in topics.INGEST_BY_KIND.values() if settings.topic(t) in offsets]
     tps = [TopicPartition(t, p) for t in ingest for p in offsets[t][1]]
     try:
-        committed_all = admin.list_group_offsets({settings.app_id: tps}).get(settings.app_id, {}) if tps else {}
+        committed_all = admin.list_group_offsets({group: tps}).get(group, {}) if tps else {}
     except KafkaError as exc:
         return {**out, "error": f"{type(exc).__name__}: {exc}"}
     for t in ingest:

@@ -39,7 +39,7 @@ def read_topic(settings: Settings, topic: str, *, expect: int | None = None, tim
     end offsets are reached.
     """
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                             consumer_timeout_ms=200, client_id="hub-testing")
+                             consumer_timeout_ms=200, client_id="hub-testing", isolation_level="read_committed")
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
@@ -79,9 +79,10 @@ def wait_for(predicate, *, timeout_s: float = 60.0, interval_s: float = 0.1, wha
 
 
 def group_lag(settings: Settings, topic: str, group_id: str | None = None) -> int:
-    """Records of ``topic`` not yet committed by the consumer group (the worker's, by default)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group_id or settings.app_id,
-                             enable_auto_commit=False, client_id="hub-testing-lag")
+    """Records of ``topic`` not yet committed by the consumer group (the normalize processor's, by default)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                             group_id=group_id or settings.group("normalize"), enable_auto_commit=False,
+                             client_id="hub-testing-lag")
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         ends = consumer.end_offsets(tps)

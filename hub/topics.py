@@ -48,11 +48,28 @@ def specs(s: Settings) -> list[TopicSpec]:
         # Replay markers, keyed by DLQ partition:offset; they expire with the DLQ records they mark.
         TopicSpec(s.topic(DLQ_REPLAYED), 1, {**raw, "cleanup.policy": "compact,delete"}),
     ]
-    # faust table changelogs must match their source topic's partitions; created here so a
-    # broker without auto-creation works and the count is never guessed.
-    for kind in KINDS:
-        out.append(TopicSpec(f"{s.app_id}-dedupe-{kind}-changelog", s.partitions, compacted))
+    # State changelogs of the stream processors: one per (processor, store, input topic), with the
+    # input's partition count (a store of input partition p is written to changelog partition p).
+    for processor, store, inputs, retention_ms in state_stores(s):
+        config = compacted if retention_ms is None else {**base, "cleanup.policy": "compact,delete",
+                                                         "retention.ms": str(retention_ms)}
+        for name in inputs:
+            out.append(TopicSpec(changelog(s, processor, store, name), s.partitions, config))
     return out
+
+
+def state_stores(s: Settings) -> list[tuple[str, str, tuple[str, ...], int | None]]:
+    """(processor, store, input contract topics, retention ms or None) of every changelogged store."""
+    return [
+        ("normalize", "dedupe", tuple(INGEST_BY_KIND.values()), s.dedupe_window_hours * 3600 * 1000),
+    ]
+
+
+def changelog(s: Settings, processor: str, store: str, input_topic: str) -> str:
+    """Changelog topic of one store for one input topic (full or contract name)."""
+    base = input_topic[len(s.topic_prefix):] if s.topic_prefix and input_topic.startswith(s.topic_prefix) \
+        else input_topic
+    return f"{s.app_id}-{processor}-{store}-{base}-changelog"
 
 
 def create(s: Settings, *, timeout_s: float = 30.0) -> dict[str, str]:

@@ -37,7 +37,8 @@ def make_settings(kafka_bootstrap):
     def make(create_topics: bool = True, **overrides) -> Settings:
         prefix = f"t{uuid.uuid4().hex[:10]}."
         base = dict(kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, partitions=3, dev_mode=True,
-                    worker_data_dir=str(ROOT / "var" / "test-worker" / prefix))
+                    worker_data_dir=str(ROOT / "var" / "test-worker" / prefix), worker_store="memory://",
+                    worker_metrics_port=0)
         base.update(overrides)
         s = Settings.from_env(env={}, **base)
         if create_topics:

@@ -103,7 +103,7 @@ def test_worker_refuses_to_start_without_a_secret_and_keeps_durable_state():
     assert re.fullmatch(r"\$\{HUB_PSEUDONYM_KEY:\?.+\}", env["HUB_PSEUDONYM_KEY"])
     s = Settings.from_env(env={k: interpolate(v) for k, v in env.items()})
     assert s.effective_pseudonym_key() == SECRET_STANDIN.encode()
-    assert s.worker_store == "rocksdb://" and s.worker_web_port == 0
+    assert s.worker_store == "rocksdb://" and s.worker_metrics_port == 8081
     mounts = {v.split(":")[1] for v in worker["volumes"]}
     assert s.worker_data_dir in mounts
     assert set(COMPOSE["volumes"]) >= {v.split(":")[0] for v in worker["volumes"]}

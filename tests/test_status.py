@@ -111,7 +111,8 @@ def _populate(s: Settings) -> None:
     finally:
         producer.close(timeout=10)
     # The worker group has processed 2 of the 5 ingest records.
-    consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, group_id=s.app_id, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, group_id=s.group("normalize"),
+                             enable_auto_commit=False)
     try:
         tp = TopicPartition(s.topic(topics.INGEST_DOSSIER), 0)
         consumer.assign([tp])
@@ -133,7 +134,7 @@ def test_status_on_a_populated_topic_set(make_settings, cli):
     assert t[s.topic(topics.FEED_DOSSIER)]["messages"] == 1 and t[s.topic(topics.DLQ)]["messages"] == 2
     assert t[s.topic(topics.SYSTEMS)]["partitions"] == 1
     lag = r["group"]["topics"]
-    assert r["group"]["group"] == s.app_id
+    assert r["group"]["group"] == s.group("normalize")
     assert lag[s.topic(topics.INGEST_DOSSIER)]["lag"] == 3 and lag[s.topic(topics.INGEST_DOSSIER)]["committed"]
     assert lag[s.topic(topics.INGEST_DOCUMENT)]["lag"] == 0
     assert (r["systems"]["active"], r["systems"]["revoked"]) == (1, 1)

@@ -40,23 +40,27 @@ class Outcome:
     exception_class: str | None = None
 
 
-def envelope(kind: str, key: bytes | None, hdrs: dict[str, str], src: Source) -> Envelope:
-    """The identity a raw record carries; a missing trace id gets a new one."""
+def envelope(kind: str, hdrs: dict[str, str], src: Source) -> Envelope:
+    """The identity a raw record carries; a missing trace id gets a new one.
+
+    The Kafka key is a partitioning device only: it never names the commune. Only an explicit
+    ``hub.commune`` header does (see README, "Ways in").
+    """
     return Envelope(
         kind=kind,
         format=hdrs.get(h.FORMAT, ""),
         source_system=hdrs.get(h.SOURCE, ""),
         trace_id=hdrs.get(h.TRACE_ID) or uuid.uuid4().hex,
         ingest_time_ms=src.timestamp_ms,
-        commune_hint=hdrs.get(h.COMMUNE) or (key.decode("utf-8", "replace") if key else None),
+        commune_hint=hdrs.get(h.COMMUNE) or None,
         source_event_id=h.source_event_id(hdrs),
     )
 
 
-def process(kind: str, key: bytes | None, value: bytes | None, hdrs: dict[str, str], src: Source,
-            ctx: Context, schemas: codec.Schemas) -> Outcome:
+def process(kind: str, value: bytes | None, hdrs: dict[str, str], src: Source, ctx: Context,
+            schemas: codec.Schemas) -> Outcome:
     """Normalize and encode; any failure becomes ``Outcome.rejected`` (never an exception)."""
-    env = envelope(kind, key, hdrs, src)
+    env = envelope(kind, hdrs, src)
     out = Outcome(env)
     if not env.source_system:
         out.rejected = Rejected("unknown_system", "record has no hub.source header", stage="parse")

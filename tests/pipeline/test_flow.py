@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import urllib.request
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import fastavro
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.publisher import Publisher
 from hub import headers as h
 from hub import topics
 from hub.systems import SystemsRegistry
-from hub.testing import read_topic
+from hub.testing import free_port, read_topic, wait_for
 from tests.pipeline import payloads
 
 pytestmark = pytest.mark.integration
@@ -42,7 +46,8 @@ def test_thousand_dossiers_reach_the_feed_and_ten_malformed_the_dlq(make_setting
         for raw, _reason in payloads.MALFORMED:
             pub.send_async("dossier", raw, format="dvcqg-json", commune="23734")
         pub.flush()
-    worker = hub_process(["worker"], s)
+    port = free_port()
+    worker = hub_process(["worker"], dataclasses.replace(s, worker_metrics_port=port))
 
     feed = read_topic(s, s.topic(topics.FEED_DOSSIER), expect=1000, timeout_s=180)
     dlq = read_topic(s, s.topic(topics.DLQ), expect=10, timeout_s=60)
@@ -76,3 +81,25 @@ def test_thousand_dossiers_reach_the_feed_and_ten_malformed_the_dlq(make_setting
         assert rec.headers[h.SOURCE] == "onestop-ialy"
         assert rec.headers[h.ERR_MESSAGE]
     assert {r.value for r in dlq} == set(originals)
+
+    # The worker's /metrics say the same, by kind and reason (counted after each committed batch).
+    expected_rejects = Counter(reason for _raw, reason in payloads.MALFORMED)
+
+    def counters() -> dict:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        out: dict = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        return out
+
+    def settled() -> dict | None:
+        c = counters()
+        return c if c.get(("hub_worker_events_out_total", (("kind", "dossier"),))) == 1000 else None
+
+    got = wait_for(settled, timeout_s=30, what="worker counters")
+    assert got[("hub_worker_events_in_total", (("kind", "dossier"), ("source_system", "onestop-ialy")))] == 1010
+    rejected = {dict(labels)["reason"]: v for (name, labels), v in got.items()
+                if name == "hub_worker_events_rejected_total"}
+    assert rejected == dict(expected_rejects)

@@ -1,0 +1,130 @@
+"""The normalize processor: ingest.* -> canonical feed records | dead letters, deduplicated.
+
+Runs in the stream engine (hub.stream), one batch per Kafka transaction: the feed and DLQ
+records of a batch, the dedupe state changes and the consumed ingest offsets commit together.
+So a worker's own crash or restart can neither lose nor repeat a feed record; what is left to
+deduplicate is publishers sending the same source event twice (a retry, an outbox resend, a file
+imported again, a replay). That is the ``dedupe`` store: hub event id -> first seen (ms), per
+ingest partition, kept for ``HUB_DEDUPE_WINDOW_HOURS``, changelogged in the same transaction.
+"""
+
+from __future__ import annotations
+
+import time
+
+from hub import codec, log, topics
+from hub import headers as h
+from hub.normalize import Context
+from hub.pipeline.metrics import PipelineMetrics
+from hub.pipeline.process import Source, dlq_headers, process
+from hub.settings import Settings
+from hub.stream.processor import BaseProcessor, Batch, StoreSpec
+
+logger = log.get("hub.pipeline")
+# Rejections that a registration made seconds ago may cure: look at the systems topic once more.
+_SYSTEMS_REASONS = frozenset({"unknown_system", "commune_not_in_scope", "kind_not_allowed", "unknown_organ"})
+_REFRESH_EVERY_S = 1.0
+
+
+class NormalizeProcessor(BaseProcessor):
+    """Maps raw ingest records through the dialects; ``systems`` supplies scopes and the organ directory."""
+
+    name = "normalize"
+    punctuate_every_s = 60.0  # forget dedupe entries older than the window
+
+    def __init__(self, settings: Settings, systems, *, metrics: PipelineMetrics | None = None) -> None:
+        self.settings = settings
+        self.systems = systems
+        self.schemas = codec.load(settings.schemas_dir)
+        self.window_ms = settings.dedupe_window_hours * 3600 * 1000
+        self.stores = (StoreSpec("dedupe", retention_ms=self.window_ms),)
+        self.kind_of = {settings.topic(t): kind for kind, t in topics.INGEST_BY_KIND.items()}
+        self.inputs = tuple(self.kind_of)
+        self.feed_of = {kind: settings.topic(topics.FEED_BY_KIND[kind]) for kind in topics.KINDS}
+        self.dlq = settings.topic(topics.DLQ)
+        self.ctx = Context.from_settings(settings, organs=systems.organs(), scope_of=systems.scope)
+        self.metrics = metrics or PipelineMetrics()
+        self._last_refresh = 0.0
+        self._debug = settings.log_level.upper() == "DEBUG"
+
+    # -- one batch ------------------------------------------------------------------------------
+    def process(self, batch: Batch) -> None:
+        self.ctx.organs = self.systems.organs()  # the follower publishes onboarding within seconds
+        now_ms = int(time.time() * 1000)
+        tally = self.metrics.tally()
+        published: list[tuple] = []
+        for m in batch.messages:
+            self._one(batch, m, now_ms, tally, published)
+        batch.after_commit(tally.flush)  # an aborted batch is counted when it is replayed, not twice
+        if published:
+            batch.after_commit(lambda: self._log_published(published))
+
+    def _one(self, batch: Batch, m, now_ms: int, tally, published: list) -> None:
+        topic, partition, offset = m.topic(), m.partition(), m.offset()
+        kind = self.kind_of[topic]
+        raw_headers = m.headers() or []
+        hdrs = h.to_dict(raw_headers)
+        src = Source(topic, partition, offset, m.timestamp()[1])
+        out = process(kind, m.value(), hdrs, src, self.ctx, self.schemas)
+        if out.rejected is not None and out.rejected.reason in _SYSTEMS_REASONS and self._refresh_systems():
+            out = process(kind, m.value(), hdrs, src, self.ctx, self.schemas)
+        env = out.envelope
+        source = env.source_system or None
+        tally.seen(kind, source)
+        if out.rejected is not None:
+            rej = out.rejected
+            batch.send(self.dlq, m.key(), m.value(), dlq_headers(raw_headers, rej, out.exception_class, src))
+            tally.rejected(kind, rej.reason)
+            logger.warning("event_rejected", kind=kind, reason=rej.reason, stage=rej.stage, message=rej.message,
+                           field=rej.field, trace_id=env.trace_id, source_system=source,
+                           commune_code=env.commune_hint, topic=topic, partition=partition, offset=offset)
+            return
+        store = batch.store("dedupe", (topic, partition))
+        feed = self.feed_of[kind]
+        for rec in out.records:
+            key = rec.event_id.encode()
+            first = store.get(key)
+            if first is not None and now_ms - int(first) < self.window_ms:
+                tally.duplicate(kind)
+                logger.info("event_duplicate", kind=kind, reason="duplicate", event_id=rec.event_id,
+                            commune_code=rec.commune_code, trace_id=env.trace_id, source_system=source,
+                            topic=topic, partition=partition, offset=offset)
+                continue
+            store.put(key, b"%d" % now_ms)
+            if self._debug:
+                batch.send(feed, rec.key, rec.value, rec.headers, on_delivery=_collect(published, rec, env))
+                logger.debug("event_normalized", kind=kind, event_id=rec.event_id, commune_code=rec.commune_code,
+                             trace_id=env.trace_id, source_system=source, topic=topic, partition=partition,
+                             offset=offset)
+            else:
+                batch.send(feed, rec.key, rec.value, rec.headers)
+            tally.published(kind)
+
+    def _refresh_systems(self) -> bool:
+        now = time.monotonic()
+        if now - self._last_refresh < _REFRESH_EVERY_S:
+            return False
+        self._last_refresh = now
+        self.systems.refresh()
+        self.ctx.organs = self.systems.organs()
+        return True
+
+    @staticmethod
+    def _log_published(published: list[tuple]) -> None:
+        for event_id, commune, trace_id, source, md_topic, md_partition, md_offset in published:
+            logger.debug("event_published", event_id=event_id, commune_code=commune, trace_id=trace_id,
+                         source_system=source, topic=md_topic, partition=md_partition, offset=md_offset)
+
+    # -- timer: forget what the window no longer covers ------------------------------------------
+    def punctuate(self, batch: Batch, now_ms: int) -> None:
+        cutoff = b"%d" % (now_ms - self.window_ms)
+        for store in batch.stores("dedupe").values():
+            store.drop_while(lambda _k, v: len(v) < len(cutoff) or (len(v) == len(cutoff) and v < cutoff))
+
+
+def _collect(published: list, rec, env):
+    def done(err, msg) -> None:
+        if err is None:
+            published.append((rec.event_id, rec.commune_code, env.trace_id, env.source_system or None,
+                              msg.topic(), msg.partition(), msg.offset()))
+    return done

@@ -1,0 +1,150 @@
+"""The ``hub worker`` process: a faust application that runs the stream engines.
+
+faust is the application framework here — the process, its lifecycle and signals, the web server
+(``/metrics``, ``/healthz``, ``/readyz`` on ``HUB_WORKER_METRICS_HOST:HUB_WORKER_METRICS_PORT``)
+and timers (the ``worker_stats`` line). The record-by-record work does not go through faust's
+agents: each processor runs in a :class:`hub.stream.Engine` thread that consumes batches and
+commits them in Kafka transactions (the measurements behind that choice are in
+docs/architecture.md). faust's own Kafka clients are switched off: the engines own every
+connection, so faust creates no topic and joins no consumer group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import faust
+import mode
+from faust.app.base import BootStrategy
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from hub import log
+from hub.settings import Settings
+from hub.stream.engine import Engine
+from hub.stream.metrics import EngineMetrics
+
+logger = log.get("hub.worker")
+
+
+class _NoKafka(BootStrategy):
+    enable_kafka = False  # engines own the Kafka clients; faust runs the web server, timers and services
+
+
+class _App(faust.App):
+    BootStrategy = _NoKafka
+
+
+class EnginesService(mode.Service):
+    """Starts one thread per engine; a thread that dies with an error crashes the worker (exit 1)."""
+
+    def __init__(self, engines: list[Engine], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.engines = engines
+        self._stop_event = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    async def on_start(self) -> None:
+        for engine in self.engines:
+            t = threading.Thread(target=self._run, args=(engine,), name=f"engine-{engine.p.name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _run(self, engine: Engine) -> None:
+        try:
+            engine.run(self._stop_event)
+        except BaseException:  # noqa: BLE001 - recorded on the engine; the watcher crashes the worker
+            return
+
+    @mode.Service.task
+    async def _watch(self) -> None:
+        while not self.should_stop:
+            for engine, thread in zip(self.engines, self._threads, strict=False):
+                if not thread.is_alive() and not self._stop_event.is_set():
+                    error = engine.error or RuntimeError(f"engine {engine.p.name} stopped")
+                    logger.error("worker_crashed", processor=engine.p.name, reason=type(error).__name__,
+                                 error=str(error)[:500])
+                    await self.crash(error)
+                    return
+            await self.sleep(0.5)
+
+    async def on_stop(self) -> None:
+        self._stop_event.set()
+        await asyncio.to_thread(self._join)
+
+    def _join(self) -> None:
+        for t in self._threads:
+            t.join(timeout=60)
+
+
+class Stats:
+    """One ``worker_stats`` line per interval: throughput, rejects, duplicates, lag, CPU per event."""
+
+    def __init__(self, engines: list[Engine], totals: Callable[[], dict]) -> None:
+        self.engines = engines
+        self.totals = totals
+        self._last = (time.monotonic(), time.process_time(), dict(totals()))
+
+    def line(self) -> dict:
+        now, cpu, totals = time.monotonic(), time.process_time(), dict(self.totals())
+        t0, c0, before = self._last
+        self._last = (now, cpu, totals)
+        delta = {k: totals.get(k, 0) - before.get(k, 0) for k in totals}
+        by = {}
+        for (what, kind), n in delta.items():
+            if n:
+                by.setdefault(what, {})[kind] = n
+        events = sum(n for (what, _k), n in delta.items() if what == "in")
+        lag = {}
+        for engine in self.engines:
+            per_tp = engine.lag()
+            engine.metrics.set_lag(engine.p.name, per_tp)
+            lag[engine.p.name] = sum(per_tp.values())
+        return {"interval_s": round(now - t0, 1), "events_in": by.get("in", {}), "events_out": by.get("out", {}),
+                "rejected": by.get("rejected", {}), "duplicate": by.get("duplicate", {}), "lag": lag,
+                "events_per_s": round(events / (now - t0), 1) if now > t0 else None,
+                "cpu_us_per_event": round((cpu - c0) / events * 1e6, 1) if events else None,
+                "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def build(settings: Settings, processors: list, registry: CollectorRegistry, totals: Callable[[], dict]):
+    """The faust app, its engines and services, ready for ``faust.Worker(app).execute_from_commandline()``."""
+    # mode logs every service's "Starting..."/"Stopping..." under this module's name: lifecycle noise.
+    logging.getLogger(__name__).setLevel(max(logging.WARNING, logging.getLogger().level))
+    worker_id = settings.worker_id or uuid.uuid4().hex[:12]
+    engine_metrics = EngineMetrics(registry)
+    engines = [Engine(p, settings, worker_id=worker_id, metrics=engine_metrics) for p in processors]
+    port = settings.worker_metrics_port
+    app = _App(settings.app_id, web_enabled=port > 0, web_port=port or 8081, web_bind=settings.worker_metrics_host,
+               web_host=settings.worker_metrics_host, datadir=settings.worker_data_dir, autodiscover=False)
+    service = EnginesService(engines)
+    app.service(service)
+    stats = Stats(engines, totals)
+
+    @app.page("/metrics")
+    async def metrics(web, request):
+        for engine in engines:
+            engine.metrics.set_lag(engine.p.name, engine.lag())
+        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    @app.page("/healthz")
+    async def healthz(web, request):
+        alive = all(t.is_alive() for t in service._threads) and bool(service._threads)
+        return web.json({"status": "ok" if alive else "failed"}, status=200 if alive else 503)
+
+    @app.page("/readyz")
+    async def readyz(web, request):
+        ready = {e.p.name: e.ready.is_set() for e in engines}
+        ok = all(ready.values())
+        return web.json({"status": "ready" if ok else "starting", "engines": ready}, status=200 if ok else 503)
+
+    @app.timer(float(settings.worker_stats_interval_s))
+    async def worker_stats():
+        logger.info("worker_stats", worker_id=worker_id, **stats.line())
+
+    return app, engines

@@ -1,0 +1,379 @@
+"""The batch loop: consume a batch, process it, write outputs + state + offsets in ONE transaction.
+
+One engine runs one processor in one thread, with one consumer (group ``<app id>-<processor>``,
+``read_committed``) and one transactional producer (exactly-once v2, KIP-447: the consumer
+group's generation fences a zombie, so one producer per process is enough). Per batch:
+
+1. ``consume`` up to ``HUB_WORKER_BATCH_MAX`` records or ``HUB_WORKER_BATCH_WAIT_MS``;
+2. ``begin_transaction``; the processor reads the records, reads/writes its stores and sends
+   outputs (nothing is awaited one by one);
+3. the stores' pending writes go to their changelog topics, the consumed offsets to the
+   transaction;
+4. ``commit_transaction`` — every output, state change and offset becomes visible together to
+   ``read_committed`` readers, or none does.
+
+A failure before the commit aborts the transaction, discards the pending state, rewinds the
+consumer to the batch's first offsets and retries with capped backoff: a partition never moves
+past a record whose outputs were not written (``batch_aborted`` log line each time). A fatal
+error (this producer fenced by a newer instance, an exception in processor code) stops the
+engine, and the worker exits non-zero.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from hub import log, topics
+from hub.settings import Settings
+from hub.stream import clients
+from hub.stream.metrics import EngineMetrics
+from hub.stream.processor import TP, Headers, Processor
+from hub.stream.store import Store, open_backend
+
+logger = log.get("hub.stream")
+_BACKOFF_MAX_S = 30.0
+
+
+class _Batch:
+    """One transaction's outputs, as the processor sees them."""
+
+    __slots__ = ("engine", "messages", "sent", "_after")
+
+    def __init__(self, engine: Engine, messages: list) -> None:
+        self.engine = engine
+        self.messages = messages
+        self.sent: dict[str, int] = defaultdict(int)
+        self._after: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction committed (log lines that must not precede the fact)."""
+        self._after.append(callback)
+
+    def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers | None = None, *,
+             on_delivery: Callable | None = None) -> None:
+        self.engine._produce(topic, key, value, headers, on_delivery=on_delivery)
+        self.sent[topic] += 1
+
+    def store(self, name: str, tp: TP) -> Store:
+        return self.engine._stores[name][tp]
+
+    def stores(self, name: str) -> dict[TP, Store]:
+        return self.engine._stores[name]
+
+
+class Engine:
+    """Runs one processor; ``run(stop)`` is the body of its thread."""
+
+    def __init__(self, processor: Processor, settings: Settings, *, worker_id: str,
+                 metrics: EngineMetrics | None = None) -> None:
+        self.p = processor
+        self.settings = settings
+        self.group_id = settings.group(processor.name)
+        self.transactional_id = f"{self.group_id}-{worker_id}"
+        self.metrics = metrics or EngineMetrics()
+        self.max_batch = settings.worker_batch_max
+        self.wait_s = settings.worker_batch_wait_ms / 1000
+        self.commit_timeout_s = max(10.0, settings.worker_transaction_timeout_ms / 1000)
+        self._stores: dict[str, dict[TP, Store]] = {spec.name: {} for spec in processor.stores}
+        self._next_punctuate = time.monotonic() + (processor.punctuate_every_s or 0)
+        self._backoff_s = 0.0
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._restorer: Consumer | None = None
+        self.assignment: list[TP] = []
+        self._lag: dict[TP, int] = {}
+        self._lag_due = 0.0
+        self.ready = threading.Event()  # set once the first assignment is restored (or nothing to own)
+        self.error: BaseException | None = None
+        self._log = logger.bind(processor=processor.name)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        try:
+            self._start()
+            while not stop.is_set():
+                self._step(stop)
+        except BaseException as exc:
+            self.error = exc
+            self._log.error("engine_failed", reason=type(exc).__name__, error=str(exc)[:500])
+            raise
+        finally:
+            self._close()
+
+    def _start(self) -> None:
+        s = self.settings
+        self._producer = Producer(clients.producer_config(s, client_id=self.transactional_id,
+                                                          transactional_id=self.transactional_id))
+        # Fences an earlier instance with the same transactional id and aborts what it left open.
+        self._producer.init_transactions(60)
+        self._consumer = Consumer(clients.consumer_config(s, group_id=self.group_id,
+                                                          client_id=self.transactional_id))
+        self._consumer.subscribe(list(self.p.inputs), on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                 on_lost=self._on_revoke)
+        self._log.info("engine_started", group=self.group_id, topics=list(self.p.inputs),
+                       transactional_id=self.transactional_id)
+
+    def _close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close()  # leaves the group: partitions move at once, not after a timeout
+            except Exception as exc:  # noqa: BLE001 - closing must not hide the error that stopped us
+                self._log.warning("engine_close_failed", error=str(exc)[:200])
+        for stores in self._stores.values():
+            for store in stores.values():
+                store.close()
+            stores.clear()
+        if self._restorer is not None:
+            self._restorer.close()
+        if self._producer is not None:
+            self._producer.flush(5)
+        self._log.info("engine_stopped")
+
+    # -- one step of the loop ------------------------------------------------------------------
+    def _step(self, stop: threading.Event) -> None:
+        msgs = self._consumer.consume(self.max_batch, self.wait_s)
+        self._update_lag()
+        data = []
+        for m in msgs:
+            err = m.error()
+            if err is None:
+                data.append(m)
+            elif err.code() != KafkaError._PARTITION_EOF:
+                self._log.warning("consumer_error", reason=err.name(), error=err.str()[:200])
+        punctuate = self.p.punctuate_every_s is not None and time.monotonic() >= self._next_punctuate
+        if not data and not punctuate:
+            return
+        if self._transact(data, punctuate):
+            self._backoff_s = 0.0
+            return
+        self._backoff_s = min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2))
+        stop.wait(self._backoff_s)
+
+    def _transact(self, data: list, punctuate: bool) -> bool:
+        started = time.perf_counter()
+        batch = _Batch(self, data)
+        producer = self._producer
+        try:
+            producer.begin_transaction()
+            if data:
+                self.p.process(batch)
+            if punctuate:
+                self.p.punctuate(batch, int(time.time() * 1000))
+            changelogs = self._produce_changelogs()
+            if data:
+                producer.send_offsets_to_transaction(_offsets(data), self._consumer.consumer_group_metadata(),
+                                                     self.commit_timeout_s)
+            self._commit()
+        except KafkaException as exc:
+            self._abort(data, exc)
+            return False
+        except BaseException:
+            # A bug in processor code: do not skip the records, do not loop on them; stop loudly.
+            self._abort(data, None)
+            raise
+        for stores in self._stores.values():
+            for store in stores.values():
+                store.commit()
+        if punctuate:
+            self._next_punctuate = time.monotonic() + (self.p.punctuate_every_s or 0)
+        for callback in batch._after:
+            callback()
+        self.metrics.batch_done(self.p.name, data, batch.sent, changelogs, time.perf_counter() - started)
+        return True
+
+    def _commit(self) -> None:
+        producer = self._producer
+        for attempt in range(3):
+            try:
+                producer.commit_transaction(self.commit_timeout_s)
+                return
+            except KafkaException as exc:
+                err = exc.args[0]
+                if err.retriable() and not err.txn_requires_abort() and attempt < 2:
+                    continue  # librdkafka allows calling commit again after a retriable error
+                raise
+
+    def _abort(self, data: list, exc: KafkaException | None) -> None:
+        err = exc.args[0] if exc is not None else None
+        if err is not None and err.fatal():
+            self._log.error("batch_fatal", reason=err.name(), error=err.str()[:300], records=len(data))
+            raise exc
+        try:
+            self._producer.abort_transaction(self.commit_timeout_s)
+        except KafkaException as abort_exc:
+            aerr = abort_exc.args[0]
+            if aerr.fatal():
+                raise
+            self._log.warning("abort_failed", reason=aerr.name(), error=aerr.str()[:200])
+        for stores in self._stores.values():
+            for store in stores.values():
+                store.abort()
+        self.p.aborted()
+        self._rewind(data)
+        self.metrics.batch_aborted(self.p.name)
+        if err is not None:
+            self._log.error("batch_aborted", reason=err.name(), error=err.str()[:300], records=len(data),
+                            partitions=sorted({f"{m.topic()}:{m.partition()}" for m in data}),
+                            retry_in_s=min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2)))
+
+    def _rewind(self, data: list) -> None:
+        first: dict[TP, int] = {}
+        for m in data:
+            tp = (m.topic(), m.partition())
+            if tp not in first:
+                first[tp] = m.offset()
+        for (topic, partition), offset in first.items():
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:  # the partition was revoked meanwhile: its new owner resumes it
+                self._log.warning("rewind_skipped", topic=topic, partition=partition, error=str(exc)[:200])
+
+    # -- producing ----------------------------------------------------------------------------
+    def _produce(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers | None, *,
+                 partition: int | None = None, on_delivery: Callable | None = None) -> None:
+        kwargs: dict = {"key": key, "value": value}
+        if headers:
+            kwargs["headers"] = headers
+        if partition is not None:
+            kwargs["partition"] = partition
+        if on_delivery is not None:
+            kwargs["on_delivery"] = on_delivery
+        while True:
+            try:
+                self._producer.produce(topic, **kwargs)
+                return
+            except BufferError:  # the local queue is full: let librdkafka send, then try again
+                self._producer.poll(0.05)
+
+    def _produce_changelogs(self) -> int:
+        n = 0
+        for stores in self._stores.values():
+            for store in stores.values():
+                for key, value in store.pending().items():
+                    self._produce(store.changelog, key, value, None, partition=store.partition)
+                    n += 1
+        return n
+
+    # -- rebalancing ----------------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tps = [(p.topic, p.partition) for p in partitions]
+        started = time.perf_counter()
+        restored = self._restore(tps)
+        self.assignment = sorted(set(self.assignment) | set(tps))
+        self.p.assigned(tps, _Batch(self, []))
+        self._log.info("partitions_assigned", partitions=[f"{t}:{p}" for t, p in tps], restored_records=restored,
+                       seconds=round(time.perf_counter() - started, 3))
+        self.ready.set()
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tps = [(p.topic, p.partition) for p in partitions]
+        self.p.revoked(tps)
+        for stores in self._stores.values():
+            for tp in tps:
+                store = stores.pop(tp, None)
+                if store is not None:
+                    store.close()
+        self.assignment = sorted(set(self.assignment) - set(tps))
+        self._lag = {tp: n for tp, n in self._lag.items() if tp not in set(tps)}
+        self.metrics.forget_partitions(self.p.name, tps)
+        self._log.info("partitions_revoked", partitions=[f"{t}:{p}" for t, p in tps])
+
+    def _restore(self, tps: list[TP]) -> int:
+        """Rebuild the stores of newly assigned partitions from their changelogs (read_committed)."""
+        if not self.p.stores or not tps:
+            return 0
+        wanted: dict[TP, Store] = {}
+        for spec in self.p.stores:
+            for topic, partition in tps:
+                log_topic = topics.changelog(self.settings, self.p.name, spec.name, topic)
+                name = f"{self.p.name}/{spec.name}/{log_topic}/{partition}"
+                backend = open_backend(self.settings.worker_store, self.settings.worker_data_dir, name,
+                                       ttl_ms=spec.retention_ms)
+                store = Store(spec.name, log_topic, partition, backend)
+                old = self._stores[spec.name].pop((topic, partition), None)
+                if old is not None:
+                    old.close()
+                self._stores[spec.name][(topic, partition)] = store
+                wanted[(log_topic, partition)] = store
+        return _read_changelogs(self._restorer_consumer(), wanted)
+
+    def _restorer_consumer(self) -> Consumer:
+        if self._restorer is None:
+            self._restorer = Consumer(clients.restore_config(self.settings, client_id=f"{self.transactional_id}"
+                                                             "-restore"))
+        return self._restorer
+
+    # -- introspection (metrics, worker_stats) -------------------------------------------------
+    def lag(self) -> dict[TP, int]:
+        """Records not yet consumed per assigned partition, as of the engine's last look (≤ 1 s old).
+
+        Computed on the engine's own thread: a librdkafka consumer must not be called from two threads.
+        """
+        return self._lag
+
+    def _update_lag(self) -> None:
+        now = time.monotonic()
+        if now < self._lag_due:
+            return
+        self._lag_due = now + 1.0
+        consumer = self._consumer
+        out: dict[TP, int] = {}
+        try:
+            positions = consumer.position([TopicPartition(t, p) for t, p in self.assignment])
+        except KafkaException:
+            return
+        for tp in positions:
+            try:
+                _low, high = consumer.get_watermark_offsets(tp, cached=True)
+            except KafkaException:
+                continue
+            if high is not None and high >= 0 and tp.offset is not None and tp.offset >= 0:
+                out[(tp.topic, tp.partition)] = max(0, high - tp.offset)
+        self._lag = out
+
+
+def _offsets(data: list) -> list[TopicPartition]:
+    last: dict[TP, int] = {}
+    for m in data:
+        last[(m.topic(), m.partition())] = m.offset()
+    return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+
+
+def _read_changelogs(consumer: Consumer, wanted: dict[TP, Store]) -> int:
+    """Read every wanted changelog partition from its beginning to its end (EOF), into its store."""
+    assign = [TopicPartition(t, p, 0) for (t, p) in wanted]  # 0 = the earliest kept offset
+    for tp in assign:
+        tp.offset = -2  # OFFSET_BEGINNING
+    consumer.assign(assign)
+    pending: dict[TP, dict[bytes, bytes | None]] = {tp: {} for tp in wanted}
+    open_ = set(wanted)
+    count = 0
+    deadline = time.monotonic() + 600
+    try:
+        while open_:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"changelog restore did not reach the end of {sorted(open_)} within 600 s")
+            for m in consumer.consume(1000, 0.5):
+                tp = (m.topic(), m.partition())
+                err = m.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        open_.discard(tp)
+                        continue
+                    raise KafkaException(err)
+                pending[tp][m.key()] = m.value()
+                count += 1
+                if len(pending[tp]) >= 10_000:
+                    wanted[tp].restore(pending[tp])
+                    pending[tp] = {}
+    finally:
+        consumer.unassign()
+    for tp, writes in pending.items():
+        if writes:
+            wanted[tp].restore(writes)
+    return count
