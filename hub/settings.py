@@ -52,8 +52,9 @@ class Settings:
     # analytics: directive reach SLAs, working days, freshness (hub/analytics/config.py reads them)
     directive_all_documents: bool = _setting(False, "Directive reach also follows every province-to-commune "
                                              "document, not only directives (SteeringType 1).")
-    directive_sla_arrival: str = _setting("1h", "Directive SLA for arrival (status 01) after sending: one SLA, or "
-                                          "PRIORITY=SLA pairs; SLA is <n>m, <n>h, <n>d (clock) or <n>wd (working days).")
+    directive_sla_arrival: str = _setting(
+        "1h", "Directive SLA for arrival (status 01) after sending: one SLA, or PRIORITY=SLA pairs; "
+        "SLA is <n>m, <n>h, <n>d (clock) or <n>wd (working days).")
     directive_sla_acceptance: str = _setting(
         "NORMAL=1wd,URGENT=4h,VERY_URGENT=4h,EXPRESS=4h,EXPRESS_FIXED_TIME=4h",
         "Directive SLA for acceptance (status 03) after sending, per priority (same syntax).")

@@ -284,11 +284,14 @@ def affected_periods(old: State | None, new: State, now_ms: int) -> list[str]:
     for t, _ in _changed(old["lat"], new["lat"]):
         instants.add(t)
     h = _horizon(old, new)
-    if _receipt(old) != _receipt(new) or h is not None:
-        instants.update(r for r in (received_ms(old), received_ms(new)) if r is not None)
+    rcvs = [r for r in (received_ms(old), received_ms(new)) if r is not None]
+    if _receipt(old) != _receipt(new):
+        instants.update(rcvs)
     out: set[Period] = set()
     for t in instants:
         out.update(pr.touching(t))
+    if h is not None:  # the periods a dossier was received in name its traces too
+        out.update(p for r in rcvs for p in pr.touching(r) if p.end > h)
     if h is not None:
         for s in (old, new):
             rcv, fin = received_ms(s), finished_ms(s)
