@@ -142,11 +142,15 @@ def finished_ms(state: State) -> int | None:
 
 def status_at(state: State, instant: int) -> int | None:
     """Status reached by events strictly before ``instant`` (None: nothing known yet)."""
+    return _last_before(state["tl"], instant)
+
+
+def _last_before(entries: list[list], instant: int) -> Any:
     found = None
-    for t, code in state["tl"]:
+    for t, item in entries:
         if t >= instant:
             break
-        found = code
+        found = item
     return found
 
 
@@ -166,9 +170,4 @@ def pause_start(state: State, instant: int) -> int | None:
 
 def handler_at(state: State, instant: int) -> str | None:
     """Handler pseudonym last reported strictly before ``instant``."""
-    found = None
-    for t, handler in state["hd"]:
-        if t >= instant:
-            break
-        found = handler
-    return found
+    return _last_before(state["hd"], instant)
