@@ -35,7 +35,9 @@ periods in one pass over the dossiers (the engine's hot path).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from hub.analytics import periods as pr
@@ -54,6 +56,7 @@ from hub.analytics.dossier import (
 from hub.analytics.periods import Period
 
 TRACE_IDS = 3  # trace ids of the latest contributing events a row names
+_first = itemgetter(0)
 
 
 class _Acc:
@@ -198,11 +201,12 @@ def compute_many(dossiers: Iterable[State], keys: Sequence[str], now_ms: int) ->
 def _classify(s: State, targets: list[_Acc]) -> None:
     """One dossier into every requested period of its commune; per-dossier values computed once."""
     lat = s["lat"]
-    for acc in targets:
-        p = acc.period
-        for t, ms in lat:
-            if p.start <= t < p.end:
-                acc.latencies.append(ms)
+    if lat:
+        for acc in targets:  # lat is sorted by event time
+            p = acc.period
+            lo, hi = bisect_left(lat, p.start, key=_first), bisect_left(lat, p.end, key=_first)
+            if lo < hi:
+                acc.latencies.extend(ms for _, ms in lat[lo:hi])
     if status(s) == NOT_ACCEPTED:
         return
     rcv = received_ms(s)
