@@ -61,6 +61,23 @@ class Settings:
     outbox_path: str = _setting(str(ROOT / "var" / "outbox.sqlite3"), "SQLite file of the publisher SDK's outbox.")
     outbox_max_bytes: int = _setting(256 * 1024 * 1024, "Largest outbox size on disk before publish() refuses.")
     schemas_dir: str = _setting(str(ROOT / "schemas"), "Folder of the .avsc files and their id lock (registry.json).")
+    # analytics: directive reach SLAs, working days, freshness (hub/analytics/config.py reads them)
+    directive_all_documents: bool = _setting(False, "Directive reach also follows every province-to-commune "
+                                             "document, not only directives (SteeringType 1).")
+    directive_sla_arrival: str = _setting(
+        "1h", "Directive SLA for arrival (status 01) after sending: one SLA, or PRIORITY=SLA pairs; "
+        "SLA is <n>m, <n>h, <n>d (clock) or <n>wd (working days).")
+    directive_sla_acceptance: str = _setting(
+        "NORMAL=1wd,URGENT=4h,VERY_URGENT=4h,EXPRESS=4h,EXPRESS_FIXED_TIME=4h",
+        "Directive SLA for acceptance (status 03) after sending, per priority (same syntax).")
+    working_holidays: str = _setting(
+        "2025-01-01,2025-01-25,2025-01-26,2025-01-27,2025-01-28,2025-01-29,2025-01-30,2025-01-31,2025-02-01,"
+        "2025-02-02,2025-04-07,2025-04-30,2025-05-01,2025-05-02,2025-09-01,2025-09-02,2026-01-01",
+        "Public holidays (YYYY-MM-DD, comma separated) that are not working days besides Saturday and Sunday; "
+        "keep it up to date every year.")
+    freshness_silent_hours: str = _setting("dossier=24,document=72,default=72",
+                                           "Hours without a feed record after which a system is silent, per kind "
+                                           "(KIND=hours pairs; default for other kinds).")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -52,14 +52,14 @@ def test_shipped_schemas_pass():
     """The committed schemas have no problem."""
     problems, counts = registry.check(SCHEMAS)
     assert problems == []
-    assert counts["subjects"] == 4 and counts["versions"] == 5 and counts["pairs"] == 1
+    assert counts["subjects"] == 5 and counts["versions"] == 8 and counts["pairs"] == 3
 
 
 def test_cli_prints_ok_summary(capsys):
     """`hub schemas check` on the shipped folder exits 0 with a one-line summary."""
     rc, lines = _run(SCHEMAS, capsys)
     assert rc == 0
-    assert len(lines) == 1 and lines[0].startswith("schemas OK: 4 subjects, 5 versions")
+    assert len(lines) == 1 and lines[0].startswith("schemas OK: 5 subjects, 8 versions")
 
 
 def test_v1_and_v2_read_each_other():
@@ -115,7 +115,7 @@ def test_optional_field_with_default_passes(folder, capsys):
         "doc": "Total fees (lệ phí) in đồng."}))
     rc, lines = _run(folder, capsys)
     assert rc == 0, lines
-    assert "3 reader/writer pairs" in lines[-1] and "6 versions" in lines[-1]
+    assert "5 reader/writer pairs" in lines[-1] and "9 versions" in lines[-1]
 
 
 def test_house_rules(folder, capsys):
@@ -126,15 +126,15 @@ def test_house_rules(folder, capsys):
     (folder / "DocumentEvent.v1.avsc").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     (folder / "Stray.v1.avsc").write_text("{}", encoding="utf-8")
     _edit_lock(folder, lambda s: s["feed.kpi.commune.v1-value"].append(
-        {"version": 3, "id": 1, "file": "CommuneKpi.v3.avsc"}))
+        {"version": 4, "id": 1, "file": "CommuneKpi.v3.avsc"}))
     rc, lines = _run(folder, capsys)
     assert rc == 1
     text = "\n".join(lines)
     assert ("feed.document.v1-value: version 1: type com.example.DocumentEvent is not in namespace "
             "vn.gov.hub") in text
     assert "feed.document.v1-value: version 1: field 'subject' has no doc" in text
-    assert "feed.kpi.commune.v1-value: versions must be 1..2 without gaps or repeats, found [1, 3]" in text
-    assert ("feed.kpi.commune.v1-value: version 3: schema id 1 is already used by "
+    assert "feed.kpi.commune.v1-value: versions must be 1..3 without gaps or repeats, found [1, 2, 4]" in text
+    assert ("feed.kpi.commune.v1-value: version 4: schema id 1 is already used by "
             "feed.dossier.v1-value version 1") in text
     assert "CommuneKpi.v3.avsc" in text and "cannot read schema file" in text
     assert "Stray.v1.avsc: schema file is not listed in registry.json" in text

@@ -35,15 +35,16 @@ def _get(client: TestClient, path: str, status: int = 200):
 
 
 def test_subjects(client):
-    """GET /subjects lists the four TopicNameStrategy subjects."""
+    """GET /subjects lists the five TopicNameStrategy subjects."""
     assert _get(client, "/subjects") == ["feed.dossier.v1-value", "feed.document.v1-value",
-                                         "feed.kpi.commune.v1-value", "feed.directive.v1-value"]
+                                         "feed.kpi.commune.v1-value", "feed.directive.v1-value",
+                                         "feed.freshness.v1-value"]
 
 
 def test_versions(client):
     """GET /subjects/{s}/versions lists version numbers."""
     assert _get(client, "/subjects/feed.dossier.v1-value/versions") == [1, 2]
-    assert _get(client, "/subjects/feed.directive.v1-value/versions") == [1]
+    assert _get(client, "/subjects/feed.directive.v1-value/versions") == [1, 2]
 
 
 @pytest.mark.parametrize(("version", "expected"), [("1", 1), ("2", 2), ("latest", 2), ("-1", 2)])
@@ -57,9 +58,10 @@ def test_version(client, version, expected):
 
 def test_raw_schema_endpoints(client):
     """The /schema variants return the schema itself, not a string."""
-    expected = json.loads(schema_text("CommuneKpi.v1.avsc"))
+    expected = json.loads(schema_text("CommuneKpi.v2.avsc"))
     assert _get(client, "/subjects/feed.kpi.commune.v1-value/versions/latest/schema") == expected
-    assert _get(client, "/schemas/ids/4/schema") == expected
+    assert _get(client, "/schemas/ids/10/schema") == expected
+    assert _get(client, "/schemas/ids/4/schema") == json.loads(schema_text("CommuneKpi.v1.avsc"))
 
 
 def test_schema_by_id(client):

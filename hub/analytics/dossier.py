@@ -1,0 +1,173 @@
+"""Per-dossier state (trạng thái hồ sơ) folded from feed.dossier.v1 records.
+
+``merge(state | None, record) -> state`` is idempotent (the same record twice changes nothing)
+and order-insensitive (the state is a function of the SET of records: shuffled input gives an
+identical state), so publishers that re-send and late, out-of-order records are harmless. Every
+part of the state is a join of sets:
+
+- ``f``: last-writer-wins registers ``{name: [value, event_time]}`` for received_at (rcv),
+  due_at (due), finished_at (fin), returned_at (ret), channel (ch), service_level (lvl),
+  fee_bearing (fee), paid_online (paid), has_digitized_components (dig). The value of the record
+  with the latest ``event_time`` wins; equal times are broken by the value's text, so the
+  winner never depends on arrival order. A null never overwrites (PROGRESS records are partial).
+- ``tl``: status timeline ``[[event_time, status code 1..10], ...]``, sorted, unique.
+- ``hd``: handler pseudonym timeline ``[[event_time, pseudonym], ...]``.
+- ``lat``: sync latencies ``[[event_time, ingest_time - event_time], ...]``, one per event time,
+  the smallest kept: a copy re-published later under a new source id is the same change and
+  must not count twice (the first arrival is the real sync). Negative delays (source clock
+  ahead of the hub's) count as 0.
+- ``tr``: trace ids ``[[event_time, trace_id], ...]``.
+
+Bounds: each list keeps its newest entries only — 32 statuses, 8 handlers, 32 latencies,
+4 traces — which is "the top N of the union", still order-insensitive. A dossier with more
+changes loses its oldest ones: its status at the end of a long-past period may then be unknown
+(treated as not paused) and its oldest events leave the sync-latency percentiles.
+A state is about 1 KB as JSON (orjson) and merge is O(size of the state).
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from typing import Any
+
+STATUS_CODE = {name: i for i, name in enumerate(
+    ("NEWLY_REGISTERED", "ACCEPTED", "NOT_ACCEPTED", "PROCESSING", "SUPPLEMENT_REQUESTED",
+     "FINANCIAL_OBLIGATION_REQUESTED", "WITHDRAWN", "STOPPED", "PROCESSING_FINISHED", "RESULT_RETURNED"), 1)}
+NOT_ACCEPTED = 3
+FINISHED = frozenset({7, 9, 10})  # withdrawn, processing finished, result returned
+PAUSED = frozenset({5, 6, 8})  # supplement requested, financial obligation requested, stopped
+CAPS = {"tl": 32, "hd": 8, "lat": 32, "tr": 4}
+
+# record field -> register name
+REGISTERS = (("received_at", "rcv"), ("due_at", "due"), ("finished_at", "fin"), ("returned_at", "ret"),
+             ("channel", "ch"), ("service_level", "lvl"), ("fee_bearing", "fee"), ("paid_online", "paid"),
+             ("has_digitized_components", "dig"))
+
+State = dict[str, Any]
+
+
+def key(record: dict[str, Any]) -> str:
+    """Table key of a dossier: ``<commune>|<dossier code>``."""
+    return f"{record['commune_code']}|{record['dossier_code']}"
+
+
+def merge(state: State | None, record: dict[str, Any]) -> State:
+    """Fold one canonical DossierEvent into the dossier's state (a new dict; the input is untouched)."""
+    t = record["event_time"]
+    if state is None:
+        state = {"c": record["commune_code"], "p": record.get("province_code"), "d": record["dossier_code"],
+                 "f": {}, "tl": [], "hd": [], "lat": [], "tr": []}
+    regs = state["f"]
+    for src, name in REGISTERS:
+        value = record.get(src)
+        if value is None:
+            continue
+        cur = regs.get(name)
+        if cur is None or (t, str(value)) > (cur[1], str(cur[0])):
+            if regs is state["f"]:
+                regs = dict(regs)
+            regs[name] = [value, t]
+    out = dict(state)
+    out["f"] = regs
+    status = STATUS_CODE.get(record.get("status") or "")
+    if status is not None:
+        out["tl"] = _add(state["tl"], [t, status], CAPS["tl"])
+    if record.get("handler_pseudonym"):
+        out["hd"] = _add(state["hd"], [t, record["handler_pseudonym"]], CAPS["hd"])
+    if record.get("trace_id"):
+        out["tr"] = _add(state["tr"], [t, record["trace_id"]], CAPS["tr"])
+    if record.get("ingest_time") is not None:
+        out["lat"] = _add_latency(state["lat"], t, max(0, record["ingest_time"] - t))
+    return out
+
+
+def _add(entries: list[list], entry: list, cap: int) -> list[list]:
+    if entry in entries:
+        return entries
+    out = list(entries)
+    insort(out, entry)
+    return out[-cap:]
+
+
+def _add_latency(entries: list[list], t: int, latency: int) -> list[list]:
+    for i, (et, old) in enumerate(entries):
+        if et == t:
+            if latency >= old:
+                return entries
+            out = list(entries)
+            out[i] = [t, latency]
+            return out
+    return _add(entries, [t, latency], CAPS["lat"])
+
+
+def value(state: State, name: str) -> Any:
+    """Current value of a register (None when never given)."""
+    reg = state["f"].get(name)
+    return None if reg is None else reg[0]
+
+
+def status(state: State) -> int | None:
+    """Latest status code (the newest timeline entry)."""
+    return state["tl"][-1][1] if state["tl"] else None
+
+
+def received_ms(state: State) -> int | None:
+    """NgayTiepNhan; without it, the first event seen (a dossier exists from its first report)."""
+    rcv = value(state, "rcv")
+    if rcv is None and state["tl"]:
+        return state["tl"][0][0]
+    return rcv
+
+
+def finished_ms(state: State) -> int | None:
+    """When the dossier finished, if its latest status is 7, 9 or 10; else None.
+
+    NgayKetThucXuLy (finished_at) when given; else, for 10, NgayTra (returned_at); else the time
+    of the event that reported the finished status (the start of the trailing run of 7/9/10 in
+    the timeline) — this is what a withdrawal (7) has, since no date field records it.
+    """
+    tl = state["tl"]
+    if not tl or tl[-1][1] not in FINISHED:
+        return None
+    fin = value(state, "fin")
+    if fin is not None:
+        return fin
+    if tl[-1][1] == 10 and (ret := value(state, "ret")) is not None:
+        return ret
+    i = len(tl) - 1
+    while i > 0 and tl[i - 1][1] in FINISHED:
+        i -= 1
+    return tl[i][0]
+
+
+def status_at(state: State, instant: int) -> int | None:
+    """Status reached by events strictly before ``instant`` (None: nothing known yet)."""
+    return _last_before(state["tl"], instant)
+
+
+def _last_before(entries: list[list], instant: int) -> Any:
+    found = None
+    for t, item in entries:
+        if t >= instant:
+            break
+        found = item
+    return found
+
+
+def pause_start(state: State, instant: int) -> int | None:
+    """If paused (5, 6, 8) just before ``instant``: when the current pause began; else None."""
+    start = None
+    for t, code in state["tl"]:
+        if t >= instant:
+            break
+        if code in PAUSED:
+            if start is None:
+                start = t
+        else:
+            start = None
+    return start
+
+
+def handler_at(state: State, instant: int) -> str | None:
+    """Handler pseudonym last reported strictly before ``instant``."""
+    return _last_before(state["hd"], instant)

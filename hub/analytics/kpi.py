@@ -1,0 +1,331 @@
+"""Commune service-quality indicators after Decision 766/QĐ-TTg (Bộ chỉ số chỉ đạo, điều hành và
+đánh giá chất lượng phục vụ người dân, doanh nghiệp) — the ONE place the formulas live.
+
+Timeliness (tỷ lệ giải quyết đúng hạn) for a period P, as DESIGN §3 states it:
+
+- *in scope* (thuộc phạm vi đánh giá): dossiers received in P, plus dossiers received earlier and
+  not finished before P starts; a dossier not accepted (status 3, không được tiếp nhận) is out of
+  scope;
+- *finished* (đã giải quyết): status 7 withdrawn, 9 processing finished, 10 result returned;
+- *finished on time* (giải quyết đúng hạn): finished within P with NgayKetThucXuLy on or before
+  NgayHenTra, compared by calendar day in Vietnam time;
+- *in progress in time* (đang giải quyết trong hạn): not finished at the end of P (or now, for the
+  current period) and due on or after that moment, or paused (5, 6, 8: the clock stops), or
+  without a due date;
+- timeliness = (finished on time + in progress in time) / in scope.
+
+Where the rule is silent (docs/kpi.md says why):
+
+- a dossier received before P and finished in P after its due day is in scope and *late*;
+- paused counts as in time only when the pause began on or before the due date: a dossier
+  already overdue when it was paused stays overdue (a supplement request cannot clear a delay);
+- "due on or after that moment" compares instants (the end of P, or now), literally;
+- finished on time without a due date: on time (no deadline was set, as for open dossiers);
+- received / online / fully-online / fee / payment / digitization counts cover dossiers received
+  in P (NgayTiepNhan in P) that were accepted (status 3 is not a received dossier);
+- sync latency (độ trễ đồng bộ) covers every dossier event whose event time lies in P, status 3
+  included: it measures the commune's system, not the dossier;
+- workload per handler (khối lượng công việc) counts open dossiers at the end of P by the handler
+  last reported before that moment.
+
+Rates are fractions 0..1, None when the denominator is 0. Percentiles are nearest-rank.
+``compute`` is the reference for one period; ``compute_many`` gives the same rows for many
+periods in one pass over the dossiers (the engine's hot path).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
+from typing import Any
+
+from hub.analytics import periods as pr
+from hub.analytics.dossier import (
+    NOT_ACCEPTED,
+    PAUSED,
+    State,
+    finished_ms,
+    handler_at,
+    pause_start,
+    received_ms,
+    status,
+    status_at,
+    value,
+)
+from hub.analytics.periods import Period
+
+TRACE_IDS = 3  # trace ids of the latest contributing events a row names
+_first = itemgetter(0)
+
+
+class _Acc:
+    """Counters of one (commune, period) while dossiers are classified."""
+
+    __slots__ = ("commune", "period", "instant", "n", "latencies", "handlers", "traces")
+
+    def __init__(self, commune: str, period: Period, now_ms: int):
+        self.commune, self.period = commune, period
+        self.instant = min(period.end, now_ms)  # "the end of P, or now for the current period"
+        self.n = dict.fromkeys(("in_scope", "finished", "finished_on_time", "finished_late", "open",
+                                "in_progress_in_time", "overdue_open", "received", "received_online",
+                                "fully_online", "fee_bearing", "paid_online", "digitized"), 0)
+        self.latencies: list[int] = []
+        self.handlers: dict[str, int] = {}
+        self.traces: list[list] = []
+
+    def received(self, online: bool, level4: bool, fee: bool, paid: bool, digitized: bool) -> None:
+        n = self.n
+        n["received"] += 1
+        n["received_online"] += online
+        n["fully_online"] += level4
+        n["fee_bearing"] += fee
+        n["paid_online"] += fee and paid
+        n["digitized"] += digitized
+
+    def row(self, now_ms: int) -> dict[str, Any]:
+        n, p = self.n, self.period
+        lat = sorted(self.latencies)
+        handlers = self.handlers.values()
+        with_handler = sum(handlers)
+        traces = sorted(self.traces, reverse=True)
+        return {
+            "commune_code": self.commune, "period": p.kind, "at": p.at, "period_key": p.key(self.commune),
+            "period_start": p.start, "period_end": p.end, "evaluated_at": self.instant, "final": p.end <= now_ms,
+            **n,
+            "on_time": n["finished_on_time"] + n["in_progress_in_time"],
+            "late": n["finished_late"] + n["overdue_open"],
+            "timeliness": _rate(n["finished_on_time"] + n["in_progress_in_time"], n["in_scope"]),
+            "online_rate": _rate(n["received_online"], n["received"]),
+            "fully_online_rate": _rate(n["fully_online"], n["received"]),
+            "online_payment_rate": _rate(n["paid_online"], n["fee_bearing"]),
+            "digitization_rate": _rate(n["digitized"], n["received"]),
+            "sync_latency_p50_ms": _rank(lat, 50), "sync_latency_p90_ms": _rank(lat, 90),
+            "sync_latency_p95_ms": _rank(lat, 95), "sync_latency_count": len(lat),
+            "distinct_handlers": len(self.handlers), "open_with_handler": with_handler,
+            "open_per_handler_mean": _rate(with_handler, len(self.handlers)),
+            "open_per_handler_max": max(handlers, default=0),
+            "computed_at": now_ms,
+            "trace_ids": list(dict.fromkeys(t for _, t in traces[:TRACE_IDS])),
+        }
+
+    def trace(self, state: State) -> None:
+        """Remember the dossier's latest traces before the evaluation instant (the row names the newest)."""
+        for entry in state["tr"]:
+            if entry[0] < self.instant:
+                self.traces.append(entry)
+        if len(self.traces) > 4 * TRACE_IDS:
+            self.traces = sorted(self.traces)[-TRACE_IDS:]
+
+
+def _rate(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def _rank(ordered: list[int], pct: int) -> int | None:
+    """Nearest-rank percentile of sorted values (p50 is the lower median)."""
+    if not ordered:
+        return None
+    return ordered[max(0, (pct * len(ordered) + 99) // 100 - 1)]
+
+
+def in_progress_in_time(state: State, instant: int) -> bool:
+    """Open at ``instant``: paused since on or before its due date, or due on or after ``instant``, or no due
+    date (đang giải quyết trong hạn)."""
+    due = value(state, "due")
+    if due is None:
+        return True
+    if status_at(state, instant) in PAUSED:
+        return pause_start(state, instant) <= due
+    return due >= instant
+
+
+def finished_on_time(fin: int, due: int | None) -> bool:
+    """NgayKetThucXuLy on or before NgayHenTra by calendar day in Vietnam time; no due date is on time."""
+    return due is None or pr.vn_day(fin) <= pr.vn_day(due)
+
+
+def compute(dossiers: Iterable[State], commune_code: str, period: Period, now_ms: int) -> dict[str, Any]:
+    """The indicators of one commune for one period, evaluated at ``now_ms`` (the reference)."""
+    acc = _Acc(commune_code, period, now_ms)
+    for s in dossiers:
+        if s["c"] != commune_code:
+            continue
+        acc.latencies += [lat for t, lat in s["lat"] if period.start <= t < period.end]
+        if status(s) == NOT_ACCEPTED:
+            continue
+        rcv = received_ms(s)
+        if rcv is None:
+            continue
+        received_in_p = period.start <= rcv < period.end
+        if received_in_p:
+            acc.received(value(s, "ch") == "ONLINE", value(s, "lvl") == 4, value(s, "fee") is True,
+                         value(s, "paid") is True, value(s, "dig") is True)
+        fin = finished_ms(s)
+        in_scope = rcv < period.end and (fin is None or fin >= period.start)
+        if in_scope or received_in_p:
+            acc.trace(s)
+        if not in_scope:
+            continue
+        n = acc.n
+        n["in_scope"] += 1
+        if fin is not None and fin < period.end:
+            n["finished"] += 1
+            n["finished_on_time" if finished_on_time(fin, value(s, "due")) else "finished_late"] += 1
+            continue
+        n["open"] += 1
+        n["in_progress_in_time" if in_progress_in_time(s, acc.instant) else "overdue_open"] += 1
+        handler = handler_at(s, acc.instant)
+        if handler is not None:
+            acc.handlers[handler] = acc.handlers.get(handler, 0) + 1
+    return acc.row(now_ms)
+
+
+def compute_many(dossiers: Iterable[State], keys: Sequence[str], now_ms: int) -> dict[str, dict[str, Any]]:
+    """Rows for many period keys (``23734|month|2025-11``) in one pass over the dossiers; equal to
+    :func:`compute` for each key. Dossiers of communes without a requested key are skipped."""
+    by_commune: dict[str, list[_Acc]] = {}
+    accs: dict[str, _Acc] = {}
+    for k in keys:
+        commune, period = pr.parse_key(k)
+        if k not in accs:
+            accs[k] = _Acc(commune, period, now_ms)
+            by_commune.setdefault(commune, []).append(accs[k])
+    for s in dossiers:
+        targets = by_commune.get(s["c"])
+        if targets is not None:
+            _classify(s, targets)
+    return {k: acc.row(now_ms) for k, acc in accs.items()}
+
+
+def _classify(s: State, targets: list[_Acc]) -> None:
+    """One dossier into every requested period of its commune; per-dossier values computed once."""
+    lat = s["lat"]
+    if lat:
+        for acc in targets:  # lat is sorted by event time
+            p = acc.period
+            lo, hi = bisect_left(lat, p.start, key=_first), bisect_left(lat, p.end, key=_first)
+            if lo < hi:
+                acc.latencies.extend(ms for _, ms in lat[lo:hi])
+    if status(s) == NOT_ACCEPTED:
+        return
+    rcv = received_ms(s)
+    if rcv is None:
+        return
+    fin = finished_ms(s)
+    due = value(s, "due")
+    flags = None
+    fin_on_time = fin is not None and finished_on_time(fin, due)
+    open_at: dict[int, tuple[bool, str | None]] = {}  # current periods share "now": classify once
+    for acc in targets:
+        p = acc.period
+        received_in_p = p.start <= rcv < p.end
+        if received_in_p:
+            if flags is None:
+                flags = (value(s, "ch") == "ONLINE", value(s, "lvl") == 4, value(s, "fee") is True,
+                         value(s, "paid") is True, value(s, "dig") is True)
+            acc.received(*flags)
+        if rcv >= p.end or (fin is not None and fin < p.start):
+            if received_in_p:
+                acc.trace(s)
+            continue
+        acc.trace(s)
+        n = acc.n
+        n["in_scope"] += 1
+        if fin is not None and fin < p.end:
+            n["finished"] += 1
+            n["finished_on_time" if fin_on_time else "finished_late"] += 1
+            continue
+        n["open"] += 1
+        instant = acc.instant
+        verdict = open_at.get(instant)
+        if verdict is None:
+            verdict = open_at[instant] = (in_progress_in_time(s, instant), handler_at(s, instant))
+        n["in_progress_in_time" if verdict[0] else "overdue_open"] += 1
+        if verdict[1] is not None:
+            acc.handlers[verdict[1]] = acc.handlers.get(verdict[1], 0) + 1
+
+
+def to_avro(row: dict[str, Any], province_code: str) -> dict[str, Any]:
+    """A CommuneKpi v2 record (feed.kpi.commune.v1) from a row of :func:`compute`."""
+    return {
+        "commune_code": row["commune_code"], "province_code": province_code,
+        "period": row["period"].upper(), "period_start": row["period_start"], "period_end": row["period_end"],
+        "dossiers_in_scope": row["in_scope"], "dossiers_finished": row["finished"],
+        "dossiers_finished_on_time": row["finished_on_time"],
+        "dossiers_in_progress_in_time": row["in_progress_in_time"], "timeliness_rate": row["timeliness"],
+        "dossiers_received": row["received"], "online_dossiers": row["received_online"],
+        "online_rate": row["online_rate"], "fully_online_dossiers": row["fully_online"],
+        "fully_online_rate": row["fully_online_rate"], "fee_bearing_dossiers": row["fee_bearing"],
+        "paid_online_dossiers": row["paid_online"], "online_payment_rate": row["online_payment_rate"],
+        "digitized_dossiers": row["digitized"], "digitization_rate": row["digitization_rate"],
+        "sync_latency_p50_ms": row["sync_latency_p50_ms"], "sync_latency_p95_ms": row["sync_latency_p95_ms"],
+        "sync_latency_count": row["sync_latency_count"], "overdue_open_dossiers": row["overdue_open"],
+        "open_dossiers": row["open"], "distinct_handlers": row["distinct_handlers"],
+        "open_dossiers_per_handler": row["open_per_handler_mean"], "computed_at": row["computed_at"],
+        # v2
+        "period_key": row["period_key"], "at": row["at"], "evaluated_at": row["evaluated_at"],
+        "final": row["final"], "dossiers_finished_late": row["finished_late"],
+        "dossiers_on_time": row["on_time"], "dossiers_late": row["late"],
+        "sync_latency_p90_ms": row["sync_latency_p90_ms"], "open_dossiers_with_handler": row["open_with_handler"],
+        "open_dossiers_per_handler_max": row["open_per_handler_max"], "trace_ids": row["trace_ids"],
+    }
+
+
+def affected_periods(old: State | None, new: State, now_ms: int) -> list[str]:
+    """Period keys of the dossier's commune whose rows may differ after ``old`` became ``new``.
+
+    Every part of a row that depends on a dossier is read "as of" the period's evaluation
+    instant (its end, or now): so a change first visible at instant ``h`` (the earliest changed
+    timeline/handler/trace entry, or the earlier of an old and new received, finished or due
+    time) only touches the periods that end after ``h`` and in which the dossier is in scope;
+    plus the periods containing a changed received time (received counts) and a changed latency
+    entry. Periods starting after ``now_ms`` are never listed. Sorted keys, no duplicates.
+    """
+    commune = new["c"]
+    instants: set[int] = set()
+    old = old or {"f": {}, "tl": [], "hd": [], "lat": [], "tr": []}
+    for t, _ in _changed(old["lat"], new["lat"]):
+        instants.add(t)
+    h = _horizon(old, new)
+    rcvs = [r for r in (received_ms(old), received_ms(new)) if r is not None]
+    if _receipt(old) != _receipt(new):
+        instants.update(rcvs)
+    out: set[Period] = set()
+    for t in instants:
+        out.update(pr.touching(t))
+    if h is not None:  # the periods a dossier was received in name its traces too
+        out.update(p for r in rcvs for p in pr.touching(r) if p.end > h)
+    if h is not None:
+        for s in (old, new):
+            rcv, fin = received_ms(s), finished_ms(s)
+            if rcv is None or status(s) == NOT_ACCEPTED:
+                continue
+            lo = max(h, rcv)
+            hi = now_ms if fin is None else min(max(fin, lo), now_ms)
+            for kind in pr.KINDS:
+                out.update(p for p in pr.spanning(kind, lo, hi) if fin is None or p.start <= fin)
+    return sorted(p.key(commune) for p in out if p.start <= now_ms)
+
+
+def _changed(a: list[list], b: list[list]) -> list[list]:
+    """Entries in exactly one of two timelines."""
+    return [e for e in a if e not in b] + [e for e in b if e not in a]
+
+
+def _receipt(s: State) -> tuple:
+    """What the received counts read from a dossier."""
+    return (received_ms(s), status(s) == NOT_ACCEPTED, value(s, "ch"), value(s, "lvl"), value(s, "fee"),
+            value(s, "paid"), value(s, "dig"))
+
+
+def _horizon(old: State, new: State) -> int | None:
+    """The earliest instant from which the dossier reads differently, None when nothing in scope changed."""
+    found = [t for name in ("tl", "hd", "tr") for t, _ in _changed(old[name], new[name])]
+    for read in (received_ms, finished_ms, lambda s: value(s, "due")):
+        a, b = read(old), read(new)
+        if a != b:
+            found += [x for x in (a, b) if x is not None]
+    if (status(old) == NOT_ACCEPTED) != (status(new) == NOT_ACCEPTED):
+        found += [r for r in (received_ms(old), received_ms(new)) if r is not None]
+    return min(found) if found else None
