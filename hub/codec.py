@@ -34,6 +34,7 @@ class SchemaVersion:
     text: str  # canonical JSON text served by the registry API
     parsed: Any  # fastavro parsed schema (decoding)
     write: Any = None  # compiled encoder (hub.avro_writer): datum, prefix -> bytes
+    plain: Any = None  # fastavro parsed schema without logical types: timestamps stay integer ms
 
 
 def read_lock(folder: str | Path) -> dict[str, list[dict[str, Any]]]:
@@ -86,7 +87,8 @@ class Schemas:
                                       f"{exc}") from exc
                 sv = SchemaVersion(subject, v["version"], v["id"], v["file"],
                                    json.dumps(raw, ensure_ascii=False, separators=(",", ":")), parsed,
-                                   avro_writer.compile_schema(raw))
+                                   avro_writer.compile_schema(raw),
+                                   fastavro.parse_schema(_without_logical_types(raw), named_schemas={}))
                 self.by_id[sv.id] = sv
                 self.subjects.setdefault(subject, []).append(sv)
 
@@ -130,6 +132,27 @@ def schema_id(data: bytes) -> int:
     if len(data) < 5 or data[0] != MAGIC:
         raise SchemaError("not Confluent wire format (magic byte 0 + 4-byte schema id expected)")
     return _HEADER.unpack_from(data)[1]
+
+
+def _without_logical_types(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
+    if isinstance(schema, list):
+        return [_without_logical_types(v) for v in schema]
+    return schema
+
+
+def decode_plain(schemas: Schemas, data: bytes) -> dict[str, Any]:
+    """Decode framed bytes with their writer schema, timestamps as integer UTC milliseconds.
+
+    What the hub's own processors read (the analytics work on integer time); raises SchemaError.
+    """
+    writer = schemas.get(schema_id(data))
+    try:
+        return fastavro.schemaless_reader(io.BytesIO(data[5:]), writer.plain, None)
+    except Exception as exc:  # noqa: BLE001 - truncated bytes, bad unions: one clear error
+        raise SchemaError(f"cannot decode a record written with schema id {writer.id} ({writer.subject} "
+                          f"v{writer.version}): {type(exc).__name__}: {exc}") from exc
 
 
 def decode(schemas: Schemas, data: bytes, reader: SchemaVersion | None = None) -> dict[str, Any]:

@@ -44,7 +44,8 @@ class Settings:
     worker_data_dir: str = _setting(str(ROOT / "var" / "worker"), "Directory for the worker's local state stores.")
     worker_id: str = _setting("", "Stable id of this worker (transactional ids); empty: random per start. A stable "
                                   "id lets a restarted worker fence its predecessor at once.")
-    worker_processors: str = _setting("normalize", "Processors this worker runs, comma separated.")
+    worker_processors: str = _setting("normalize,kpi,directives,freshness",
+                                      "Processors this worker runs, comma separated.")
     worker_session_timeout_s: int = _setting(30, "Consumer session timeout: how soon a dead worker's partitions move.")
     worker_batch_max: int = _setting(1000, "Most records one transaction consumes.")
     worker_batch_wait_ms: int = _setting(20, "Longest wait for a batch to fill before it is processed.")
@@ -62,6 +63,12 @@ class Settings:
     outbox_max_bytes: int = _setting(256 * 1024 * 1024, "Largest outbox size on disk before publish() refuses.")
     schemas_dir: str = _setting(str(ROOT / "schemas"), "Folder of the .avsc files and their id lock (registry.json).")
     # analytics: directive reach SLAs, working days, freshness (hub/analytics/config.py reads them)
+    clock: str = _setting("", "Testing aid: a fixed ISO 8601 instant the analytics take as now (empty: the system "
+                          "clock). Never in production.")
+    analytics_timer_s: int = _setting(2, "Seconds between two runs of the analytics timers (KPI rows of changed "
+                                      "periods, directive deadlines, silent systems).")
+    kpi_refresh_s: int = _setting(60, "Seconds between two recomputations of every commune's current day, month "
+                                  "and quarter (open dossiers become overdue without any event).")
     directive_all_documents: bool = _setting(False, "Directive reach also follows every province-to-commune "
                                              "document, not only directives (SteeringType 1).")
     directive_sla_arrival: str = _setting(

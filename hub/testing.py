@@ -78,15 +78,30 @@ def wait_for(predicate, *, timeout_s: float = 60.0, interval_s: float = 0.1, wha
         time.sleep(interval_s)
 
 
-def group_lag(settings: Settings, topic: str, group_id: str | None = None) -> int:
-    """Records of ``topic`` not yet committed by the consumer group (the normalize processor's, by default)."""
+def group_lag(settings: Settings, topic: str, group_id: str | None = None, *, timeout_s: float = 10.0) -> int:
+    """Data records of ``topic`` after the group's committed offsets (the normalize processor's group
+    by default). Transaction markers take offsets but are no records, so they do not count: a group
+    that consumed everything of a transactionally written topic has lag 0 (end - committed would say 1
+    per partition). Records of a still open transaction count as lag."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
                              group_id=group_id or settings.group("normalize"), enable_auto_commit=False,
-                             client_id="hub-testing-lag")
+                             client_id="hub-testing-lag", isolation_level="read_committed")
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         ends = consumer.end_offsets(tps)
-        return sum(ends[tp] - (consumer.committed(tp) or 0) for tp in tps)
+        behind = {tp: c for tp in tps if (c := consumer.committed(tp) or 0) < ends[tp]}
+        if not behind:
+            return 0
+        consumer.assign(list(behind))
+        for tp, committed in behind.items():
+            consumer.seek(tp, committed)
+        count = 0
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < ends[tp] for tp in behind):
+            if time.monotonic() > deadline:  # an open transaction holds the rest back: all of it is lag
+                return count + sum(max(0, ends[tp] - consumer.position(tp)) for tp in behind)
+            count += sum(len(msgs) for msgs in consumer.poll(timeout_ms=200).values())
+        return count
     finally:
         consumer.close()
 

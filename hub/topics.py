@@ -12,6 +12,7 @@ FEED_DOSSIER = "feed.dossier.v1"
 FEED_DOCUMENT = "feed.document.v1"
 FEED_KPI = "feed.kpi.commune.v1"
 FEED_DIRECTIVE = "feed.directive.v1"
+FEED_FRESHNESS = "feed.freshness.v1"
 DLQ = "hub.dlq.v1"
 SYSTEMS = "hub.systems.v1"
 DLQ_REPLAYED = "hub.dlq.replayed.v1"  # which DLQ offsets `hub dlq replay` re-injected (hub.dlq)
@@ -42,34 +43,65 @@ def specs(s: Settings) -> list[TopicSpec]:
         TopicSpec(s.topic(FEED_DOCUMENT), s.partitions, feed),
         TopicSpec(s.topic(FEED_KPI), s.partitions, compacted),
         TopicSpec(s.topic(FEED_DIRECTIVE), s.partitions, compacted),
+        TopicSpec(s.topic(FEED_FRESHNESS), s.partitions, compacted),
         TopicSpec(s.topic(DLQ), s.partitions, raw),
         # One partition: the registry is small and every reader wants all of it in order.
         TopicSpec(s.topic(SYSTEMS), 1, compacted),
         # Replay markers, keyed by DLQ partition:offset; they expire with the DLQ records they mark.
         TopicSpec(s.topic(DLQ_REPLAYED), 1, {**raw, "cleanup.policy": "compact,delete"}),
     ]
-    # State changelogs of the stream processors: one per (processor, store, input topic), with the
-    # input's partition count (a store of input partition p is written to changelog partition p).
-    for processor, store, inputs, retention_ms in state_stores(s):
-        config = compacted if retention_ms is None else {**base, "cleanup.policy": "compact,delete",
-                                                         "retention.ms": str(retention_ms)}
-        for name in inputs:
-            out.append(TopicSpec(changelog(s, processor, store, name), s.partitions, config))
+    # State changelogs of the stream processors, with the inputs' partition count: the store of
+    # input partition p is written to changelog partition p.
+    for st in stores(s):
+        config = compacted if st.retention_ms is None else {**base, "cleanup.policy": "compact,delete",
+                                                            "retention.ms": str(st.retention_ms)}
+        for name in changelogs(s, st):
+            out.append(TopicSpec(name, s.partitions, config))
     return out
 
 
-def state_stores(s: Settings) -> list[tuple[str, str, tuple[str, ...], int | None]]:
-    """(processor, store, input contract topics, retention ms or None) of every changelogged store."""
+@dataclass(frozen=True)
+class StateStore:
+    """A processor's changelogged store: one changelog per input topic, or one for all of them
+    when ``copartitioned`` (the processor then owns partition p of every input together)."""
+
+    processor: str
+    name: str
+    inputs: tuple[str, ...]  # contract topic names
+    retention_ms: int | None = None  # also delete changelog records older than this
+    copartitioned: bool = False
+
+
+def stores(s: Settings) -> list[StateStore]:
+    """Every changelogged store of every processor (the processors declare theirs from here)."""
     return [
-        ("normalize", "dedupe", tuple(INGEST_BY_KIND.values()), s.dedupe_window_hours * 3600 * 1000),
+        StateStore("normalize", "dedupe", tuple(INGEST_BY_KIND.values()), s.dedupe_window_hours * 3600 * 1000),
+        StateStore("kpi", "dossiers", (FEED_DOSSIER,)),
+        StateStore("kpi", "pending", (FEED_DOSSIER,)),
+        StateStore("kpi", "emitted", (FEED_DOSSIER,)),
+        StateStore("directives", "reach", (FEED_DOCUMENT,)),
+        StateStore("freshness", "communes", tuple(FEED_BY_KIND.values()), copartitioned=True),
     ]
 
 
-def changelog(s: Settings, processor: str, store: str, input_topic: str) -> str:
-    """Changelog topic of one store for one input topic (full or contract name)."""
+def stores_of(s: Settings, processor: str) -> list[StateStore]:
+    return [st for st in stores(s) if st.processor == processor]
+
+
+def changelog(s: Settings, processor: str, store: str, input_topic: str | None = None) -> str:
+    """Changelog topic of one store for one input topic (full or contract name), or of a
+    co-partitioned store (``input_topic`` None)."""
+    if input_topic is None:
+        return f"{s.app_id}-{processor}-{store}-changelog"
     base = input_topic[len(s.topic_prefix):] if s.topic_prefix and input_topic.startswith(s.topic_prefix) \
         else input_topic
     return f"{s.app_id}-{processor}-{store}-{base}-changelog"
+
+
+def changelogs(s: Settings, st: StateStore) -> list[str]:
+    if st.copartitioned:
+        return [changelog(s, st.processor, st.name)]
+    return [changelog(s, st.processor, st.name, name) for name in st.inputs]
 
 
 def create(s: Settings, *, timeout_s: float = 30.0) -> dict[str, str]:

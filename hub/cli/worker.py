@@ -24,21 +24,31 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from hub.errors import ConfigError
     from hub.pipeline import worker
+    from hub.pipeline.directives import DirectivesProcessor
+    from hub.pipeline.freshness import FreshnessProcessor
+    from hub.pipeline.kpi import KpiProcessor
     from hub.pipeline.metrics import PipelineMetrics
     from hub.pipeline.normalize import NormalizeProcessor
     from hub.systems import SystemsRegistry
 
     settings.effective_pseudonym_key()  # refuse to start without a key outside dev mode
     names = [n.strip() for n in (args.processors or settings.worker_processors).split(",") if n.strip()]
-    unknown = set(names) - {"normalize"}
+    available = ("normalize", "kpi", "directives", "freshness")
+    unknown = sorted(set(names) - set(available))
     if unknown or not names:
-        raise ConfigError(f"unknown processors {sorted(unknown)}; available: normalize")
+        raise ConfigError(f"unknown processors {unknown}; available: {', '.join(available)}")
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     registry = CollectorRegistry(auto_describe=True)
     systems = SystemsRegistry(settings)
     systems.start(interval_s=1.0)
     pipeline_metrics = PipelineMetrics(registry)
-    processors = [NormalizeProcessor(settings, systems, metrics=pipeline_metrics)]
+    build = {
+        "normalize": lambda: NormalizeProcessor(settings, systems, metrics=pipeline_metrics),
+        "kpi": lambda: KpiProcessor(settings),
+        "directives": lambda: DirectivesProcessor(settings, systems),
+        "freshness": lambda: FreshnessProcessor(settings, registry),
+    }
+    processors = [build[name]() for name in available if name in names]
     app, _engines = worker.build(settings, processors, registry, lambda: pipeline_metrics.totals)
     log.get().info("worker_starting", app_id=settings.app_id, bootstrap=settings.kafka_bootstrap,
                    processors=names, store=settings.worker_store)

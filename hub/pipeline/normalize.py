@@ -37,7 +37,7 @@ class NormalizeProcessor(BaseProcessor):
         self.systems = systems
         self.schemas = codec.load(settings.schemas_dir)
         self.window_ms = settings.dedupe_window_hours * 3600 * 1000
-        self.stores = (StoreSpec("dedupe", retention_ms=self.window_ms),)
+        self.stores = tuple(StoreSpec.of(st) for st in topics.stores_of(settings, self.name))
         self.kind_of = {settings.topic(t): kind for kind, t in topics.INGEST_BY_KIND.items()}
         self.inputs = tuple(self.kind_of)
         self.feed_of = {kind: settings.topic(topics.FEED_BY_KIND[kind]) for kind in topics.KINDS}

@@ -60,6 +60,8 @@ class _Batch:
         self.sent[topic] += 1
 
     def store(self, name: str, tp: TP) -> Store:
+        if name in self.engine._copartitioned:
+            tp = ("*", tp[1])
         return self.engine._stores[name][tp]
 
     def stores(self, name: str) -> dict[TP, Store]:
@@ -80,6 +82,7 @@ class Engine:
         self.wait_s = settings.worker_batch_wait_ms / 1000
         self.commit_timeout_s = max(10.0, settings.worker_transaction_timeout_ms / 1000)
         self._stores: dict[str, dict[TP, Store]] = {spec.name: {} for spec in processor.stores}
+        self._copartitioned = frozenset(spec.name for spec in processor.stores if spec.copartitioned)
         self._next_punctuate = time.monotonic() + (processor.punctuate_every_s or 0)
         self._backoff_s = 0.0
         self._consumer: Consumer | None = None
@@ -111,8 +114,11 @@ class Engine:
                                                           transactional_id=self.transactional_id))
         # Fences an earlier instance with the same transactional id and aborts what it left open.
         self._producer.init_transactions(60)
-        self._consumer = Consumer(clients.consumer_config(s, group_id=self.group_id,
-                                                          client_id=self.transactional_id))
+        config = clients.consumer_config(s, group_id=self.group_id, client_id=self.transactional_id)
+        if self._copartitioned:
+            # Range gives partition p of every input topic (equal partition counts) to one member.
+            config["partition.assignment.strategy"] = "range"
+        self._consumer = Consumer(config)
         self._consumer.subscribe(list(self.p.inputs), on_assign=self._on_assign, on_revoke=self._on_revoke,
                                  on_lost=self._on_revoke)
         self._log.info("engine_started", group=self.group_id, topics=list(self.p.inputs),
@@ -273,9 +279,9 @@ class Engine:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
         self.p.revoked(tps)
-        for stores in self._stores.values():
+        for name, stores in self._stores.items():
             for tp in tps:
-                store = stores.pop(tp, None)
+                store = stores.pop(("*", tp[1]) if name in self._copartitioned else tp, None)
                 if store is not None:
                     store.close()
         self.assignment = sorted(set(self.assignment) - set(tps))
@@ -289,16 +295,20 @@ class Engine:
             return 0
         wanted: dict[TP, Store] = {}
         for spec in self.p.stores:
-            for topic, partition in tps:
-                log_topic = topics.changelog(self.settings, self.p.name, spec.name, topic)
+            if spec.copartitioned:
+                targets = {("*", p): topics.changelog(self.settings, self.p.name, spec.name) for _t, p in tps}
+            else:
+                targets = {(t, p): topics.changelog(self.settings, self.p.name, spec.name, t) for t, p in tps}
+            for tp, log_topic in targets.items():
+                partition = tp[1]
                 name = f"{self.p.name}/{spec.name}/{log_topic}/{partition}"
                 backend = open_backend(self.settings.worker_store, self.settings.worker_data_dir, name,
                                        ttl_ms=spec.retention_ms)
-                store = Store(spec.name, log_topic, partition, backend)
-                old = self._stores[spec.name].pop((topic, partition), None)
+                old = self._stores[spec.name].pop(tp, None)
                 if old is not None:
                     old.close()
-                self._stores[spec.name][(topic, partition)] = store
+                store = Store(spec.name, log_topic, partition, backend)
+                self._stores[spec.name][tp] = store
                 wanted[(log_topic, partition)] = store
         return _read_changelogs(self._restorer_consumer(), wanted)
 

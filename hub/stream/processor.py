@@ -24,6 +24,14 @@ class StoreSpec:
 
     name: str
     retention_ms: int | None = None  # also delete changelog records older than this (expiring stores)
+    # One store per partition NUMBER shared by all inputs (the engine then assigns with the range
+    # strategy, so partition p of every input goes to the same worker).
+    copartitioned: bool = False
+
+    @classmethod
+    def of(cls, st) -> StoreSpec:
+        """From a :class:`hub.topics.StateStore` declaration."""
+        return cls(st.name, st.retention_ms, st.copartitioned)
 
 
 class Batch(Protocol):
