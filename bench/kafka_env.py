@@ -28,6 +28,7 @@ def broker() -> Iterator[str]:
 
 
 env_for = subprocess_env
+delete_prefixed = testing.delete_prefixed
 
 
 class Worker:
@@ -72,20 +73,6 @@ def create_topic(s: Settings, name: str) -> None:
     admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, client_id="hub-bench-admin")
     try:
         admin.create_topics([NewTopic(name, s.partitions, s.replication_factor)], timeout_ms=30_000)
-    finally:
-        admin.close()
-
-
-def delete_prefixed(s: Settings, deadline_s: float = 30.0) -> int:
-    """Delete every topic under this run's unique prefix (ingest, feeds, changelogs, faust's own)."""
-    if not s.topic_prefix:  # never touch unprefixed (real) topics
-        return 0
-    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, client_id="hub-bench-admin")
-    try:
-        names = [t for t in admin.list_topics() if t.startswith(s.topic_prefix)]
-        if names:
-            admin.delete_topics(names, timeout_ms=int(deadline_s * 1000))
-        return len(names)
     finally:
         admin.close()
 

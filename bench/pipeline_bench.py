@@ -49,7 +49,7 @@ def settings_for(bootstrap: str, **overrides) -> Settings:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     # The user's HUB_* (partitions, log level, store) apply; identity and isolation are ours.
     base = dict(kafka_bootstrap=bootstrap, topic_prefix=prefix, dev_mode=True, worker_metrics_port=0,
-                worker_data_dir=str(ROOT / "var" / "bench" / "worker" / prefix))
+                worker_data_dir=str(ROOT / "var" / "bench" / "worker" / prefix), worker_processors="normalize")
     return Settings.from_env(**{**base, **overrides})
 
 
@@ -182,6 +182,62 @@ def _hub(s: Settings, n: int, timeout_s: float, codes: list[str], latency_s: flo
     worker.log_path.unlink(missing_ok=True)
 
 
+def _committed(s: Settings, topic: str, group: str) -> int:
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KTP
+
+    consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        parts = consumer.partitions_for_topic(topic) or ()
+        return sum(consumer.committed(KTP(topic, p)) or 0 for p in parts)
+    finally:
+        consumer.close()
+
+
+def _kpi(s: Settings, timeout_s: float) -> dict:
+    """The KPI processor alone over the feed the hub run wrote: records/s and CPU per record.
+
+    Progress is the kpi group's committed offsets (one commit per transaction); the span runs from
+    its first commit to the one that covers the whole feed. Offsets also count transaction markers
+    (one per partition and transaction of the writer, ~0.1% here), which this rate includes.
+    """
+    import dataclasses
+
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KTP
+
+    feed = s.topic(topics.FEED_DOSSIER)
+    reader = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, client_id="bench-ends")
+    try:
+        tps = [KTP(feed, p) for p in sorted(reader.partitions_for_topic(feed) or ())]
+        end = sum(reader.end_offsets(tps).values()) - len(tps)  # the last marker of each partition is never passed
+    finally:
+        reader.close()
+    worker = kafka_env.Worker(dataclasses.replace(s, worker_processors="kpi"),
+                              ROOT / "var" / "bench" / "logs" / f"kpi-{s.topic_prefix}log")
+    meter = CpuMeter(worker.popen.pid)
+    try:
+        deadline = time.monotonic() + timeout_s
+        first = None
+        while True:
+            worker.check_alive()
+            done = _committed(s, feed, s.group("kpi"))
+            if done and first is None:
+                first, first_done = time.monotonic(), done
+                meter.start()
+            if done >= end:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"kpi processor consumed {done}/{end} offsets within {timeout_s:.0f}s")
+            time.sleep(0.05)
+        meter.stop()
+        events = done - first_done
+        span = max(time.monotonic() - first, 1e-9)
+        return {"rate": events / span, "cpu_us": meter.seconds / events * 1e6 if events else None}
+    finally:
+        worker.stop()
+
+
 def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
     n = events or (2_000 if quick else 20_000)
     latency_s = 1.0 if quick else 4.0
@@ -206,6 +262,8 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
                         add(f"{loop}.{k}", v)
                 for k, v in _hub(s, n, timeout_s, codes, latency_s).items():
                     add(f"hub.{k}", v)
+                for k, v in _kpi(s, timeout_s).items():
+                    add(f"kpi.{k}", v)
             finally:
                 kafka_env.delete_prefixed(s)
                 shutil.rmtree(s.worker_data_dir, ignore_errors=True)
@@ -231,6 +289,10 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
         Row("pipeline", "broker CPU per event", stat("hub.broker_us", "µs"),
             "aiokafka passthrough", stat("aiokafka.broker_us", "µs"), TIMES),
         Row("pipeline", "start to first feed record", stat("hub.startup_s", "s")),
+        Row("pipeline", "KPI processor rate over the feed", stat("kpi.rate", "events/s"),
+            "normalize pipeline, same run", stat("hub.steady", "events/s"), RATE),
+        Row("pipeline", "KPI processor CPU per event", stat("kpi.cpu_us", "µs"),
+            "normalize pipeline, same run", stat("hub.cpu_us", "µs"), TIMES),
     ]
     for rate in RATES:
         for q in ("p50", "p99", "max"):

@@ -116,6 +116,29 @@ def end_offset_total(settings: Settings, topic: str) -> int:
         consumer.close()
 
 
+def delete_prefixed(settings: Settings, timeout_s: float = 30.0) -> int:
+    """Delete every topic under ``settings.topic_prefix`` (never unprefixed, real topics); best effort."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    if not settings.topic_prefix:
+        return 0
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="hub-testing-cleanup",
+                                 request_timeout_ms=int(timeout_s * 1000))
+    except KafkaError:
+        return 0  # a test that stopped the broker on purpose: nothing to clean
+    try:
+        names = [t for t in admin.list_topics() if t.startswith(settings.topic_prefix)]
+        if names:
+            admin.delete_topics(names, timeout_ms=int(timeout_s * 1000))
+        return len(names)
+    except KafkaError:
+        return 0
+    finally:
+        admin.close()
+
+
 def subprocess_env(settings: Settings) -> dict[str, str]:
     """Environment for a ``python -m hub`` subprocess that must see exactly these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}

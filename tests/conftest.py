@@ -15,7 +15,7 @@ import pytest
 from hub import topics
 from hub.cli import main
 from hub.settings import Settings
-from hub.testing import BrokerUnavailable, broker, subprocess_env
+from hub.testing import BrokerUnavailable, broker, delete_prefixed, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,12 @@ def kafka_bootstrap() -> str:
 
 @pytest.fixture
 def make_settings(kafka_bootstrap):
-    """Factory: Settings on their own topic prefix, topics created. Extra kwargs override."""
+    """Factory: Settings on their own topic prefix, topics created. Extra kwargs override.
+
+    Every topic under the prefixes it handed out is deleted at teardown: a session creates
+    thousands of partitions otherwise, and a single test broker slows down under them.
+    """
+    made: list[Settings] = []
 
     def make(create_topics: bool = True, **overrides) -> Settings:
         prefix = f"t{uuid.uuid4().hex[:10]}."
@@ -41,11 +46,14 @@ def make_settings(kafka_bootstrap):
                     worker_metrics_port=0)
         base.update(overrides)
         s = Settings.from_env(env={}, **base)
+        made.append(s)
         if create_topics:
             topics.create(s)
         return s
 
-    return make
+    yield make
+    for s in made:
+        delete_prefixed(s)
 
 
 def settings_env(s: Settings) -> dict[str, str]:

@@ -4,7 +4,7 @@
 #   ops/kafka/kafka.sh down   stop the broker started by `up` (by PID file)
 #   ops/kafka/kafka.sh status exit 0 when the broker answers
 # Environment: HUB_KAFKA_HOME (default var/kafka), HUB_KAFKA_PORT (9092),
-# HUB_KAFKA_CONTROLLER_PORT (9093), HUB_KAFKA_HEAP (512m), HUB_KAFKA_START_TIMEOUT (120 s).
+# HUB_KAFKA_CONTROLLER_PORT (9093), HUB_KAFKA_HEAP (1g), HUB_KAFKA_START_TIMEOUT (120 s).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,7 +12,7 @@ root=$(cd "$here/../.." && pwd)
 home=${HUB_KAFKA_HOME:-$root/var/kafka}
 port=${HUB_KAFKA_PORT:-9092}
 cport=${HUB_KAFKA_CONTROLLER_PORT:-9093}
-heap=${HUB_KAFKA_HEAP:-512m}
+heap=${HUB_KAFKA_HEAP:-1g}
 timeout=${HUB_KAFKA_START_TIMEOUT:-120}
 libs=$home/libs
 data=$home/data
