@@ -33,7 +33,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from bench import kafka_env
 from bench.measure import RATE, TIMES, Row, Stat, percentile
 from bench.procstat import CpuMeter, listener_pid
-from bench.records import communes, dvcqg_bytes
+from bench.records import communes, dvcqg_bytes, dvcqg_lifecycle, lifecycle_clock
 from connectors.publisher import Publisher
 from hub import headers as h
 from hub import log, topics
@@ -54,10 +54,12 @@ def settings_for(bootstrap: str, **overrides) -> Settings:
 
 
 def preload(s: Settings, n: int, codes: list[str], salt: str = "L") -> None:
+    """``n`` DVCQG events: dossiers with realistic lifecycles (bench.records.dvcqg_lifecycle)."""
     with Publisher(SYSTEM, s) as pub:
         for i in range(n):
-            commune = codes[i % len(codes)]
-            pub.send_async("dossier", dvcqg_bytes(i, commune, salt=salt), format="dvcqg-json", commune=commune)
+            commune = codes[i // 4 % len(codes)]  # the four events of a dossier belong to one commune
+            payload = orjson.dumps(dvcqg_lifecycle(i, n, commune, salt=salt))
+            pub.send_async("dossier", payload, format="dvcqg-json", commune=commune)
         pub.flush(timeout_s=300)
 
 
@@ -194,7 +196,7 @@ def _committed(s: Settings, topic: str, group: str) -> int:
         consumer.close()
 
 
-def _kpi(s: Settings, timeout_s: float) -> dict:
+def _kpi(s: Settings, timeout_s: float, clock: str) -> dict:
     """The KPI processor alone over the feed the hub run wrote: records/s and CPU per record.
 
     Progress is the kpi group's committed offsets (one commit per transaction); the span runs from
@@ -213,7 +215,7 @@ def _kpi(s: Settings, timeout_s: float) -> dict:
         end = sum(reader.end_offsets(tps).values()) - len(tps)  # the last marker of each partition is never passed
     finally:
         reader.close()
-    worker = kafka_env.Worker(dataclasses.replace(s, worker_processors="kpi"),
+    worker = kafka_env.Worker(dataclasses.replace(s, worker_processors="kpi", clock=clock),
                               ROOT / "var" / "bench" / "logs" / f"kpi-{s.topic_prefix}log")
     meter = CpuMeter(worker.popen.pid)
     try:
@@ -262,7 +264,7 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
                         add(f"{loop}.{k}", v)
                 for k, v in _hub(s, n, timeout_s, codes, latency_s).items():
                     add(f"hub.{k}", v)
-                for k, v in _kpi(s, timeout_s).items():
+                for k, v in _kpi(s, timeout_s, lifecycle_clock(n)).items():
                     add(f"kpi.{k}", v)
             finally:
                 kafka_env.delete_prefixed(s)

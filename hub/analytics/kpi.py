@@ -199,15 +199,22 @@ def compute_many(dossiers: Iterable[State], keys: Sequence[str], now_ms: int) ->
 
 
 def _classify(s: State, targets: list[_Acc]) -> None:
-    """One dossier into every requested period of its commune; per-dossier values computed once."""
+    """One dossier into every requested period of its commune; per-dossier values computed once.
+
+    Timeline lookups (status, pause start, handler as of an instant) are bisections over arrays built
+    once per dossier, and only a dossier's newest traces before an instant can reach a row, so
+    each (dossier, period) pair costs a few comparisons — the same numbers as :func:`compute`.
+    """
     lat = s["lat"]
     if lat:
-        for acc in targets:  # lat is sorted by event time
+        lat_times = [t for t, _ in lat]  # sorted by event time
+        for acc in targets:
             p = acc.period
-            lo, hi = bisect_left(lat, p.start, key=_first), bisect_left(lat, p.end, key=_first)
-            if lo < hi:
-                acc.latencies.extend(ms for _, ms in lat[lo:hi])
-    if status(s) == NOT_ACCEPTED:
+            lo = bisect_left(lat_times, p.start)
+            if lo < len(lat_times) and lat_times[lo] < p.end:
+                acc.latencies.extend(ms for _, ms in lat[lo:bisect_left(lat_times, p.end, lo)])
+    tl = s["tl"]
+    if tl and tl[-1][1] == NOT_ACCEPTED:
         return
     rcv = received_ms(s)
     if rcv is None:
@@ -216,6 +223,9 @@ def _classify(s: State, targets: list[_Acc]) -> None:
     due = value(s, "due")
     flags = None
     fin_on_time = fin is not None and finished_on_time(fin, due)
+    tr = s["tr"]
+    tr_times = [t for t, _ in tr]
+    timeline = None  # (times, statuses, pause-run starts), built when an open period needs it
     open_at: dict[int, tuple[bool, str | None]] = {}  # current periods share "now": classify once
     for acc in targets:
         p = acc.period
@@ -225,11 +235,15 @@ def _classify(s: State, targets: list[_Acc]) -> None:
                 flags = (value(s, "ch") == "ONLINE", value(s, "lvl") == 4, value(s, "fee") is True,
                          value(s, "paid") is True, value(s, "dig") is True)
             acc.received(*flags)
-        if rcv >= p.end or (fin is not None and fin < p.start):
-            if received_in_p:
-                acc.trace(s)
+        in_scope = not (rcv >= p.end or (fin is not None and fin < p.start))
+        if in_scope or received_in_p:
+            k = bisect_left(tr_times, acc.instant)
+            if k:
+                acc.traces.extend(tr[max(0, k - TRACE_IDS):k])
+                if len(acc.traces) > 4 * TRACE_IDS:
+                    acc.traces = sorted(acc.traces)[-TRACE_IDS:]
+        if not in_scope:
             continue
-        acc.trace(s)
         n = acc.n
         n["in_scope"] += 1
         if fin is not None and fin < p.end:
@@ -240,10 +254,35 @@ def _classify(s: State, targets: list[_Acc]) -> None:
         instant = acc.instant
         verdict = open_at.get(instant)
         if verdict is None:
-            verdict = open_at[instant] = (in_progress_in_time(s, instant), handler_at(s, instant))
+            if timeline is None:
+                timeline = _timeline(tl)
+            verdict = open_at[instant] = (_in_time(timeline, due, instant), handler_at(s, instant))
         n["in_progress_in_time" if verdict[0] else "overdue_open"] += 1
         if verdict[1] is not None:
             acc.handlers[verdict[1]] = acc.handlers.get(verdict[1], 0) + 1
+
+
+def _timeline(tl: list[list]) -> tuple[list[int], list[int], list[int | None]]:
+    """Times, statuses and, for each entry, when the run of pauses it belongs to began (None: not paused)."""
+    times, codes, runs = [], [], []
+    start = None
+    for t, code in tl:
+        start = (t if start is None else start) if code in PAUSED else None
+        times.append(t)
+        codes.append(code)
+        runs.append(start)
+    return times, codes, runs
+
+
+def _in_time(timeline: tuple[list[int], list[int], list[int | None]], due: int | None, instant: int) -> bool:
+    """:func:`in_progress_in_time` over a prepared timeline."""
+    if due is None:
+        return True
+    times, codes, runs = timeline
+    j = bisect_left(times, instant) - 1
+    if j >= 0 and codes[j] in PAUSED:
+        return runs[j] <= due
+    return due >= instant
 
 
 def to_avro(row: dict[str, Any], province_code: str) -> dict[str, Any]:
@@ -306,6 +345,21 @@ def affected_periods(old: State | None, new: State, now_ms: int) -> list[str]:
             for kind in pr.KINDS:
                 out.update(p for p in pr.spanning(kind, lo, hi) if fin is None or p.start <= fin)
     return sorted(p.key(commune) for p in out if p.start <= now_ms)
+
+
+def changed_since(old: State | None, new: State) -> int | None:
+    """The earliest instant from which rows of the dossier's commune may differ after ``old`` became
+    ``new`` (None: no row changes). Every key :func:`affected_periods` lists belongs to a period that
+    ends after this instant, so "every period overlapping [changed_since, now]" is a superset that
+    one number per commune can carry (the KPI processor's pending marks)."""
+    old = old or {"f": {}, "tl": [], "hd": [], "lat": [], "tr": []}
+    found = [t for t, _ in _changed(old["lat"], new["lat"])]
+    if _receipt(old) != _receipt(new):
+        found += [r for r in (received_ms(old), received_ms(new)) if r is not None]
+    h = _horizon(old, new)
+    if h is not None:
+        found.append(h)
+    return min(found) if found else None
 
 
 def _changed(a: list[list], b: list[list]) -> list[list]:

@@ -1,22 +1,27 @@
 """The KPI processor: feed.dossier.v1 -> per-dossier state -> feed.kpi.commune.v1 (Decision 766).
 
 Per batch (one Kafka transaction) each dossier record is folded into its dossier's state
-(``dossiers`` store, key ``<commune>|<dossier code>``, see :mod:`hub.analytics.dossier`) and the
-period keys it may change (``23734|month|2025-11``) are noted in the ``pending`` store. A timer
-(``HUB_ANALYTICS_TIMER_S``) recomputes the pending periods of each commune in one pass over its dossiers
+(``dossiers`` store, key ``<commune>|<dossier code>``, see :mod:`hub.analytics.dossier`), and the
+commune gets a mark in the ``pending`` store: the earliest instant from which its rows may have
+changed (:func:`hub.analytics.kpi.changed_since`) — one number per commune, however many periods
+a long-open dossier spans. A timer (``HUB_ANALYTICS_TIMER_S``) recomputes, for each marked commune,
+every day, month and quarter from its mark to now in one pass over its dossiers
 (:func:`hub.analytics.kpi.compute_many`) and writes the rows whose values changed (``emitted``
 store: a digest of the last row written per key) to the compacted KPI feed, keyed by period.
+While the processor is catching up a backlog (its batches come full), it recomputes at most every
+``HUB_KPI_REFRESH_S``: marks accumulate, and one recomputation serves many batches.
 Every ``HUB_KPI_REFRESH_S`` the current day, month and quarter of every commune are recomputed
 anyway — "in progress in time" turns into "overdue" when a due date passes without any event —
-and every period that ended since the last refresh is recomputed once more, final.
+and every period that ended since the last refresh once more, final.
 
-State, pending keys, digests, KPI rows and consumed offsets commit together, so a worker killed at
-any point resumes with the same numbers an uninterrupted run would have produced.
+State, marks, digests, KPI rows and consumed offsets commit together, so a worker killed at any
+point resumes with the same numbers an uninterrupted run would have produced.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 
 import orjson
 
@@ -44,13 +49,16 @@ class KpiProcessor(BaseProcessor):
         self.output = settings.topic(topics.FEED_KPI)
         self.stores = tuple(StoreSpec.of(st) for st in topics.stores_of(settings, self.name))
         self.punctuate_every_s = float(settings.analytics_timer_s)
-        self.refresh_ms = settings.kpi_refresh_s * 1000
+        self.refresh_s = float(settings.kpi_refresh_s)
+        self.batch_max = settings.worker_batch_max
         self._communes: dict[TP, set[str]] = {}  # cache of the communes each partition's store holds
+        self._backlog = False
+        self._last_refresh: float | None = None
         self.rows_written = 0
 
     # -- records ---------------------------------------------------------------------------------
     def process(self, batch: Batch) -> None:
-        now = self.now()
+        marks: dict[TP, dict[str, int]] = {}
         for m in batch.messages:
             tp = (m.topic(), m.partition())
             rec = codec.decode_plain(self.schemas, m.value())
@@ -62,44 +70,57 @@ class KpiProcessor(BaseProcessor):
             if new == old:
                 continue  # the same change published twice
             store.put(key, orjson.dumps(new))
+            since = kpi.changed_since(old, new)
+            if since is not None:
+                commune = rec["commune_code"]
+                tp_marks = marks.setdefault(tp, {})
+                tp_marks[commune] = min(since, tp_marks.get(commune, since))
+        for tp, tp_marks in marks.items():
             pending = batch.store("pending", tp)
-            for period_key in kpi.affected_periods(old, new, now):
-                pending.put(period_key.encode(), b"")
-            self._communes.setdefault(tp, set()).add(rec["commune_code"])
+            for commune, since in tp_marks.items():
+                cur = pending.get(commune.encode())
+                if cur is None or int(cur) > since:
+                    pending.put(commune.encode(), b"%d" % since)
+            self._communes.setdefault(tp, set()).update(tp_marks)
+        self._backlog = len(batch.messages) >= self.batch_max
 
     # -- timer ------------------------------------------------------------------------------------
     def punctuate(self, batch: Batch, _engine_now_ms: int) -> None:
         now_ms = self.now()
-        written = 0
+        refresh = self._last_refresh is None or time.monotonic() - self._last_refresh >= self.refresh_s
+        if self._backlog and not refresh:
+            return  # catching up: let the marks of many batches share one recomputation
         for tp, pending in batch.stores("pending").items():
-            keys = {k.decode() for k, _ in pending.items() if k != _LAST_REFRESH}
-            keys |= self._refresh_keys(tp, pending, now_ms)
-            if keys:
-                written += self._flush(batch, tp, sorted(keys), now_ms)
-            for k in keys:
-                pending.delete(k.encode())
-        if written:
-            self.rows_written += written
+            work: dict[str, set[str]] = {}
+            for raw_key, raw in pending.items():
+                if raw_key == _LAST_REFRESH:
+                    continue
+                commune = raw_key.decode()
+                work.setdefault(commune, set()).update(_keys_since(commune, int(raw), now_ms))
+                pending.delete(raw_key)
+            if refresh:
+                for commune, keys in self._refresh_keys(tp, pending, now_ms).items():
+                    work.setdefault(commune, set()).update(keys)
+            for commune, keys in sorted(work.items()):
+                self._flush(batch, tp, commune, sorted(keys), now_ms)
+        if refresh:
+            self._last_refresh = time.monotonic()
 
-    def _refresh_keys(self, tp: TP, pending, now_ms: int) -> set[str]:
-        """Current periods of every commune when a refresh is due, plus periods ended since the last one."""
+    def _refresh_keys(self, tp: TP, pending, now_ms: int) -> dict[str, set[str]]:
+        """Current periods of every commune, plus the periods that ended since the last refresh."""
         raw = pending.get(_LAST_REFRESH)
         last = int(raw) if raw else None
-        if last is not None and now_ms - last < self.refresh_ms:
-            return set()
         pending.put(_LAST_REFRESH, b"%d" % now_ms)
         periods = set(pr.touching(now_ms))
         if last is not None:  # finalize what ended meanwhile (a worker down for days included)
             for kind in pr.KINDS:
                 periods.update(p for p in pr.spanning(kind, last, now_ms) if p.end <= now_ms)
-        return {p.key(c) for c in self._communes.get(tp, ()) for p in periods}
+        return {c: {p.key(c) for p in periods} for c in self._communes.get(tp, ())}
 
-    def _flush(self, batch: Batch, tp: TP, keys: list[str], now_ms: int) -> int:
+    def _flush(self, batch: Batch, tp: TP, commune: str, keys: list[str], now_ms: int) -> None:
         dossiers = batch.store("dossiers", tp)
         emitted = batch.store("emitted", tp)
-        communes = {k.split("|", 1)[0] for k in keys}
-        states = [orjson.loads(v) for c in sorted(communes) for _k, v in dossiers.items(f"{c}|".encode())]
-        written = 0
+        states = [orjson.loads(v) for _k, v in dossiers.items(f"{commune}|".encode())]
         for key, row in kpi.compute_many(states, keys, now_ms).items():
             record = kpi.to_avro(row, self.settings.province)
             digest = hashlib.blake2b(orjson.dumps({k: v for k, v in record.items() if k not in _NOT_IN_DIGEST},
@@ -109,10 +130,9 @@ class KpiProcessor(BaseProcessor):
                 continue
             emitted.put(kb, digest)
             traces = record.get("trace_ids") or []
-            headers = [(h.TRACE_ID, traces[-1].encode())] if traces else None
+            headers = [(h.TRACE_ID, traces[0].encode())] if traces else None
             batch.send(self.output, kb, codec.encode(self.writer, record), headers)
-            written += 1
-        return written
+            self.rows_written += 1
 
     # -- rebalancing ------------------------------------------------------------------------------
     def assigned(self, tps: list[TP], batch: Batch) -> None:
@@ -122,3 +142,8 @@ class KpiProcessor(BaseProcessor):
     def revoked(self, tps: list[TP]) -> None:
         for tp in tps:
             self._communes.pop(tp, None)
+
+
+def _keys_since(commune: str, since: int, now_ms: int) -> set[str]:
+    """Keys of every day, month and quarter of ``commune`` overlapping [since, now]."""
+    return {p.key(commune) for kind in pr.KINDS for p in pr.spanning(kind, since, now_ms)}

@@ -218,3 +218,20 @@ def test_affected_periods_of_a_fresh_event_are_the_current_ones():
                               "ingest_time": now, "trace_id": "tr-D7-2", "finished_at": now})
     assert kpi.affected_periods(old, new, now) == ["23734|day|2025-12-10", "23734|month|2025-12",
                                                     "23734|quarter|2025-Q4"]
+
+
+@PROFILE
+@given(events(max_dossiers=2), st.data())
+def test_changed_since_bounds_every_affected_period(evs, data):
+    """Every period affected_periods lists ends after changed_since (the processor's one mark per commune)."""
+    *before, last = evs
+    now = BASE + data.draw(st.integers(0, 110 * 24)) * HOUR
+    old_states = fold(before)
+    k = dossier.key(last)
+    old, new = old_states.get(k), dossier.merge(old_states.get(k), last)
+    affected = kpi.affected_periods(old, new, now)
+    since = kpi.changed_since(old, new)
+    if since is None:
+        assert affected == []
+    else:
+        assert all(pr.parse_key(key)[1].end > since for key in affected)
