@@ -34,10 +34,24 @@ class Settings:
     province: str = _setting("52", "Province code this deployment serves (Gia Lai is 52).")
     organs: str = _setting("", "Extra organization directory entries: OrganId=code, comma separated.")
     dev_mode: bool = _setting(False, "Development mode: allows a built-in pseudonym key. Never in production.")
-    pseudonym_key: str = _setting("", "Secret key for HMAC-SHA256 pseudonyms. Required unless dev mode.",
-                                  secret=True)
+    # personal data: pseudonym keys per purpose (applicant, handler) and document subjects
+    pseudonym_key: str = _setting("", "Master secret for pseudonyms: the applicant and handler keys are derived "
+                                  "from it (HKDF-SHA256). Required unless dev mode.", secret=True)
+    applicant_pseudonym_key: str = _setting("", "Explicit key for applicant pseudonyms (replaces the derived one).",
+                                            secret=True)
+    applicant_pseudonym_key_id: str = _setting("", "Key id written with applicant pseudonyms; default: a "
+                                               "fingerprint of the key (k + 8 hex).")
+    handler_pseudonym_key: str = _setting("", "Explicit key for handler pseudonyms (replaces the derived one).",
+                                          secret=True)
+    handler_pseudonym_key_id: str = _setting("", "Key id written with handler pseudonyms; default: a fingerprint "
+                                             "of the key (k + 8 hex).")
+    citizen_document_subjects: bool = _setting(False, "Carry the (scrubbed) subject of documents that may name "
+                                               "citizens (petitions, non-organ senders); off by default.")
     dedupe_window_hours: int = _setting(168, "How long (source system, event id) pairs are remembered (dedupe).")
     max_payload_bytes: int = _setting(1_048_576, "Largest raw event accepted, in bytes.")
+    # normalization bounds
+    max_record_ms: int = _setting(10_000, "Time budget to normalize one raw event; beyond it the event is "
+                                  "dead-lettered as too_expensive (0: no budget).")
     log_level: str = _setting("INFO", "Log level of the JSON log lines.")
     worker_store: str = _setting("memory://", "faust table store: memory:// or rocksdb:// (durable local state).")
     worker_data_dir: str = _setting(str(ROOT / "var" / "worker"), "Directory for the worker's local table state.")

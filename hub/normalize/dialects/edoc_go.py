@@ -27,13 +27,13 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element
 
 from hub.errors import Rejected
+from hub.normalize import decode, xml
 from hub.normalize import edxml_common as common
-from hub.normalize import xml
 from hub.normalize.context import Context, Envelope
 
 FORMAT = "edoc-go"
 KIND = "document"
-NAMESPACE = common.EDOC_NS
+NAMESPACE = decode.EDOC_NS
 _STATUS = ("MessageStatus", "Status")
 
 
