@@ -101,3 +101,15 @@ def test_foreign_roots_are_unknown_document_root(raw):
     with pytest.raises(Rejected) as info:
         _run(raw)
     assert info.value.reason == "unknown_document_root"
+
+
+def test_response_for_names_the_answered_document():
+    """A report's MessageHeader/ResponseFor/DocumentId becomes response_for (the first of several)."""
+    raw = (HERE / "edxml" / "outgoing_report_from_commune.xml").read_bytes()
+    [rec] = _run(raw)
+    assert rec["response_for"] == "000.00.00.H41,2025/11/27,1234/UBND-KGVX"
+    second = (b"<ResponseFor><OrganId>000.00.12.H41</OrganId>"
+              b"<DocumentId>000.00.12.H41,2025/11/18,2210/SNV-CCVC</DocumentId></ResponseFor><SteeringType>")
+    [rec] = _run(raw.replace(b"<SteeringType>", second, 1))
+    assert rec["response_for"] == "000.00.00.H41,2025/11/27,1234/UBND-KGVX"
+    assert [r["response_for"] for r in _run(DIRECTIVE)] == [None, None, None]

@@ -44,7 +44,8 @@ def grown_xml(draw, seeds: list[bytes]) -> bytes:
     texts = list(_TEXT.finditer(raw))
     if how == "text" and texts:
         m = draw(st.sampled_from(texts))
-        return raw[:m.start(1)] + _fill(b"x\xc6\xb0 ", room, share) + raw[m.end(1):]
+        filler = draw(st.sampled_from([b"x\xc6\xb0 ", b"a", b"0", b"a.b@"]))  # runs without spaces too
+        return raw[:m.start(1)] + _fill(filler, room, share) + raw[m.end(1):]
     depth = int(room * share) // 8
     cut = raw.rfind(b"</")
     return raw[:cut] + b"<a>" * depth + b"</a>" * depth + raw[cut:]
