@@ -105,6 +105,11 @@ class Settings:
         return out
 
     @staticmethod
+    def secret_names() -> frozenset[str]:
+        """The HUB_* variables that hold secrets (never printed)."""
+        return frozenset("HUB_" + f.name.upper() for f in dataclasses.fields(Settings) if f.metadata["secret"])
+
+    @staticmethod
     def describe() -> list[tuple[str, str, str]]:
         """(variable, default, meaning) for every setting, for docs and ``hub settings``."""
         rows = []

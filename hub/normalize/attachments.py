@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -28,6 +29,7 @@ from hub.errors import Rejected
 from hub.normalize import budget, xml
 from hub.normalize import fields as f
 
+_MIME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")  # RFC 6838 names
 MAX_ATTACHMENTS = 1_000  # a package with more attachments than this is not a document but a dump
 _MIME_BY_EXTENSION = {
     "pdf": "application/pdf", "doc": "application/msword", "xls": "application/vnd.ms-excel",
@@ -48,8 +50,9 @@ def mime_from_name(name: str | None) -> str | None:
     return _MIME_BY_EXTENSION.get(name.rpartition(".")[2].strip().lower())
 
 
-def _declared_mime(value: str | None) -> str | None:
-    if value and "/" in value and len(value) <= 128 and " " not in value:
+def declared_mime(value: str | None) -> str | None:
+    """A declared MIME type when it looks like one (``type/subtype``), else the type of a bare extension."""
+    if value and len(value) <= 128 and _MIME.match(value):
         return value.lower()
     return mime_from_name(value)  # eDoc's FileType is sometimes just "pdf"
 
@@ -76,7 +79,7 @@ def _describe(meta: Element | None, content: Element | None) -> dict[str, Any]:
     mime = None
     for el in (meta, content):
         for tag in ("ContentType", "MimeType", "FileType"):
-            mime = mime or _declared_mime(xml.text(el, tag))
+            mime = mime or declared_mime(xml.text(el, tag))
     mime = mime or mime_from_name(_name(meta) or _name(content))
     encoded = xml.text(content, "ContentTransferEncoded") or xml.text(content, "Content")
     size, digest = content_facts(encoded, "Attachment/Content")

@@ -120,9 +120,17 @@ def attachment_list(obj: dict) -> list[dict[str, Any]]:
     """``attachments`` objects (``mime_type``, ``size_bytes``, ``sha256``; names are read for the MIME type
     only) or, as before, ``attachment_names`` — names never reach the record."""
     items = obj.get("attachments")
-    if items is None:
-        names = string_list(obj, "attachment_names", attachments.MAX_ATTACHMENTS)
-        return [{"mime_type": attachments.mime_from_name(n), "size_bytes": None, "sha256": None} for n in names]
+    if items is None:  # every name is one file, also when two files share a name
+        names = obj.get("attachment_names")
+        names = names.replace(";", ",").split(",") if isinstance(names, str) else names
+        if names is None:
+            return []
+        if not isinstance(names, list):
+            raise Rejected("invalid_value", "attachment_names must be an array of strings", stage="map",
+                           field="attachment_names")
+        budget.bound(len(names), attachments.MAX_ATTACHMENTS, "attachment_names")
+        return [{"mime_type": attachments.mime_from_name(name), "size_bytes": None, "sha256": None}
+                for item in names if (name := f.scalar(item, "attachment_names"))]
     if not isinstance(items, list) or not all(isinstance(a, dict) for a in items):
         raise Rejected("invalid_value", "attachments must be an array of objects", stage="map", field="attachments")
     budget.bound(len(items), attachments.MAX_ATTACHMENTS, "attachments")
@@ -132,8 +140,8 @@ def attachment_list(obj: dict) -> list[dict[str, Any]]:
         if sha is not None and (len(sha) != 64 or not all(c in "0123456789abcdefABCDEF" for c in sha)):
             raise Rejected("invalid_value", "attachments[].sha256 must be 64 hex digits", stage="map",
                            field="attachments.sha256")
-        mime = string(item, "mime_type") or attachments.mime_from_name(string(item, "name") or
-                                                                     string(item, "file_name"))
+        mime = attachments.declared_mime(string(item, "mime_type")) or attachments.mime_from_name(
+            string(item, "name") or string(item, "file_name"))
         out.append({"mime_type": mime, "size_bytes": integer(item, "size_bytes", 0, 2**62),
                     "sha256": sha.lower() if sha else None})
     return out

@@ -67,3 +67,10 @@ def test_an_absurd_number_of_attachments_is_too_expensive():
     with pytest.raises(Rejected) as info:
         _edxml("", "<Attachment/>" * 1_001)
     assert info.value.reason == "too_expensive"
+
+
+@pytest.mark.parametrize(("declared", "mime"), [("application/PDF", "application/pdf"), ("pdf", "application/pdf"),
+                                                ("Nguyễn/Văn", None), ("text/plain; charset=utf-8", None), ("", None)])
+def test_declared_types_must_look_like_mime_types(declared, mime):
+    """Only a type/subtype of RFC 6838 characters is taken as declared; free text never travels as a MIME type."""
+    assert attachments.declared_mime(declared) == mime

@@ -135,3 +135,12 @@ def test_scrubbing_a_huge_subject_is_linear(filler):
     text = filler * (1_048_576 // len(filler))
     assert len(personal_data.scrub(text)) >= len(text) // 2
     personal_data.names_a_person(text)
+
+
+def test_hub_settings_never_prints_a_pseudonym_key(cli):
+    """`hub settings` shows every pseudonym key as (set), never its value."""
+    s = Settings.from_env(env={}, pseudonym_key="master-s3cret", applicant_pseudonym_key="applicant-s3cret",
+                          handler_pseudonym_key="handler-s3cret", handler_pseudonym_key_id="h-2026")
+    rc, out, _ = cli(s, "settings")
+    assert rc == 0 and "s3cret" not in out
+    assert "HUB_HANDLER_PSEUDONYM_KEY=(set)" in out and "HUB_HANDLER_PSEUDONYM_KEY_ID=h-2026" in out
