@@ -37,20 +37,21 @@ _DECLARED = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def utf8_bytes(raw: bytes, what: str = "payload") -> bytes:
+def utf8_bytes(raw: bytes, what: str = "payload", advice: str = "") -> bytes:
     """``raw`` without its BOM, after checking that it is UTF-8."""
     body = raw[len(BOM):] if raw.startswith(BOM) else raw
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Rejected("bad_encoding", f"{what} is not UTF-8 (first invalid byte at offset {exc.start}); "
-                       "send UTF-8 (for spreadsheets: save as 'CSV UTF-8')", stage="parse") from None
+        raise Rejected("bad_encoding", f"{what} is not UTF-8 (invalid byte at offset {exc.start})"
+                       + (f"; {advice}" if advice else ""), stage="parse") from None
     return body
 
 
-def utf8_text(raw: bytes, what: str = "payload") -> str:
+def utf8_text(raw: bytes, what: str = "payload",
+              advice: str = "save it as 'CSV UTF-8' / UTF-8 text") -> str:
     """UTF-8 text as exported by Excel and friends (a BOM is allowed)."""
-    return utf8_bytes(raw, what).decode("utf-8")
+    return utf8_bytes(raw, what, advice).decode("utf-8")
 
 
 def json_document(raw: bytes, what: str = "payload") -> Any:
@@ -81,7 +82,7 @@ def xml_root(raw: bytes, what: str = "XML") -> Element:
             raise Rejected("bad_encoding", f"{what} declares an encoding the hub cannot decode; send UTF-8",
                            stage="parse") from None
         # expat's message names a line and column, never the content
-        raise Rejected("malformed_xml", f"{what} is not well-formed: {str(exc)[:120]}", stage="parse") from None
+        raise Rejected("malformed_xml", f"{what} is not well-formed XML: {str(exc)[:120]}", stage="parse") from None
     except (LookupError, ValueError, UnicodeError):  # an encoding expat or Python does not know
         raise Rejected("bad_encoding", f"{what} declares an encoding the hub cannot decode; send UTF-8",
                        stage="parse") from None
