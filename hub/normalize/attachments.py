@@ -88,9 +88,9 @@ def _describe(meta: Element | None, content: Element | None) -> dict[str, Any]:
 
 def from_xml(root: Element) -> list[dict[str, Any]]:
     """The attachments of an edXML or eDoc package, manifest references paired with their content."""
-    items = list(xml.descendants(root, "Attachment"))
-    refs = [r for m in [*xml.descendants(root, "edXMLManifest"), *xml.descendants(root, "Manifest")]
-            for r in xml.children(m, "Reference")]
+    found = list(xml.descendants(root, "Attachment", "edXMLManifest", "Manifest"))  # one walk of the tree
+    items = [el for el in found if xml.local(el.tag) == "Attachment"]
+    refs = [r for m in found if xml.local(m.tag) != "Attachment" for r in xml.children(m, "Reference")]
     budget.bound(max(len(items), len(refs)), MAX_ATTACHMENTS, "the attachment list")
     by_id = {cid: a for a in items if (cid := xml.text(a, "ContentId"))}
     paired: list[tuple[Element | None, Element | None]] = []

@@ -29,15 +29,16 @@ def child(el: Element | None, path: str) -> Element | None:
     for name in path.split("/"):
         if el is None:
             return None
-        el = next((c for c in budget.each(el, name) if local(c.tag) == name), None)
+        # no deadline check: a lookup is one scan of one element's children, done a fixed number of times
+        el = next((c for c in el if local(c.tag) == name), None)
     return el
 
 
-def descendants(el: Element | None, name: str) -> Iterator[Element]:
-    """All elements below ``el`` (not ``el`` itself) with local name ``name``."""
+def descendants(el: Element | None, *names: str) -> Iterator[Element]:
+    """All elements below ``el`` (not ``el`` itself) with one of the local ``names``, in document order."""
     if el is None:
         return iter(())
-    return (d for d in budget.each(el.iter(), name) if d is not el and local(d.tag) == name)
+    return (d for d in budget.each(el.iter(), "/".join(names)) if d is not el and local(d.tag) in names)
 
 
 def text(el: Element | None, path: str | None = None) -> str | None:
