@@ -24,7 +24,7 @@ from hub.normalize.fields import fold
 FORMAT = "csv"
 KIND = "dossier"
 
-# hub-json key -> header spellings (folded with canonical.fold, so case and diacritics do not matter)
+# hub-json key -> header spellings (folded with fields.fold, so case and diacritics do not matter)
 _ALIASES: dict[str, list[str]] = {
     "event_id": ["event_id", "Mã sự kiện", "MaSuKien"],
     "record_type": ["record_type", "Loại bản ghi"],

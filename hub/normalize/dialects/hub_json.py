@@ -35,6 +35,5 @@ def objects(doc: Any) -> list[dict]:
 
 def parse(raw: bytes, env: Envelope, ctx: Context) -> list[dict]:
     if env.kind == "dossier":
-        return budget.map_items(objects(decode.json_document(raw)), lambda obj: canonical.dossier(obj, ctx), "event")
-    return budget.map_items(objects(decode.json_document(raw)),
-                            lambda obj: canonical.document(obj, ctx, FORMAT), "event")
+        return budget.map_items(objects(decode.json_document(raw)), lambda o: canonical.dossier(o, ctx), "event")
+    return budget.map_items(objects(decode.json_document(raw)), lambda o: canonical.document(o, ctx, FORMAT), "event")
