@@ -20,9 +20,14 @@ from __future__ import annotations
 # reason code -> (HTTP status at the gateway, meaning). The README lists this table.
 REASONS: dict[str, tuple[int, str]] = {
     "payload_too_large": (413, "the raw event is larger than HUB_MAX_PAYLOAD_BYTES"),
+    # 413 like batch_too_large: the content is not wrong, there is too much of it for one event;
+    # the remedy is the same (send it in smaller pieces), and clients do not retry a 413 unchanged.
+    "too_expensive": (413, "the event exceeds a structural bound (recipients, attachments, nesting) or took "
+                           "longer than HUB_MAX_RECORD_MS to normalize"),
     "batch_too_large": (413, "a JSON array holds more events than HUB_GATEWAY_MAX_BATCH"),
     "unsupported_media_type": (415, "content type is not JSON or XML"),
-    "bad_encoding": (400, "bytes are not valid UTF-8 (or UTF-8 with BOM)"),
+    "bad_encoding": (400, "bytes are not valid UTF-8 (or UTF-8 with BOM), or XML declares an encoding the hub "
+                          "does not know"),
     "malformed_json": (400, "the body is not valid JSON, or not an object / array of objects"),
     "malformed_xml": (400, "the body is not well-formed XML, or uses forbidden entities / DTDs"),
     "malformed_csv": (400, "the CSV cannot be read or has no recognised header"),

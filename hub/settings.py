@@ -34,10 +34,24 @@ class Settings:
     province: str = _setting("52", "Province code this deployment serves (Gia Lai is 52).")
     organs: str = _setting("", "Extra organization directory entries: OrganId=code, comma separated.")
     dev_mode: bool = _setting(False, "Development mode: allows a built-in pseudonym key. Never in production.")
-    pseudonym_key: str = _setting("", "Secret key for HMAC-SHA256 pseudonyms. Required unless dev mode.",
-                                  secret=True)
+    # personal data: pseudonym keys per purpose (applicant, handler) and document subjects
+    pseudonym_key: str = _setting("", "Master secret for pseudonyms: the applicant and handler keys are derived "
+                                  "from it (HKDF-SHA256). Required unless dev mode.", secret=True)
+    applicant_pseudonym_key: str = _setting("", "Explicit key for applicant pseudonyms (replaces the derived one).",
+                                            secret=True)
+    applicant_pseudonym_key_id: str = _setting("", "Key id written with applicant pseudonyms; default: a "
+                                               "fingerprint of the key (k + 8 hex).")
+    handler_pseudonym_key: str = _setting("", "Explicit key for handler pseudonyms (replaces the derived one).",
+                                          secret=True)
+    handler_pseudonym_key_id: str = _setting("", "Key id written with handler pseudonyms; default: a fingerprint "
+                                             "of the key (k + 8 hex).")
+    citizen_document_subjects: bool = _setting(False, "Carry the (scrubbed) subject of documents that may name "
+                                               "citizens (petitions, non-organ senders); off by default.")
     dedupe_window_hours: int = _setting(168, "How long hub event ids are remembered to drop publishers' re-sends.")
     max_payload_bytes: int = _setting(1_048_576, "Largest raw event accepted, in bytes.")
+    # normalization bounds
+    max_record_ms: int = _setting(10_000, "Time budget to normalize one raw event; beyond it the event is "
+                                  "dead-lettered as too_expensive (0: no budget).")
     log_level: str = _setting("INFO", "Log level of the JSON log lines.")
     # worker: batched, transactional stream engines (hub.stream) inside a faust application
     worker_store: str = _setting("rocksdb://", "Processor state: rocksdb:// (on disk, memory stays flat) or memory://.")
@@ -129,6 +143,11 @@ class Settings:
                 raise ConfigError(f"HUB_ORGANS entry {item!r} is not OrganId=code")
             out[organ.strip()] = code.strip()
         return out
+
+    @staticmethod
+    def secret_names() -> frozenset[str]:
+        """The HUB_* variables that hold secrets (never printed)."""
+        return frozenset("HUB_" + f.name.upper() for f in dataclasses.fields(Settings) if f.metadata["secret"])
 
     @staticmethod
     def describe() -> list[tuple[str, str, str]]:

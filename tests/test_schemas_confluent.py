@@ -107,7 +107,7 @@ def test_confluent_consumer_decodes_feed(served_gateway):
         "writer": AvroDeserializer(client),
         # an application compiled against v1 reads v2 data
         "v1_reader": AvroDeserializer(client, schema_str=schema_text("DossierEvent.v1.avsc")),
-        # reader = latest version of the subject: v1 data upgraded to v2 (lookup + versions endpoints)
+        # reader = latest version of the subject: older data upgraded to it (lookup + versions endpoints)
         "latest": AvroDeserializer(client, conf={"use.latest.version": True}),
     })
     for _version, rec in written:
@@ -116,8 +116,9 @@ def test_confluent_consumer_decodes_feed(served_gateway):
         assert got["event_time"].tzinfo is not None  # timestamp-millis decode as aware datetimes
         assert plain(got) == rec
         assert plain(decoded["v1_reader"][eid]) == as_v1(rec)
-        # v1 records gain digitized_document_count = null from the v2 reader
-        assert plain(decoded["latest"][eid]) == {"digitized_document_count": None, **rec}
+        # the latest reader (v3) gives v1/v2 records its defaults: digitized_document_count, key ids = null
+        assert plain(decoded["latest"][eid]) == {"digitized_document_count": None, "applicant_pseudonym_key_id": None,
+                                                 "handler_pseudonym_key_id": None, **rec}
     assert sum(1 for v, _ in written if v == 1) == 10
     assert all("digitized_document_count" in decoded["latest"][r["event_id"]] for _, r in written)
 
@@ -131,7 +132,7 @@ def test_confluent_client_sees_registry_errors(served_gateway):
     assert client.get_subjects() == ["feed.dossier.v1-value", "feed.document.v1-value",
                                      "feed.kpi.commune.v1-value", "feed.directive.v1-value",
                                      "feed.freshness.v1-value"]
-    assert client.get_latest_version(DOSSIER).schema_id == 2
+    assert client.get_latest_version(DOSSIER).schema_id == 6  # DossierEvent v3
     with pytest.raises(SchemaRegistryError) as unknown_id:
         client.get_schema(4242)
     assert (unknown_id.value.http_status_code, unknown_id.value.error_code) == (404, 40403)

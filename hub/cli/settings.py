@@ -21,6 +21,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for var, _default, doc in Settings.describe():
         value = getattr(settings, var[4:].lower())
-        shown = "(set)" if var == "HUB_PSEUDONYM_KEY" and value else value
+        shown = "(set)" if var in Settings.secret_names() and value else value
         print(f"{var}={shown}    # {doc}")
     return 0

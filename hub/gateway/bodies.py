@@ -8,20 +8,14 @@ single object or XML document exactly as posted, each array element re-serialize
 from __future__ import annotations
 
 from dataclasses import dataclass
-from xml.etree.ElementTree import ParseError
 
 import orjson
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from hub.errors import Rejected
-from hub.normalize import formats
+from hub.normalize import decode, formats
 from hub.normalize.core import kinds_of
 
 JSON, XML = "json", "xml"
-BOM = b"\xef\xbb\xbf"
-EDXML_NS, EDOC_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016", "http://www.go.vn/eDoc"
-XML_NAMESPACES = {EDXML_NS: "edxml", EDOC_NS: "edoc-go"}
 DEFAULT_JSON_FORMAT = {"dossier": "dvcqg-json", "document": "hub-json"}
 MAX_EVENT_ID = 200
 
@@ -70,13 +64,7 @@ def _format_for(kind: str, fmt: str) -> str:
 
 
 def _utf8(raw: bytes) -> bytes:
-    body = raw[len(BOM):] if raw.startswith(BOM) else raw
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Rejected("bad_encoding", f"body is not UTF-8 (invalid byte at offset {exc.start})",
-                       stage="parse") from None
-    return body
+    return decode.utf8_bytes(raw, "body")
 
 
 def _own_id(obj: dict) -> str | None:
@@ -117,22 +105,7 @@ def split_json(raw: bytes, max_batch: int, header_id: str | None) -> list[RawEve
 
 def xml_format(raw: bytes) -> str:
     """Dialect of an XML document by its root namespace (parsed with DTDs and entities forbidden)."""
-    try:
-        root = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise Rejected("malformed_xml", f"XML uses a forbidden construct ({type(exc).__name__}): DTDs and "
-                       "entities are not accepted", stage="parse") from None
-    except (ParseError, ValueError) as exc:
-        raise Rejected("malformed_xml", f"body is not well-formed XML: {str(exc)[:160]}",
-                       stage="parse") from None
-    tag = root.tag if isinstance(root.tag, str) else ""
-    ns = tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
-    fmt = XML_NAMESPACES.get(ns)
-    if fmt is None:
-        local = tag.split("}", 1)[-1]
-        raise Rejected("unknown_document_root", f"XML root <{local[:60]}> in namespace {ns[:100]!r} is "
-                       f"neither edXML ({EDXML_NS}) nor eDoc ({EDOC_NS})", stage="parse")
-    return fmt
+    return decode.xml_dialect(decode.xml_root(raw, "body"))
 
 
 def split(raw: bytes, media: str, kind: str, *, explicit_format: str | None, max_batch: int,

@@ -12,21 +12,17 @@ names, phones, emails, addresses and summaries are simply not read.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from hub.errors import Rejected
+from hub.normalize import attachments, budget
 from hub.normalize import fields as f
 from hub.normalize.context import Context
+from hub.normalize.edxml_common import MAX_RECIPIENTS
+from hub.normalize.fields import fold
+from hub.normalize.personal_data import scrub, subject_fields
 
 DOSSIER_DATES = ("received_at", "due_at", "finished_at", "returned_at", "refused_at")
-
-
-def fold(value: str) -> str:
-    """Case-, diacritics- and punctuation-insensitive key: ``Mã hồ sơ`` and ``MaHoSo`` -> ``mahoso``."""
-    value = unicodedata.normalize("NFD", unicodedata.normalize("NFC", value))
-    value = value.replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in value if c.isalnum() and not unicodedata.combining(c)).lower()
 
 
 def _labels(table: dict[str, list[str]]) -> dict[str, str]:
@@ -56,12 +52,7 @@ _FALSE = {"0", "3", "false", "no", "n", "khong"}  # DVCQG sends "3" for "not pai
 
 def string(obj: dict, key: str) -> str | None:
     """NFC text of a string or number; any other JSON type is ``invalid_value``."""
-    value = obj.get(key)
-    if value is None or isinstance(value, str):
-        return f.text(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f.text(str(value))
-    raise Rejected("invalid_value", f"{key} must be a string", stage="map", field=key)
+    return f.scalar(obj.get(key), key)
 
 
 def enum(obj: dict, key: str, codes: dict[str, str], labels: dict[str, str] | None = None,
@@ -78,7 +69,7 @@ def enum(obj: dict, key: str, codes: dict[str, str], labels: dict[str, str] | No
     if labels and (name := labels.get(fold(raw))):
         return name
     if not raw.isdigit():
-        raise Rejected(reason, f"{key}={raw[:40]!r} is not a known code or name", stage="map", field=key)
+        raise Rejected(reason, f"{key} is not a known code or name", stage="map", field=key)
     return f.code(raw, key, codes, reason=reason)
 
 
@@ -94,7 +85,7 @@ def boolean(obj: dict, key: str) -> bool | None:
         return True
     if folded in _FALSE:
         return False
-    raise Rejected("invalid_value", f"{key}={raw[:20]!r} is not a yes/no value", stage="map", field=key)
+    raise Rejected("invalid_value", f"{key} is not a yes/no value", stage="map", field=key)
 
 
 def integer(obj: dict, key: str, lo: int = 0, hi: int = 2**31 - 1) -> int | None:
@@ -110,19 +101,49 @@ def timestamp(obj: dict, key: str) -> int | None:
     return f.timestamp_ms(string(obj, key), key)
 
 
-def string_list(obj: dict, key: str) -> list[str]:
+def string_list(obj: dict, key: str, bound: int) -> list[str]:
+    """Distinct non-empty strings of an array (or of a CSV cell ``a; b``), at most ``bound`` of them."""
     value = obj.get(key)
     if value is None:
         return []
     if isinstance(value, str):  # CSV cells: "a; b" or "a, b"
-        value = [v for v in value.replace(";", ",").split(",")]
+        value = value.replace(";", ",").split(",")
     if not isinstance(value, list):
         raise Rejected("invalid_value", f"{key} must be an array of strings", stage="map", field=key)
+    budget.bound(len(value), 2 * bound, key)  # before the work: repeats may be many, not absurdly many
+    out = f.unique(f.scalar(item, key) for item in budget.each(value, key))
+    budget.bound(len(out), bound, key)
+    return out
+
+
+def attachment_list(obj: dict) -> list[dict[str, Any]]:
+    """``attachments`` objects (``mime_type``, ``size_bytes``, ``sha256``; names are read for the MIME type
+    only) or, as before, ``attachment_names`` — names never reach the record."""
+    items = obj.get("attachments")
+    if items is None:  # every name is one file, also when two files share a name
+        names = obj.get("attachment_names")
+        names = names.replace(";", ",").split(",") if isinstance(names, str) else names
+        if names is None:
+            return []
+        if not isinstance(names, list):
+            raise Rejected("invalid_value", "attachment_names must be an array of strings", stage="map",
+                           field="attachment_names")
+        budget.bound(len(names), attachments.MAX_ATTACHMENTS, "attachment_names")
+        return [{"mime_type": attachments.mime_from_name(name), "size_bytes": None, "sha256": None}
+                for item in names if (name := f.scalar(item, "attachment_names"))]
+    if not isinstance(items, list) or not all(isinstance(a, dict) for a in items):
+        raise Rejected("invalid_value", "attachments must be an array of objects", stage="map", field="attachments")
+    budget.bound(len(items), attachments.MAX_ATTACHMENTS, "attachments")
     out = []
-    for i, item in enumerate(value):
-        text = string({key: item}, f"{key}[{i}]") if not isinstance(item, str) else f.text(item)
-        if text and text not in out:
-            out.append(text)
+    for item in budget.each(items, "attachments"):
+        sha = string(item, "sha256")
+        if sha is not None and (len(sha) != 64 or not all(c in "0123456789abcdefABCDEF" for c in sha)):
+            raise Rejected("invalid_value", "attachments[].sha256 must be 64 hex digits", stage="map",
+                           field="attachments.sha256")
+        mime = attachments.declared_mime(string(item, "mime_type")) or attachments.mime_from_name(
+            string(item, "name") or string(item, "file_name"))
+        out.append({"mime_type": mime, "size_bytes": integer(item, "size_bytes", 0, 2**62),
+                    "sha256": sha.lower() if sha else None})
     return out
 
 
@@ -131,7 +152,7 @@ def dossier(obj: dict, ctx: Context) -> dict[str, Any]:
     rec: dict[str, Any] = {}
     kind = (string(obj, "record_type") or "DOSSIER").upper()
     if kind not in ("DOSSIER", "PROGRESS"):
-        raise Rejected("invalid_value", f"record_type={kind[:20]!r} is not DOSSIER or PROGRESS", stage="map",
+        raise Rejected("invalid_value", "record_type is not DOSSIER or PROGRESS", stage="map",
                        field="record_type")
     rec["record_type"] = kind
     code = string(obj, "dossier_code")
@@ -141,13 +162,14 @@ def dossier(obj: dict, ctx: Context) -> dict[str, Any]:
     if string(obj, "status") is None:
         raise Rejected("missing_field", "status is required", stage="map", field="status")
     rec["status"] = enum(obj, "status", f.DOSSIER_STATUS, STATUS_LABELS, reason="unknown_status")
-    for key in ("procedure_code", "procedure_name", "field_code", "handling_unit", "handler_role"):
-        rec[key] = string(obj, key)
+    rec["procedure_code"], rec["field_code"] = string(obj, "procedure_code"), string(obj, "field_code")
+    for key in ("procedure_name", "handling_unit", "handler_role"):  # labels, but typed by people
+        rec[key] = scrub(string(obj, key))
     rec["channel"] = enum(obj, "channel", f.CHANNEL, CHANNEL_LABELS)
     rec["service_level"] = integer(obj, "service_level", 1, 4)
     rec["applicant_type"] = enum(obj, "applicant_type", f.APPLICANT_TYPE, APPLICANT_LABELS)
-    rec["applicant_pseudonym"] = ctx.pseudonym(string(obj, "applicant_id"))
-    rec["handler_pseudonym"] = ctx.pseudonym(string(obj, "handler_id"))
+    rec.update(ctx.applicant(string(obj, "applicant_id")))
+    rec.update(ctx.handler(string(obj, "handler_id")))
     for key in DOSSIER_DATES:
         rec[key] = timestamp(obj, key)
     for key in ("has_digitized_components", "paid_online", "fee_bearing"):
@@ -168,13 +190,14 @@ def document(obj: dict, ctx: Context, dialect: str) -> dict[str, Any]:
     status_given = string(obj, "status_code") is not None
     kind = (string(obj, "message_type") or ("STATUS" if status_given else "DOCUMENT")).upper()
     if kind not in ("DOCUMENT", "STATUS"):
-        raise Rejected("invalid_value", f"message_type={kind[:20]!r} is not DOCUMENT or STATUS", stage="map",
+        raise Rejected("invalid_value", "message_type is not DOCUMENT or STATUS", stage="map",
                        field="message_type")
     rec["message_type"] = kind
     for key in ("document_id", "code_number", "code_notation", "from_organ_id", "document_type",
-                "document_type_name", "subject"):
+                "document_type_name", "subject", "response_for"):
         rec[key] = string(obj, key)
-    rec["to_organ_ids"] = string_list(obj, "to_organ_ids")
+    rec["to_organ_ids"] = string_list(obj, "to_organ_ids", MAX_RECIPIENTS)
+    rec.update(subject_fields(rec, ctx.organs, ctx.citizen_subjects))
     rec["promulgation_date"] = timestamp(obj, "promulgation_date")
     rec["due_date"] = timestamp(obj, "due_date")
     rec["priority"] = enum(obj, "priority", f.PRIORITY)
@@ -185,9 +208,9 @@ def document(obj: dict, ctx: Context, dialect: str) -> dict[str, Any]:
         raise Rejected("missing_field", "status_code is required for a STATUS message", stage="map",
                        field="status_code")
     rec["status_time"] = timestamp(obj, "status_time")
-    rec["attachment_names"] = string_list(obj, "attachment_names")
+    rec["attachments"] = attachment_list(obj)
     count = integer(obj, "attachment_count")
-    rec["attachment_count"] = len(rec["attachment_names"]) if count is None else count
+    rec["attachment_count"] = len(rec["attachments"]) if count is None else count
     rec["commune_code"] = string(obj, "commune_code")
     if rec["commune_code"] is None:  # a commune's own organ sent or reported it
         rec["commune_code"] = _commune_only(ctx.organ_commune(rec["from_organ_id"]))
@@ -205,8 +228,7 @@ def _direction(obj: dict, rec: dict, ctx: Context) -> str:
     given = string(obj, "direction")
     if given is not None:
         if given.upper() not in ("INCOMING", "OUTGOING"):
-            raise Rejected("invalid_value", f"direction={given[:20]!r} is not INCOMING or OUTGOING",
-                           stage="map", field="direction")
+            raise Rejected("invalid_value", "direction is not INCOMING or OUTGOING", stage="map", field="direction")
         return given.upper()
     # Unsaid, as in edXML: a document sent by the commune's own organ is outgoing, anything else
     # reached it; a status is the commune's report on what it received, unless a provincial body

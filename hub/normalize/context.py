@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from hub.normalize.personal_data import PseudonymKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,35 +33,67 @@ class Scope:
 
 @dataclass
 class Context:
-    """Deployment facts the mappers and validators need; all lookups are in memory."""
+    """Deployment facts the mappers and validators need; all lookups are in memory.
+
+    ``pseudonym_key`` is the master secret; the applicant and handler keys are derived from it
+    (:mod:`hub.normalize.personal_data`) unless given explicitly, each with its key id.
+    """
 
     province: str
-    pseudonym_key: bytes
+    pseudonym_key: bytes = field(repr=False)
     max_payload_bytes: int = 1_048_576
     organs: dict[str, str] = field(default_factory=dict)  # OrganId -> commune or province code
     # source system -> Scope, or None when the system is unknown/revoked. None as the whole
     # callable means "no systems registry configured" (pure unit tests).
     scope_of: Callable[[str], Scope | None] | None = None
+    max_record_ms: int | None = 10_000  # per-record time budget (HUB_MAX_RECORD_MS); None: unbounded
+    citizen_subjects: bool = False  # HUB_CITIZEN_DOCUMENT_SUBJECTS
+    applicant_key: bytes | None = field(default=None, repr=False)
+    handler_key: bytes | None = field(default=None, repr=False)
+    applicant_key_id: str | None = None
+    handler_key_id: str | None = None
+    keys: dict[str, PseudonymKey] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.keys = {
+            "applicant": PseudonymKey.of("applicant", self.pseudonym_key, self.applicant_key, self.applicant_key_id),
+            "handler": PseudonymKey.of("handler", self.pseudonym_key, self.handler_key, self.handler_key_id),
+        }
 
     @classmethod
     def from_settings(cls, settings, *, organs: dict[str, str] | None = None,
                       scope_of: Callable[[str], Scope | None] | None = None, validate_only: bool = False) -> Context:
-        """The context of a deployment. ``validate_only`` (the gateway) uses a throw-away key: its
-        records are discarded, so it never needs the deployment's secret."""
-        import secrets
+        """The context of a deployment. ``validate_only`` (the gateway) uses throw-away keys: its
+        records are discarded, so it never needs the deployment's secrets."""
+        keys: dict[str, Any] = {}
+        if validate_only:
+            master = secrets.token_bytes(32)
+        else:
+            master = settings.effective_pseudonym_key()
+            keys = dict(applicant_key=settings.applicant_pseudonym_key.encode() or None,
+                        handler_key=settings.handler_pseudonym_key.encode() or None,
+                        applicant_key_id=settings.applicant_pseudonym_key_id or None,
+                        handler_key_id=settings.handler_pseudonym_key_id or None)
+        return cls(province=settings.province, pseudonym_key=master, max_payload_bytes=settings.max_payload_bytes,
+                   organs=dict(organs or {}), scope_of=scope_of, max_record_ms=settings.max_record_ms or None,
+                   citizen_subjects=settings.citizen_document_subjects, **keys)
 
-        key = secrets.token_bytes(32) if validate_only else settings.effective_pseudonym_key()
-        return cls(province=settings.province, pseudonym_key=key, max_payload_bytes=settings.max_payload_bytes,
-                   organs=dict(organs or {}), scope_of=scope_of)
+    def pseudonym(self, value: str | None, purpose: str) -> str | None:
+        """Keyed HMAC-SHA256 pseudonym (hex) of an identifier for ``purpose``; None stays None."""
+        return self.keys[purpose].pseudonym(value)
 
-    def pseudonym(self, value: str | None) -> str | None:
-        """Keyed HMAC-SHA256 pseudonym (hex) of an identifier; None stays None."""
-        if value is None:
-            return None
-        norm = "".join(value.split()).upper()
-        if not norm:
-            return None
-        return hmac.new(self.pseudonym_key, norm.encode(), hashlib.sha256).hexdigest()
+    def _pseudonym_fields(self, purpose: str, value: str | None) -> dict[str, str | None]:
+        key = self.keys[purpose]
+        pseudonym = key.pseudonym(value)
+        return {f"{purpose}_pseudonym": pseudonym, f"{purpose}_pseudonym_key_id": key.key_id if pseudonym else None}
+
+    def applicant(self, value: str | None) -> dict[str, str | None]:
+        """``applicant_pseudonym`` and its ``applicant_pseudonym_key_id`` for an applicant id."""
+        return self._pseudonym_fields("applicant", value)
+
+    def handler(self, value: str | None) -> dict[str, str | None]:
+        """``handler_pseudonym`` and its ``handler_pseudonym_key_id`` for a handler id."""
+        return self._pseudonym_fields("handler", value)
 
     def organ_commune(self, organ_id: str | None) -> str | None:
         return self.organs.get(organ_id.strip()) if organ_id else None

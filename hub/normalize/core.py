@@ -8,8 +8,10 @@ import pkgutil
 from functools import cache
 from types import ModuleType
 
+import orjson
+
 from hub.errors import Rejected
-from hub.normalize import validate
+from hub.normalize import budget, validate
 from hub.normalize.context import Context, Envelope
 
 _KINDS = ("dossier", "document")
@@ -50,28 +52,64 @@ def event_id(source_system: str, source_event_id: str) -> str:
     return hashlib.sha256(f"{source_system}\x1f{source_event_id}".encode()).hexdigest()[:32]
 
 
-def normalize(raw: bytes, env: Envelope, ctx: Context) -> list[dict]:
-    """Parse, map, validate and stamp; returns canonical records or raises :class:`Rejected`."""
+def content_id(rec: dict) -> str:
+    """Id of a record from its canonical content, for records whose publisher gave none.
+
+    Pseudonyms and their key ids are left out: the gateway validates with throw-away keys and must
+    answer the ids the worker will publish, and a key rotation must not turn re-sends into new events.
+    """
+    content = {k: v for k, v in rec.items() if not k.endswith(("_pseudonym", "_pseudonym_key_id"))}
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def normalize(raw: bytes, env: Envelope, ctx: Context, *, budget_s: float | None = None) -> list[dict]:
+    """Parse, map, validate and stamp; returns canonical records or raises :class:`Rejected`.
+
+    ``budget_s`` is the time budget for this raw event (default ``ctx.max_record_ms``): loops over
+    elements, rows and recipients check it and raise ``too_expensive`` once it has passed.
+
+    A record's ``source_event_id`` is, in order: its own id in the payload (hub-json ``event_id``,
+    a CSV event-id column, edXML routing), the publisher's id for the event (``hub.source_event_id``)
+    when the payload holds one record, ``<publisher id>#<content id>`` when it holds several, else
+    its :func:`content_id` — never its position in a batch, so a record re-sent alone, in another
+    batch or in another order keeps its id.
+    """
     if len(raw) > ctx.max_payload_bytes:
         raise Rejected("payload_too_large",
                        f"event is {len(raw)} bytes; the limit is {ctx.max_payload_bytes}", stage="parse")
     mod = formats().get(env.format)
     if mod is None:
         raise Rejected("unknown_format",
-                       f"format {env.format!r} is not one of {', '.join(sorted(formats()))}", stage="parse")
+                       f"format {env.format[:32]!r} is not one of {', '.join(sorted(formats()))}", stage="parse")
     if env.kind not in kinds_of(mod):
         served = " or ".join(kinds_of(mod))
         raise Rejected("unknown_format", f"format {env.format!r} carries {served} events, not {env.kind}",
                        stage="parse")
-    records = mod.parse(raw, env, ctx)
+    if budget_s is None and ctx.max_record_ms:
+        budget_s = ctx.max_record_ms / 1000
+    with budget.limit(budget_s):
+        try:
+            return _stamp(mod.parse(raw, env, ctx), env, ctx)
+        except RecursionError:
+            raise Rejected("too_expensive", "the payload nests too deeply to map", stage="map") from None
+        except MemoryError:
+            raise Rejected("too_expensive", "the payload needs more memory to map than the hub allows",
+                           stage="map") from None
+
+
+def _stamp(records: list[dict], env: Envelope, ctx: Context) -> list[dict]:
     if not records:
         raise Rejected("missing_field", "the payload holds no event", stage="map")
-    content_id = hashlib.sha256(raw).hexdigest()[:32]
     many = len(records) > 1
-    for i, rec in enumerate(records):
+    for rec in budget.each(records, "records"):
         own = rec.pop("source_event_id", None)
-        base = env.source_event_id or content_id
-        sid = str(own) if own else (f"{base}#{i}" if many else base)
+        rec["commune_code"] = validate.resolve_commune(rec, env, ctx)  # part of the content id
+        if own:
+            sid = str(own)
+        elif env.source_event_id:
+            sid = f"{env.source_event_id}#{content_id(rec)}" if many else env.source_event_id
+        else:
+            sid = content_id(rec)
         rec["source_system"] = env.source_system
         rec["source_event_id"] = sid
         rec["event_id"] = event_id(env.source_system, sid)

@@ -23,7 +23,7 @@ def resolve_commune(rec: dict, env: Envelope, ctx: Context) -> str:
                        "system's registration", field="commune_code")
     code = str(code).strip()
     if not _COMMUNE.match(code):
-        raise Rejected("unknown_commune", f"commune code {code[:20]!r} is not 5 digits", field="commune_code")
+        raise Rejected("unknown_commune", "commune code is not 5 digits", field="commune_code")
     return code
 
 

@@ -58,7 +58,7 @@ class Gateway:
 @pytest.fixture
 def gateway(make_settings):
     """Factory: a gateway thread with systems ialy (23734, dossier+document), multi (23734+23728,
-    dossier) and vanban (23749, document, organ 000.49.37.H41)."""
+    dossier) and vanban (23749, document, organ 000.23.749.H41)."""
     started: list[ServerThread] = []
 
     def make(**overrides) -> Gateway:
@@ -67,7 +67,7 @@ def gateway(make_settings):
         keys = {
             "ialy": reg.add("ialy", ["23734"], ["dossier", "document"]),
             "multi": reg.add("multi", ["23734", "23728"], ["dossier"]),
-            "vanban": reg.add("vanban", ["23749"], ["document"], ["000.49.37.H41"]),
+            "vanban": reg.add("vanban", ["23749"], ["document"], ["000.23.749.H41"]),
         }
         srv = ServerThread(s).start()
         started.append(srv)
@@ -360,7 +360,7 @@ def test_202_edxml_document_routed_by_organ(gateway):
     r = gw.post("document", content=raw, system="vanban", content_type="application/xml")
     assert r.status_code == 202, r.text
     assert {a["commune_code"] for a in r.json()["accepted"]} == {"23749"}
-    [rec] = gw.ingest("document", expect=1)
+    [rec] = gw.ingest("document", expect=1)  # the sender's OrganId must be registered: an unknown one is refused
     assert rec.value == raw and rec.key == b"23749" and rec.headers["hub.format"] == "edxml"
 
 

@@ -43,16 +43,17 @@ def test_subjects(client):
 
 def test_versions(client):
     """GET /subjects/{s}/versions lists version numbers."""
-    assert _get(client, "/subjects/feed.dossier.v1-value/versions") == [1, 2]
+    assert _get(client, "/subjects/feed.dossier.v1-value/versions") == [1, 2, 3]
     assert _get(client, "/subjects/feed.directive.v1-value/versions") == [1, 2]
 
 
-@pytest.mark.parametrize(("version", "expected"), [("1", 1), ("2", 2), ("latest", 2), ("-1", 2)])
-def test_version(client, version, expected):
+@pytest.mark.parametrize(("version", "expected", "schema_id"),
+                         [("1", 1, 1), ("2", 2, 2), ("latest", 3, 6), ("-1", 3, 6)])
+def test_version(client, version, expected, schema_id):
     """GET /subjects/{s}/versions/{v} gives subject, version, id and the schema as a JSON string."""
     body = _get(client, f"/subjects/{DOSSIER}/versions/{version}")
     assert set(body) == {"subject", "version", "id", "schema"}  # no schemaType for AVRO, like Confluent
-    assert (body["subject"], body["version"], body["id"]) == (DOSSIER, expected, expected)
+    assert (body["subject"], body["version"], body["id"]) == (DOSSIER, expected, schema_id)
     assert json.loads(body["schema"]) == json.loads(schema_text(f"DossierEvent.v{expected}.avsc"))
 
 
@@ -92,8 +93,8 @@ def test_config_types_mode(client):
     ("/subjects/x/versions/1", 404, 40401, "Subject 'x' not found."),
     ("/subjects/x/versions/latest/schema", 404, 40401, "Subject 'x' not found."),
     ("/config/x", 404, 40401, "Subject 'x' not found."),
-    (f"/subjects/{DOSSIER}/versions/3", 404, 40402, "Version 3 not found."),
-    (f"/subjects/{DOSSIER}/versions/3/schema", 404, 40402, "Version 3 not found."),
+    (f"/subjects/{DOSSIER}/versions/9", 404, 40402, "Version 9 not found."),
+    (f"/subjects/{DOSSIER}/versions/9/schema", 404, 40402, "Version 9 not found."),
     ("/schemas/ids/42", 404, 40403, "Schema 42 not found"),
     ("/schemas/ids/42/versions", 404, 40403, "Schema 42 not found"),
     ("/schemas/ids/abc", 404, 40403, "Schema abc not found"),
@@ -113,7 +114,7 @@ def test_invalid_version(client, version):
 def test_prefixed_topic_subject_resolves(client):
     """On a deployment with HUB_TOPIC_PREFIX, the subject of the prefixed topic is the contract subject."""
     body = _get(client, "/subjects/tenant7.feed.dossier.v1-value/versions/latest")
-    assert (body["subject"], body["id"]) == ("tenant7.feed.dossier.v1-value", 2)
+    assert (body["subject"], body["id"]) == ("tenant7.feed.dossier.v1-value", 6)
     _get(client, "/subjects/tenant8.feed.dossier.v1-value/versions", 404)
 
 
@@ -174,4 +175,4 @@ def test_mounted_by_the_gateway_app():
 
     app_client = TestClient(create_app(Settings.from_env(env={}, dev_mode=True, schemas_dir=str(SCHEMAS))))
     r = app_client.get("/registry/subjects/feed.document.v1-value/versions")
-    assert (r.status_code, r.json(), r.headers["content-type"]) == (200, [1], CT)
+    assert (r.status_code, r.json(), r.headers["content-type"]) == (200, [1, 2], CT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fixtures.load import Case, cases, organs
+from fixtures.load import TEST_KEY_IDS, TEST_KEYS, Case, cases, organs
 
 from hub import codec
 from hub.errors import Rejected
@@ -15,7 +15,9 @@ SUBJECT = {"dossier": "feed.dossier.v1-value", "document": "feed.document.v1-val
 
 def context(**overrides) -> Context:
     """The deployment the fixtures assume: Gia Lai (52), the fixture organ directory."""
-    base = dict(province="52", pseudonym_key=b"normalize-tests-key", organs=organs())
+    base = dict(province="52", pseudonym_key=b"normalize-tests-master-key", organs=organs(),
+                applicant_key=TEST_KEYS["applicant"], handler_key=TEST_KEYS["handler"],
+                applicant_key_id=TEST_KEY_IDS["applicant"], handler_key_id=TEST_KEY_IDS["handler"])
     base.update(overrides)
     return Context(**base)
 
@@ -49,7 +51,7 @@ def check_case(case: Case) -> list[dict]:
             return []
         raise AssertionError(f"{case.name}: expected rejection {case.reject}, got records")
     records = run(case, ctx)
-    expected = case.expected_records(ctx.pseudonym)
+    expected = case.expected_records()
     assert len(records) == len(expected), f"{case.name}: {len(records)} records, expected {len(expected)}"
     for i, (got, want) in enumerate(zip(records, expected, strict=True)):
         for key, value in want.items():

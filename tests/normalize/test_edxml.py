@@ -68,19 +68,6 @@ def test_unknown_recipient_is_named_and_not_guessed():
     assert info.value.reason == "unknown_organ" and "000.23.728.H41" in info.value.message
 
 
-def test_hint_names_the_receiving_commune():
-    """With hub.commune set, a provincial package is one INCOMING event for that commune."""
-    records = _run(DIRECTIVE, hint="23728")
-    assert [(r["commune_code"], r["direction"]) for r in records] == [("23728", "INCOMING")]
-
-
-def test_commune_to_commune_package_seen_by_recipient():
-    """A package from commune A published by commune B's system is INCOMING for B."""
-    raw = (HERE / "edxml" / "outgoing_report_from_commune.xml").read_bytes()
-    assert [(r["commune_code"], r["direction"]) for r in _run(raw)] == [("23749", "OUTGOING")]
-    assert [(r["commune_code"], r["direction"]) for r in _run(raw, hint="23734")] == [("23734", "INCOMING")]
-
-
 def test_status_from_province_on_unknown_sender_is_unknown_organ():
     """A provincial status answering a document of an unknown organ is unknown_organ."""
     raw = (HERE / "edxml" / "status_03_from_province.xml").read_bytes()
@@ -114,3 +101,15 @@ def test_foreign_roots_are_unknown_document_root(raw):
     with pytest.raises(Rejected) as info:
         _run(raw)
     assert info.value.reason == "unknown_document_root"
+
+
+def test_response_for_names_the_answered_document():
+    """A report's MessageHeader/ResponseFor/DocumentId becomes response_for (the first of several)."""
+    raw = (HERE / "edxml" / "outgoing_report_from_commune.xml").read_bytes()
+    [rec] = _run(raw)
+    assert rec["response_for"] == "000.00.00.H41,2025/11/27,1234/UBND-KGVX"
+    second = (b"<ResponseFor><OrganId>000.00.12.H41</OrganId>"
+              b"<DocumentId>000.00.12.H41,2025/11/18,2210/SNV-CCVC</DocumentId></ResponseFor><SteeringType>")
+    [rec] = _run(raw.replace(b"<SteeringType>", second, 1))
+    assert rec["response_for"] == "000.00.00.H41,2025/11/27,1234/UBND-KGVX"
+    assert [r["response_for"] for r in _run(DIRECTIVE)] == [None, None, None]

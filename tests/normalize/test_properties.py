@@ -2,7 +2,8 @@
 
 For every format, whatever the bytes, ``normalize`` either returns records that encode under
 the latest schema of their feed, or raises :class:`Rejected` with a reason from REASONS — never
-another exception, and within the hypothesis deadline (no stalled agent).
+another exception, and within the hypothesis deadline (no stalled agent). Payloads go up to the
+real size limit (``HUB_MAX_PAYLOAD_BYTES``); the large ones are in test_properties_large.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from hub.errors import REASONS, Rejected
 from hub.normalize import normalize
+from hub.settings import Settings
 
 from .support import context, encode, envelope
 
@@ -26,7 +28,7 @@ SEEDS = {(c.format, c.kind): [] for c in cases()}
 for _c in cases():
     SEEDS[(_c.format, _c.kind)].append(_c.raw)
 HINTS = st.sampled_from([None, "23734", "23767", "99999", "00004", "abc"])
-MAX_BYTES = 64 * 1024
+MAX_BYTES = Settings.from_env(env={}).max_payload_bytes  # the real limit (1 MiB by default)
 PROFILE = settings(max_examples=60, deadline=timedelta(milliseconds=1500),
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -135,7 +137,7 @@ def xml_text_mutations(draw, seeds: list[bytes]) -> bytes:
 def _any_input(fmt: str, kind: str):
     seeds = SEEDS[(fmt, kind)]
     options = [st.binary(max_size=512), mutated(seeds), recoded(seeds),
-               st.binary(min_size=MAX_BYTES + 1, max_size=MAX_BYTES + 1)]
+               st.integers(0, 255).map(lambda b: bytes([b]) * (MAX_BYTES + 1))]
     if fmt in ("edxml", "edoc-go"):
         options += [st.sampled_from(XML_HOSTILE), xml_text_mutations(seeds)]
     elif fmt != "csv":
@@ -145,9 +147,9 @@ def _any_input(fmt: str, kind: str):
     return st.one_of(options)
 
 
-def _property(fmt: str, kind: str):
-    @PROFILE
-    @given(raw=_any_input(fmt, kind), hint=HINTS)
+def _property(fmt: str, kind: str, inputs=None, profile=PROFILE):
+    @profile
+    @given(raw=_any_input(fmt, kind) if inputs is None else inputs, hint=HINTS)
     def prop(raw: bytes, hint: str | None) -> None:
         _check(raw, fmt, kind, hint)
 

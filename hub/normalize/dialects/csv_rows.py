@@ -7,23 +7,24 @@ delimiter (whichever the header line uses most). Headers may be Vietnamese (``M�
 (``dossier_code`` …), matched case-, diacritics- and punctuation-insensitively; unrecognised
 columns are ignored (they are often personal). Dates are usually ``dd/MM/yyyy HH:mm`` (Vietnam
 time). A row's ``source_event_id`` comes from an event-id column when there is one; otherwise the
-core gives each row the file's content hash plus the row index, so a re-sent file deduplicates.
+core derives it from the row's content, so a re-sent file deduplicates and so does a row re-sent
+in another file or another order.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from hub.errors import Rejected
-from hub.normalize import canonical, fields
+from hub.normalize import budget, canonical, decode
 from hub.normalize.context import Context, Envelope
+from hub.normalize.fields import fold
 
 FORMAT = "csv"
 KIND = "dossier"
 
-# hub-json key -> header spellings (folded with canonical.fold, so case and diacritics do not matter)
+# hub-json key -> header spellings (folded with fields.fold, so case and diacritics do not matter)
 _ALIASES: dict[str, list[str]] = {
     "event_id": ["event_id", "Mã sự kiện", "MaSuKien"],
     "record_type": ["record_type", "Loại bản ghi"],
@@ -52,7 +53,7 @@ _ALIASES: dict[str, list[str]] = {
     "digitized_document_count": ["digitized_document_count", "Số tài liệu số hóa"],
     "event_time": ["event_time", "Ngày cập nhật", "NgayCapNhat", "Thời điểm xử lý", "ThoiDiemXuLy"],
 }
-_BY_FOLDED = {canonical.fold(alias): key for key, aliases in _ALIASES.items() for alias in aliases}
+_BY_FOLDED = {fold(alias): key for key, aliases in _ALIASES.items() for alias in aliases}
 _DELIMITERS = (",", ";", "\t")
 
 
@@ -67,19 +68,19 @@ def _delimiter(text: str) -> str:
 
 def rows(raw: bytes) -> list[dict[str, str]]:
     """Rows as ``{hub-json key: cell}``; blank rows are skipped."""
-    text = fields.utf8(raw, "CSV")
+    text = decode.utf8_text(raw, "CSV")
     try:
         table = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True))
     except csv.Error as exc:
         raise Rejected("malformed_csv", f"CSV cannot be read: {str(exc)[:120]}", stage="parse") from None
     if not table:
         raise Rejected("malformed_csv", "the CSV is empty", stage="parse")
-    header = [_BY_FOLDED.get(canonical.fold(h)) for h in table[0]]
+    header = [_BY_FOLDED.get(fold(h)) for h in budget.each(table[0], "header cells")]
     if "dossier_code" not in header:
         raise Rejected("malformed_csv", "no recognised header: a dossier code column (Mã hồ sơ, MaHoSo or "
                        "dossier_code) is required", stage="parse")
     out = []
-    for cells in table[1:]:
+    for cells in budget.each(table[1:], "rows"):
         if not any(c.strip() for c in cells):
             continue
         row: dict[str, str] = {}
@@ -93,10 +94,5 @@ def rows(raw: bytes) -> list[dict[str, str]]:
 
 
 def parse(raw: bytes, env: Envelope, ctx: Context) -> list[dict]:
-    out: list[dict[str, Any]] = []
-    for n, row in enumerate(rows(raw), start=2):  # row 1 is the header, as a spreadsheet shows it
-        try:
-            out.append(canonical.dossier(row, ctx))
-        except Rejected as exc:
-            raise Rejected(exc.reason, f"row {n}: {exc.message}", stage=exc.stage, field=exc.field) from None
-    return out
+    # row 1 is the header, as a spreadsheet shows it
+    return budget.map_items(rows(raw), lambda row: canonical.dossier(row, ctx), "row", first=2, name_single=True)

@@ -14,8 +14,10 @@ here so vendors can be told exactly what the hub reads:
   and ``TraceHeaderList`` are looked up under ``EdXMLHeader`` when present, else directly under
   the root (``TraceHeaderList`` also inside ``MessageHeader``);
 * attachments are any ``Attachment`` element (``Manifest/Attachment``,
-  ``EdXMLBody/Attachments/Attachment``) named by ``FileName`` (or ``AttachmentName``/``Name``
-  child, or a ``FileName`` attribute); ``Content`` is never carried;
+  ``EdXMLBody/Attachments/Attachment``); its type is ``FileType`` (a MIME type or an extension),
+  else the extension of ``FileName`` (or ``AttachmentName``/``Name`` child, or a ``FileName``
+  attribute); size and SHA-256 come from ``Content``; neither the name nor the content is
+  carried (:mod:`hub.normalize.attachments`);
 * ``DocumentType`` may hold the type name as text (``<DocumentType>Công văn</DocumentType>``)
   or edXML's ``Type``/``TypeName`` children;
 * trace times are ``TraceHeader/Time`` (edXML: ``Timestamp``); both are read;
@@ -27,13 +29,13 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element
 
 from hub.errors import Rejected
+from hub.normalize import decode, xml
 from hub.normalize import edxml_common as common
-from hub.normalize import xml
 from hub.normalize.context import Context, Envelope
 
 FORMAT = "edoc-go"
 KIND = "document"
-NAMESPACE = common.EDOC_NS
+NAMESPACE = decode.EDOC_NS
 _STATUS = ("MessageStatus", "Status")
 
 

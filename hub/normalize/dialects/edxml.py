@@ -25,13 +25,13 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element
 
 from hub.errors import Rejected
+from hub.normalize import decode, xml
 from hub.normalize import edxml_common as common
-from hub.normalize import xml
 from hub.normalize.context import Context, Envelope
 
 FORMAT = "edxml"
 KIND = "document"
-NAMESPACE = common.EDXML_NS
+NAMESPACE = decode.EDXML_NS
 _STATUS = ("MessageStatus", "Status")
 
 

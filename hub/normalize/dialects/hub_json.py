@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub.errors import Rejected
-from hub.normalize import canonical
+from hub.normalize import budget, canonical, decode
 from hub.normalize.context import Context, Envelope
-from hub.normalize.dialects.dvcqg import load_json
 
 FORMAT = "hub-json"
 KIND = ("dossier", "document")
@@ -35,17 +34,6 @@ def objects(doc: Any) -> list[dict]:
 
 
 def parse(raw: bytes, env: Envelope, ctx: Context) -> list[dict]:
-    out = []
-    items = objects(load_json(raw))
-    for i, obj in enumerate(items):
-        try:
-            if env.kind == "dossier":
-                out.append(canonical.dossier(obj, ctx))
-            else:
-                out.append(canonical.document(obj, ctx, FORMAT))
-        except Rejected as exc:
-            if len(items) == 1:
-                raise
-            raise Rejected(exc.reason, f"event {i}: {exc.message}", stage=exc.stage,
-                           field=exc.field) from None
-    return out
+    if env.kind == "dossier":
+        return budget.map_items(objects(decode.json_document(raw)), lambda o: canonical.dossier(o, ctx), "event")
+    return budget.map_items(objects(decode.json_document(raw)), lambda o: canonical.document(o, ctx, FORMAT), "event")
