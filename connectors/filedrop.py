@@ -63,7 +63,7 @@ class Record:
     kind: str
     format: str
     payload: bytes
-    event_id: str
+    source_event_id: str
     commune: str | None = None
 
 
@@ -284,7 +284,7 @@ class FileDrop:
         from kafka.errors import KafkaError
 
         pub = self.publisher()
-        queued = [pub.send_async(r.kind, r.payload, format=r.format, commune=r.commune, event_id=r.event_id,
+        queued = [pub.send_async(r.kind, r.payload, format=r.format, commune=r.commune, event_id=r.source_event_id,
                                  trace_id=trace) for r in records]
         try:
             for q in queued:

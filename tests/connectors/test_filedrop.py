@@ -61,8 +61,8 @@ def test_csv_rows_split_with_deterministic_ids():
     records = filedrop.csv_records(CSV.encode())
     assert [r.commune for r in records] == ["23734", "23728", "23734"]
     assert all(r.payload.decode().startswith("MaHoSo,MaTTHC,TenTTHC") for r in records)
-    assert [r.event_id for r in records] == [r.event_id for r in filedrop.csv_records(CSV.encode())]
-    assert len({r.event_id for r in records}) == 3
+    assert [r.source_event_id for r in records] == [r.source_event_id for r in filedrop.csv_records(CSV.encode())]
+    assert len({r.source_event_id for r in records}) == 3
 
 
 @pytest.mark.parametrize("raw,reason", [
