@@ -7,9 +7,13 @@ one document record, its dialect sniffed from the root's namespace (``edxml`` / 
 Each processed file moves to ``DIR/done/`` once Kafka acknowledged all of its records, or to
 ``DIR/rejected/`` next to a ``<name>.reason.txt``. Publishing each event once takes two
 guards: a ledger (``DIR/.hub-import-ledger``, SQLite) of content hashes of files already
-published, so a re-run or a re-dropped copy publishes nothing; and deterministic event ids (a
-hash of the record's bytes), so that even if the ledger is lost, or the process dies between
-the acknowledgement and the ledger write, the worker deduplicates the resend.
+published, so a re-run or a re-dropped copy publishes nothing; and deterministic source event
+ids (each record's natural key, :mod:`connectors.source_ids`), so that even if the ledger is
+lost, the process dies between the acknowledgement and the ledger write, or a commune exports
+the same dossier change again in another file, the worker deduplicates the resend.
+
+A file is one point of entry: its events share one trace id (new per file, or the caller's),
+logged on ``import_file_done`` and carried in each record's ``hub.trace_id`` header.
 
 The directory itself is the durable queue: a file stays in place until it is acknowledged, so
 a broker outage only delays it to the next run or poll.
@@ -23,7 +27,6 @@ import io
 import os
 import sqlite3
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,8 @@ import orjson
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from connectors import publisher as sdk
+from connectors import source_ids
 from hub import log
 from hub.errors import Rejected, TransientError
 from hub.normalize import fields
@@ -58,7 +63,7 @@ class Record:
     kind: str
     format: str
     payload: bytes
-    event_id: str
+    source_event_id: str
     commune: str | None = None
 
 
@@ -77,16 +82,6 @@ class Summary:
                 "events": self.events, "rejected": self.rejected}
 
 
-def _fold(name: str) -> str:
-    """``Mã Xã`` -> ``maxa``: header names compared without case, diacritics or separators."""
-    s = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in s if c.isalnum() and not unicodedata.combining(c)).lower()
-
-
-def _event_id(prefix: str, payload: bytes) -> str:
-    return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:32]}"
-
-
 def _text(raw: bytes) -> str:
     try:
         return fields.utf8(raw, "the file")
@@ -103,7 +98,7 @@ def csv_records(raw: bytes) -> list[Record]:
     if not rows:
         raise FileRejected("malformed_csv", "the file is empty")
     header = rows[0]
-    folded = [_fold(c) for c in header]
+    folded = [source_ids.fold(c) for c in header]
     if not _DOSSIER_CODE.intersection(folded):
         raise FileRejected("malformed_csv", "no known header: the first line must name the dossier code "
                            f"column (MaHoSo); found {', '.join(h[:30] for h in header[:8])}")
@@ -118,7 +113,7 @@ def csv_records(raw: bytes) -> list[Record]:
         writer.writerow(row)
         payload = buf.getvalue().encode()
         commune = row[commune_col].strip() if commune_col is not None and commune_col < len(row) else None
-        out.append(Record("dossier", "csv", payload, _event_id("csv", payload), commune or None))
+        out.append(Record("dossier", "csv", payload, source_ids.derive("csv", payload), commune or None))
     return out
 
 
@@ -140,7 +135,7 @@ def json_records(raw: bytes) -> list[Record]:
     for obj in items:
         payload = orjson.dumps(obj)
         commune = obj.get("MaXa")
-        out.append(Record("dossier", "dvcqg-json", payload, _event_id("json", payload),
+        out.append(Record("dossier", "dvcqg-json", payload, source_ids.derive("dvcqg-json", payload),
                           str(commune).strip() if commune else None))
     return out
 
@@ -157,7 +152,7 @@ def xml_records(raw: bytes) -> list[Record]:
     if fmt is None:
         raise FileRejected("unknown_document_root", f"root <{root.tag.split('}')[-1][:40]}> in namespace "
                            f"{ns[:80]!r} is neither edXML nor eDoc ({' or '.join(NAMESPACES)})")
-    return [Record("document", fmt, raw, _event_id("xml", raw))]
+    return [Record("document", fmt, raw, source_ids.derive(fmt, raw))]
 
 
 READERS = {".csv": csv_records, ".json": json_records, ".xml": xml_records}
@@ -200,11 +195,13 @@ class FileDrop:
     """Imports one folder for one publishing system; ``publisher`` is a connectors.Publisher."""
 
     def __init__(self, folder: str | os.PathLike, system: str, settings: Settings | None = None, *,
-                 publisher=None):
+                 publisher=None, trace_id: str | None = None):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise FileNotFoundError(f"{self.folder} is not a directory")
         self.system = system
+        # A caller's trace id covers every file of this drop; otherwise each file starts its own trace.
+        self.trace_id = sdk.trace_id(trace_id) if trace_id else None
         self.settings = settings or Settings.from_env()
         self._publisher = publisher
         self._log = log.get().bind(source_system=system)
@@ -213,10 +210,8 @@ class FileDrop:
         if self._publisher is None:
             from kafka.errors import KafkaError
 
-            from connectors.publisher import Publisher
-
             try:
-                self._publisher = Publisher(self.system, self.settings, bootstrap_timeout_ms=10_000)
+                self._publisher = sdk.Publisher(self.system, self.settings, bootstrap_timeout_ms=10_000)
             except KafkaError as exc:
                 raise TransientError(f"cannot reach Kafka at {self.settings.kafka_bootstrap}: {exc}") from exc
         return self._publisher
@@ -235,12 +230,13 @@ class FileDrop:
         try:
             pending = self.candidates(settle_s)
             for i, path in enumerate(pending):
+                trace = self.trace_id or sdk.trace_id()
                 try:
-                    self._one(path, ledger, summary)
+                    self._one(path, ledger, summary, trace)
                 except TransientError as exc:
                     # Kafka is unreachable: every remaining file waits in place for the next run.
                     summary.files_waiting += len(pending) - i
-                    self._log.warning("import_retry", file=path.name, waiting=len(pending) - i,
+                    self._log.warning("import_retry", file=path.name, waiting=len(pending) - i, trace_id=trace,
                                       error=str(exc)[:300])
                     break
         finally:
@@ -248,59 +244,59 @@ class FileDrop:
         self._log.info("import_summary", folder=str(self.folder), **summary.as_dict())
         return summary
 
-    def _one(self, path: Path, ledger: Ledger, summary: Summary) -> None:
+    def _one(self, path: Path, ledger: Ledger, summary: Summary, trace: str) -> None:
+        logger = self._log.bind(trace_id=trace, file=path.name)
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            self._rejected(path, summary, "bad_encoding", f"cannot read the file: {exc.strerror}")
+            self._rejected(path, summary, logger, "bad_encoding", f"cannot read the file: {exc.strerror}")
             return
         digest = hashlib.sha256(raw).hexdigest()
         if ledger.seen(digest):
             _move(path, self.folder / "done")
             summary.files_skipped += 1
-            self._log.info("import_file_skipped", file=path.name, reason="duplicate", sha256=digest[:16])
+            logger.info("import_file_skipped", reason="duplicate", sha256=digest[:16])
             return
         reader = READERS.get(path.suffix.lower())
         if reader is None:
-            self._rejected(path, summary, "unknown_format",
+            self._rejected(path, summary, logger, "unknown_format",
                            f"unsupported file type {path.suffix or '(none)'}; drop *.csv (dossier rows), "
                            "*.json (DVCQG dossiers) or *.xml (edXML/eDoc)")
             return
         try:
             records = reader(raw)
         except FileRejected as exc:
-            self._rejected(path, summary, exc.reason, exc.message)
+            self._rejected(path, summary, logger, exc.reason, exc.message)
             return
         big = [r for r in records if len(r.payload) > self.settings.max_payload_bytes]
         if big:
-            self._rejected(path, summary, "payload_too_large", f"{len(big)} record(s) exceed "
+            self._rejected(path, summary, logger, "payload_too_large", f"{len(big)} record(s) exceed "
                            f"HUB_MAX_PAYLOAD_BYTES={self.settings.max_payload_bytes}")
             return
-        self._publish(records)
+        self._publish(records, trace)
         ledger.add(digest, path.name, len(records))
         _move(path, self.folder / "done")
         summary.files_done += 1
         summary.events += len(records)
-        self._log.info("import_file_done", file=path.name, events=len(records), format=records[0].format,
-                       kind=records[0].kind)
+        logger.info("import_file_done", events=len(records), format=records[0].format, kind=records[0].kind)
 
-    def _publish(self, records: list[Record]) -> None:
+    def _publish(self, records: list[Record], trace: str) -> None:
         from kafka.errors import KafkaError
 
         pub = self.publisher()
-        futures = [pub.send_async(r.kind, r.payload, format=r.format, commune=r.commune, event_id=r.event_id)
-                   for r in records]
+        queued = [pub.send_async(r.kind, r.payload, format=r.format, commune=r.commune, event_id=r.source_event_id,
+                                 trace_id=trace) for r in records]
         try:
-            for _eid, fut in futures:
-                fut.get(timeout=pub.timeout_s)
+            for q in queued:
+                q.future.get(timeout=pub.timeout_s)
         except KafkaError as exc:
             raise TransientError(f"Kafka did not acknowledge every record: {exc}") from exc
 
-    def _rejected(self, path: Path, summary: Summary, reason: str, message: str) -> None:
+    def _rejected(self, path: Path, summary: Summary, logger, reason: str, message: str) -> None:
         _reject(path, self.folder, reason, message)
         summary.files_rejected += 1
         summary.rejected[path.name] = reason
-        self._log.warning("import_file_rejected", file=path.name, reason=reason, message=message)
+        logger.warning("import_file_rejected", reason=reason, message=message)
 
     def watch(self, interval_s: float = 5.0, stop=None) -> None:
         """Poll until ``stop`` (a threading.Event) is set or Ctrl-C."""

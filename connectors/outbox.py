@@ -25,22 +25,18 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from prometheus_client import Gauge
 
+from connectors.publisher import ingest_record
 from hub import headers as h
 from hub import log, topics
 from hub.errors import OutboxFull
 from hub.settings import Settings
-
-DEPTH = Gauge("hub_outbox_depth", "Events stored in the outbox, not yet acknowledged by Kafka", ["outbox"])
-OLDEST_AGE = Gauge("hub_outbox_oldest_age_seconds", "Age of the oldest event waiting in the outbox",
-                   ["outbox"])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -55,12 +51,33 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """What a host system scrapes or alerts on (``Outbox.stats()``); totals count since this object started."""
+
+    depth: int  # events stored, not yet acknowledged by Kafka
+    oldest_age_s: float  # age of the oldest of them (0 when empty): the backlog alert
+    stored_total: int
+    forwarded_total: int
+    retries_total: int  # failed forwarding attempts (broker unreachable or not acknowledging)
+    forwarding: bool  # this process holds the forwarding lock
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
 class Outbox:
-    """Durable publish for one source system (rows may name another, see ``publish``)."""
+    """Durable publish for one source system (rows may name another, see ``publish``).
+
+    ``metrics_registry``: a prometheus_client ``CollectorRegistry`` of the host process to expose
+    ``hub_outbox_depth``, ``hub_outbox_oldest_age_seconds``, ``hub_outbox_forwarded_total`` and
+    ``hub_outbox_retries_total`` on (read at scrape time; label ``outbox`` = the file). Without
+    it, nothing global is registered; ``stats()`` returns the same numbers.
+    """
 
     def __init__(self, settings: Settings | None = None, source_system: str = "", *, batch_size: int = 500,
                  backoff_max_s: float = 30.0, send_timeout_s: float = 40.0, status_interval_s: float = 30.0,
-                 forward: bool = True, path: str | os.PathLike | None = None):
+                 forward: bool = True, path: str | os.PathLike | None = None, metrics_registry=None):
         self.settings = settings or Settings.from_env()
         self.source_system = source_system
         self.path = Path(path or self.settings.outbox_path)
@@ -81,7 +98,14 @@ class Outbox:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock_file = None
-        self._gauge_label = str(self.path)
+        self._counts = {"stored": 0, "forwarded": 0, "retries": 0}
+        self._metrics_registry = metrics_registry
+        self._collector = None
+        if metrics_registry is not None:
+            from connectors.outbox_metrics import OutboxCollector
+
+            self._collector = OutboxCollector(self)
+            metrics_registry.register(self._collector)
         self._thread: threading.Thread | None = None
         if forward:
             self._thread = threading.Thread(target=self._run, name=f"outbox-forwarder-{self.path.name}",
@@ -92,32 +116,25 @@ class Outbox:
     def publish(self, kind: str, payload: bytes, *, format: str, commune: str | None = None,
                 event_id: str | None = None, trace_id: str | None = None,
                 source_system: str | None = None) -> str:
-        """Store one event durably; returns its event id. Raises :class:`OutboxFull`."""
+        """Store one event durably; returns its source event id. Raises :class:`OutboxFull`.
+
+        Without ``event_id`` the id is derived from the payload's natural key (a retry of the same
+        payload gets the same id); without ``trace_id`` the event gets a new trace id.
+        """
         return self.publish_many([(kind, payload, dict(format=format, commune=commune, event_id=event_id,
                                                        trace_id=trace_id, source_system=source_system))])[0]
 
     def publish_many(self, events: list[tuple[str, bytes, dict]]) -> list[str]:
         """Store several events in one transaction (one fsync); all or none are stored."""
-        rows, ids, size = [], [], 0
-        now = time.time()
+        records, size = [], 0
         for kind, payload, opts in events:
-            if kind not in topics.INGEST_BY_KIND:
-                raise ValueError(f"kind must be one of {', '.join(topics.KINDS)}")
-            if not isinstance(payload, bytes | bytearray):
-                raise TypeError("payload must be bytes")
-            if not opts.get("format"):
-                raise ValueError("format is required (the dialect of the payload)")
-            source = opts.get("source_system") or self.source_system
-            if not source:
-                raise ValueError("source_system is required")
-            eid = opts.get("event_id") or uuid.uuid4().hex
-            commune = opts.get("commune")
-            hdrs = {h.SOURCE: source, h.FORMAT: opts["format"], h.COMMUNE: commune, h.SOURCE_EVENT_ID: eid,
-                    h.TRACE_ID: opts.get("trace_id") or uuid.uuid4().hex}
-            rows.append((kind, commune.encode() if commune else None, bytes(payload),
-                         orjson.dumps({k: v for k, v in hdrs.items() if v is not None}), eid, now))
-            ids.append(eid)
-            size += len(payload) + 256
+            rec = ingest_record(kind, payload, source_system=opts.get("source_system") or self.source_system,
+                                format=opts.get("format") or "", commune=opts.get("commune"),
+                                event_id=opts.get("event_id"), trace=opts.get("trace_id"))
+            records.append(rec)
+            size += len(rec.value) + 256
+        now = time.time()
+        rows = [(r.kind, r.key, r.value, orjson.dumps(r.headers), r.source_event_id, now) for r in records]
         with self._db_lock:
             used = self._used_bytes()
             if used + size > self.settings.outbox_max_bytes:
@@ -133,8 +150,11 @@ class Outbox:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self._counts["stored"] += len(rows)
         self._wake.set()
-        return ids
+        for r in records:  # the event's first point of entry: its trace starts with this line
+            self._log.info("publish_stored", **_event_fields(r.kind, r.headers))
+        return [r.source_event_id for r in records]
 
     def _used_bytes(self) -> int:
         # Free pages are reused, so pages in use (not the file's high-water size) bound the disk.
@@ -154,6 +174,12 @@ class Outbox:
             row = self._db.execute("SELECT created_at FROM outbox ORDER BY seq LIMIT 1").fetchone()
         return max(0.0, time.time() - row[0]) if row else 0.0
 
+    def stats(self) -> OutboxStats:
+        """Depth, oldest age and totals, for the host system's metrics or health checks."""
+        depth, age = self.depth(), self.oldest_age_s()
+        return OutboxStats(depth, age, self._counts["stored"], self._counts["forwarded"], self._counts["retries"],
+                           self._lock_file is not None)
+
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until the outbox is empty; True if it is, False at the deadline."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -170,6 +196,9 @@ class Outbox:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        if self._collector is not None:
+            self._metrics_registry.unregister(self._collector)
+            self._collector = None
         with self._db_lock:
             self._db.close()
 
@@ -218,12 +247,6 @@ class Outbox:
             max_request_size=max(1_048_576, s.max_payload_bytes + 65_536),
         )
 
-    def _status(self) -> tuple[int, float]:
-        depth, age = self.depth(), self.oldest_age_s()
-        DEPTH.labels(self._gauge_label).set(depth)
-        OLDEST_AGE.labels(self._gauge_label).set(age)
-        return depth, age
-
     def _run(self) -> None:
         producer: KafkaProducer | None = None
         backoff, standby_logged = 0.5, False
@@ -231,8 +254,7 @@ class Outbox:
         try:
             while not self._stop.is_set():
                 if time.monotonic() >= next_status:
-                    depth, age = self._status()
-                    self._log.info("outbox_status", depth=depth, oldest_age_s=round(age, 3),
+                    self._log.info("outbox_status", depth=self.depth(), oldest_age_s=round(self.oldest_age_s(), 3),
                                    path=str(self.path))
                     next_status = time.monotonic() + self.status_interval_s
                 if not self._try_lock():
@@ -244,7 +266,6 @@ class Outbox:
                     continue
                 rows = self._batch()
                 if not rows:
-                    self._status()
                     self._wake.wait(0.5)
                     self._wake.clear()
                     continue
@@ -258,8 +279,8 @@ class Outbox:
                     self._delete_through(rows[sent - 1][0])
                     backoff = 0.5
                 if error is not None:
-                    depth, age = self._status()
-                    self._log.warning("outbox_retry", depth=depth, oldest_age_s=round(age, 3),
+                    self._counts["retries"] += 1
+                    self._log.warning("outbox_retry", depth=self.depth(), oldest_age_s=round(self.oldest_age_s(), 3),
                                       retry_in_s=round(backoff, 2),
                                       error=f"{type(error).__name__}: {error}"[:300])
                     if producer is not None:
@@ -277,18 +298,30 @@ class Outbox:
 
     def _send(self, producer: KafkaProducer, rows: list[tuple]) -> tuple[int, BaseException | None]:
         """Send rows in order; returns (leading rows acknowledged, first error or None)."""
-        futures = []
+        sent = []
         for _seq, kind, key, payload, hdrs, _eid in rows:
-            headers = h.from_dict(orjson.loads(hdrs))
+            headers = orjson.loads(hdrs)
             topic = self.settings.topic(topics.INGEST_BY_KIND[kind])
-            futures.append(producer.send(topic, value=payload, key=key, headers=headers))
+            # Rows stored before keys were always set have none: the source system id is the key then.
+            key = key or (headers.get(h.COMMUNE) or headers.get(h.SOURCE, "")).encode() or None
+            sent.append((kind, headers, producer.send(topic, value=payload, key=key, headers=h.from_dict(headers))))
         with contextlib.suppress(KafkaError):  # the futures below say which rows made it
             producer.flush(timeout=self.send_timeout_s)
         acked = 0
-        for fut in futures:
+        for kind, headers, fut in sent:
             if not fut.is_done:
                 return acked, KafkaError("the broker did not acknowledge in time")
             if fut.failed():
                 return acked, fut.exception
+            md = fut.value
+            self._log.info("publish_forwarded", topic=md.topic, partition=md.partition, offset=md.offset,
+                           **_event_fields(kind, headers))
             acked += 1
+            self._counts["forwarded"] += 1
         return acked, None
+
+
+def _event_fields(kind: str, headers: dict[str, str]) -> dict[str, str | None]:
+    """The log keys of one event (never its payload: it may hold personal data)."""
+    return {"kind": kind, "source_system": headers.get(h.SOURCE), "commune_code": headers.get(h.COMMUNE),
+            "source_event_id": headers.get(h.SOURCE_EVENT_ID), "trace_id": headers.get(h.TRACE_ID)}

@@ -3,28 +3,100 @@
 ``Publisher.send`` returns only after the broker acknowledged the write (acks=all,
 idempotent producer), so a returned call is a durable event. For links that drop, use the
 outbox (``connectors.outbox``) in front of it.
+
+What every SDK path (this publisher, the outbox, the file drop, the simulator) stamps on an
+ingest record is decided here, once (:func:`ingest_record`):
+
+* the Kafka key: the commune code when the publisher knows it, else the source system id —
+  never empty, so the copies of one event (a retry, a resend after a crash) always land on the
+  same partition and meet the same deduplication state;
+* ``hub.source_event_id``: the caller's id, else one derived from the payload's natural key
+  (:mod:`connectors.source_ids`), so that a caller's own retry is recognised as a duplicate;
+* ``hub.trace_id``: the caller's trace id, else a new one — the SDK is the event's first point
+  of entry.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from connectors import source_ids
 from hub import headers as h
 from hub import topics
 from hub.errors import TransientError
 from hub.settings import Settings
 
+# What the gateway accepts as X-Trace-Id: a caller's trace id travels unchanged through every path.
+_TRACE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def trace_id(given: str | None = None) -> str:
+    """The caller's trace id (checked: 1-64 of A-Z a-z 0-9 . _ -) or a new random one."""
+    if given is None or given == "":
+        return uuid.uuid4().hex
+    if not _TRACE_ID.match(given):
+        raise ValueError("trace_id must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
+    return given
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRecord:
+    """One event as it goes onto an ingest topic (before the topic prefix)."""
+
+    kind: str
+    key: bytes
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def source_event_id(self) -> str:
+        return self.headers[h.SOURCE_EVENT_ID]
+
+    @property
+    def trace_id(self) -> str:
+        return self.headers[h.TRACE_ID]
+
+
+def ingest_record(kind: str, payload: bytes, *, source_system: str, format: str, commune: str | None = None,
+                  event_id: str | None = None, trace: str | None = None) -> IngestRecord:
+    """Key, value and hub.* headers of one event; raises ValueError/TypeError on what Kafka must not see."""
+    if kind not in topics.INGEST_BY_KIND:
+        raise ValueError(f"kind must be one of {', '.join(topics.KINDS)}")
+    if not isinstance(payload, bytes | bytearray):
+        raise TypeError("payload must be bytes")
+    if not format:
+        raise ValueError("format is required (the dialect of the payload)")
+    if not source_system:
+        raise ValueError("source_system is required")
+    payload = bytes(payload)
+    sid = event_id or source_ids.derive(format, payload)
+    headers = {h.SOURCE: source_system, h.FORMAT: format, h.COMMUNE: commune or None, h.SOURCE_EVENT_ID: sid,
+               h.TRACE_ID: trace_id(trace)}
+    return IngestRecord(kind, (commune or source_system).encode(), payload,
+                        {k: v for k, v in headers.items() if v is not None})
+
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    event_id: str
+    source_event_id: str
+    trace_id: str
     topic: str
     partition: int
     offset: int
+
+
+class Queued(NamedTuple):
+    """A send in flight: ``future.get()`` waits for the broker's acknowledgement."""
+
+    source_event_id: str
+    trace_id: str
+    future: Any
 
 
 class Publisher:
@@ -46,25 +118,23 @@ class Publisher:
         )
 
     def send_async(self, kind: str, payload: bytes, *, format: str, commune: str | None = None,
-                   event_id: str | None = None, trace_id: str | None = None, timestamp_ms: int | None = None):
-        """Queue one event; returns (event_id, future). Call ``flush`` or ``.get()`` the future."""
-        if kind not in topics.INGEST_BY_KIND:
-            raise ValueError(f"kind must be one of {', '.join(topics.KINDS)}")
-        event_id = event_id or uuid.uuid4().hex
-        hdrs = h.from_dict({h.SOURCE: self.source_system, h.FORMAT: format, h.COMMUNE: commune,
-                            h.SOURCE_EVENT_ID: event_id, h.TRACE_ID: trace_id or uuid.uuid4().hex})
-        fut = self._producer.send(self.settings.topic(topics.INGEST_BY_KIND[kind]), value=payload,
-                                  key=(commune or "").encode() or None, headers=hdrs, timestamp_ms=timestamp_ms)
-        return event_id, fut
+                   event_id: str | None = None, trace_id: str | None = None,
+                   timestamp_ms: int | None = None) -> Queued:
+        """Queue one event; call ``flush`` or ``.future.get()``. ``event_id`` is your source event id."""
+        rec = ingest_record(kind, payload, source_system=self.source_system, format=format, commune=commune,
+                            event_id=event_id, trace=trace_id)
+        fut = self._producer.send(self.settings.topic(topics.INGEST_BY_KIND[kind]), value=rec.value, key=rec.key,
+                                  headers=h.from_dict(rec.headers), timestamp_ms=timestamp_ms)
+        return Queued(rec.source_event_id, rec.trace_id, fut)
 
     def send(self, kind: str, payload: bytes, **kw) -> Sent:
         """Send one event and wait for the broker's acknowledgement."""
-        event_id, fut = self.send_async(kind, payload, **kw)
+        queued = self.send_async(kind, payload, **kw)
         try:
-            md = fut.get(timeout=self.timeout_s)
+            md = queued.future.get(timeout=self.timeout_s)
         except KafkaError as exc:
-            raise TransientError(f"Kafka did not acknowledge event {event_id}: {exc}") from exc
-        return Sent(event_id, md.topic, md.partition, md.offset)
+            raise TransientError(f"Kafka did not acknowledge event {queued.source_event_id}: {exc}") from exc
+        return Sent(queued.source_event_id, queued.trace_id, md.topic, md.partition, md.offset)
 
     def flush(self, timeout_s: float | None = None) -> None:
         self._producer.flush(timeout=timeout_s or self.timeout_s)

@@ -107,6 +107,7 @@ class Dossier:
     level: int
     t: datetime
     step: int = 0
+    progress: int = 0  # progress records sent about it so far
 
 
 def _ascii(text: str) -> str:
@@ -225,10 +226,13 @@ class Province:
             d = self.open[self.rng.randrange(len(self.open))]
             d.step += 1
             remaining = max(1, len(d.path) - d.step)
+            before = d.t
             if d.path[d.step] in ("9", "10") and d.due < now:
                 d.t = max(d.t, min(now, d.due + timedelta(hours=self.rng.randint(2, 30))))  # a late finish
             else:
                 d.t = d.t + (min(d.due, now) - d.t) / (remaining + 1)
+            # Each status change has its own time: (MaHoSo, status, time) is the event's natural key.
+            d.t = max(d.t, before + timedelta(seconds=1))
         status = d.path[d.step]
         if d.step == len(d.path) - 1:
             self.open.remove(d)
@@ -239,9 +243,11 @@ class Province:
     def progress(self, now: datetime) -> Event:
         """A QuaTrinhXuLy progress record (handler names are personal data the hub drops)."""
         d = self.open[self.rng.randrange(len(self.open))] if self.open else self._new_dossier(now)
+        d.progress += 1  # each step at its own second: (MaHoSo, TrangThai, ThoiDiemXuLy) is its natural key
+        when = d.t + timedelta(seconds=d.progress)
         obj = {"QuaTrinhXuLy": [{"MaHoSo": d.code, "NguoiXuLy": " ".join(self._applicant(d.commune)["ChuHoSo"]
                                                                           .split()[:3]),
-                                 "ChucDanh": "Công chức Tư pháp - Hộ tịch", "ThoiDiemXuLy": vn_time(d.t),
+                                 "ChucDanh": "Công chức Tư pháp - Hộ tịch", "ThoiDiemXuLy": vn_time(when),
                                  "PhongBanXuLy": "Bộ phận Một cửa", "NoiDungXuLy": "Chuyển xử lý",
                                  "TrangThai": d.path[d.step], "MaXa": d.commune.code}]}
         return Event("dossier", "dvcqg-json", orjson.dumps(obj), self.system(d.commune.code, "dossier"),

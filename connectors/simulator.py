@@ -15,6 +15,11 @@ Systems (see :mod:`connectors.scenarios` for the OrganId scheme):
 
 At the end :meth:`Simulator.run` returns a summary of what was accepted, with the feed and
 dead-letter record counts a correct pipeline must produce from it.
+
+Every event starts its own trace (``sim_sent`` logs its ``trace_id``, path and source event id;
+the gateway receives it as ``X-Trace-Id``). Source event ids are the events' natural keys
+(:mod:`connectors.source_ids`) qualified by the run id, so a re-run is not deduplicated away;
+bad events carry ``-bad-<type>`` at the end of theirs.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors import scenarios
+from connectors import publisher as sdk
+from connectors import scenarios, source_ids
 from hub import log, reference, topics
 from hub.errors import ConfigError
 from hub.settings import Settings
@@ -109,12 +115,12 @@ class Simulator:
         return self.keys
 
     # --- sending -------------------------------------------------------------------------------
-    def _post(self, ev: scenarios.Event, event_id: str, deadline: float) -> int:
+    def _post(self, ev: scenarios.Event, event_id: str, trace_id: str, deadline: float) -> int:
         """POST one event to the gateway; returns the HTTP status (0: gateway unreachable)."""
         url = f"{self.cfg.gateway.rstrip('/')}/v1/events/{ev.kind}"
         ctype = "application/xml" if ev.format in ("edxml", "edoc-go") else "application/json"
         hdrs = {"Authorization": f"Bearer {self.keys[ev.system]}", "Content-Type": ctype,
-                "X-Hub-Format": ev.format, "X-Hub-Event-Id": event_id}
+                "X-Hub-Format": ev.format, "X-Hub-Event-Id": event_id, "X-Trace-Id": trace_id}
         if ev.commune:
             hdrs["X-Hub-Commune"] = ev.commune
         delay = 0.2
@@ -160,12 +166,14 @@ class Simulator:
                     time.sleep(min(due - now_m, 0.2))
                     continue
                 ev = gen.next(datetime.now(UTC))
-                event_id = f"sim-{self.run_id}-{n:08d}" + (f"-bad-{ev.bad}" if ev.bad else "")
+                event_id = (f"sim-{self.run_id}-{source_ids.derive(ev.format, ev.payload)}"
+                            + (f"-bad-{ev.bad}" if ev.bad else ""))
+                trace_id = sdk.trace_id()
                 n += 1
                 via = "sdk"
                 if (cfg.gateway and ev.gateway_ok and ev.system in self.keys
                         and route.random() < cfg.gateway_share):
-                    status = self._post(ev, event_id, time.monotonic() + 15)
+                    status = self._post(ev, event_id, trace_id, time.monotonic() + 15)
                     if status == 202:
                         via = "gateway"
                     elif status == 0:
@@ -173,11 +181,13 @@ class Simulator:
                     else:
                         counts["refused"][str(status)] += 1
                         self._log.warning("sim_gateway_refused", status=status, source_system=ev.system,
-                                          kind=ev.kind, event_id=event_id)
+                                          kind=ev.kind, source_event_id=event_id, trace_id=trace_id)
                         continue
                 if via == "sdk":
                     box.publish(ev.kind, ev.payload, format=ev.format, commune=ev.commune, event_id=event_id,
-                                source_system=ev.system)
+                                trace_id=trace_id, source_system=ev.system)
+                self._log.info("sim_sent", path=via, trace_id=trace_id, source_event_id=event_id, kind=ev.kind,
+                               source_system=ev.system, commune_code=ev.commune, label=ev.label)
                 counts["kind"][ev.kind] += 1
                 counts["format"][ev.format] += 1
                 counts["path"][via] += 1

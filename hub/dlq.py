@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from hub import log, topics
+from hub import kafka_read, log, topics
 from hub.dead_letters import (  # noqa: F401 - re-exported for callers
     Coords,
     DeadLetter,
@@ -55,84 +55,10 @@ from hub.settings import Settings
 _SEND_BATCH = 500  # acknowledge and mark in batches so memory stays bounded
 
 
-def _unreachable(settings: Settings, exc: Exception) -> TransientError:
-    return TransientError(f"Kafka at {settings.kafka_bootstrap} is not reachable or did not answer: {exc}")
-
-
-def _consumer(settings: Settings, client: str, timeout_s: float):
-    from kafka import KafkaConsumer
-    from kafka.errors import KafkaError
-
-    try:
-        return KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                             auto_offset_reset="earliest",  # a start lost to retention: read what is left
-                             client_id=f"{settings.app_id}-{client}", bootstrap_timeout_ms=int(timeout_s * 1000),
-                             request_timeout_ms=max(10_000, int(timeout_s * 1000)))
-    except KafkaError as exc:
-        raise _unreachable(settings, exc) from exc
-
-
-def end_offsets(settings: Settings, topic: str, timeout_s: float = 15.0) -> dict[int, int]:
-    """{partition: end offset} captured now: a scan reads up to here and no further."""
-    from kafka import TopicPartition
-    from kafka.errors import KafkaError
-
-    consumer = _consumer(settings, "dlq-ends", timeout_s)
-    try:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            raise HubError(f"topic {topic} does not exist (run `hub topics create`)")
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
-    except KafkaError as exc:
-        raise _unreachable(settings, exc) from exc
-    finally:
-        consumer.close()
-
-
-def read_bounded(settings: Settings, topic: str, ends: dict[int, int], *, starts: dict[int, int] | None = None,
-                 timeout_s: float = 30.0, client: str = "dlq") -> Iterator[Any]:
-    """Kafka records of ``topic`` from ``starts`` (default: the beginning) up to ``ends``.
-
-    Raises TransientError when no progress is made for ``timeout_s`` (never hangs).
-    """
-    from kafka import TopicPartition
-    from kafka.errors import KafkaError
-
-    consumer = _consumer(settings, client, timeout_s)
-    try:
-        tps = [TopicPartition(topic, p) for p, end in sorted(ends.items()) if end > (starts or {}).get(p, 0)]
-        if not tps:
-            return
-        consumer.assign(tps)
-        for tp in tps:
-            if starts and tp.partition in starts:
-                consumer.seek(tp, starts[tp.partition])
-            else:
-                consumer.seek_to_beginning(tp)
-        remaining = set(tps)
-        progress_at = time.monotonic()
-        while remaining:
-            # Retention may have deleted the start; the position tells where reading really is.
-            remaining = {tp for tp in remaining if consumer.position(tp) < ends[tp.partition]}
-            if not remaining:
-                break
-            if time.monotonic() - progress_at > timeout_s:
-                raise TransientError(f"reading {topic}: no progress for {timeout_s}s before its end offsets")
-            for tp, msgs in consumer.poll(timeout_ms=200).items():
-                for m in msgs:
-                    if m.offset < ends[tp.partition]:
-                        progress_at = time.monotonic()
-                        yield m
-    except KafkaError as exc:
-        raise _unreachable(settings, exc) from exc
-    finally:
-        consumer.close()
-
-
 def scan(settings: Settings, ends: dict[int, int], *, starts: dict[int, int] | None = None,
          keep_payload: bool = False, timeout_s: float = 30.0) -> Iterator[DeadLetter]:
-    for m in read_bounded(settings, settings.topic(topics.DLQ), ends, starts=starts, timeout_s=timeout_s):
+    for m in kafka_read.read(settings, settings.topic(topics.DLQ), ends, starts=starts, timeout_s=timeout_s,
+                             client="dlq"):
         yield parse(m.partition, m.offset, m.timestamp, m.key, m.value, m.headers, keep_payload=keep_payload)
 
 
@@ -140,13 +66,13 @@ def read_markers(settings: Settings, timeout_s: float = 30.0) -> dict[Coords, in
     """{DLQ coords: replay count} from the replay-marker topic (empty when it does not exist yet)."""
     topic = settings.topic(topics.DLQ_REPLAYED)
     try:
-        ends = end_offsets(settings, topic, timeout_s)
+        ends = kafka_read.end_offsets(settings, topic, timeout_s=timeout_s)
     except HubError as exc:
         if isinstance(exc, TransientError):
             raise
         return {}
     out: dict[Coords, int] = {}
-    for m in read_bounded(settings, topic, ends, timeout_s=timeout_s, client="dlq-markers"):
+    for m in kafka_read.read(settings, topic, ends, timeout_s=timeout_s, client="dlq-markers"):
         parsed = parse_marker(m.key, m.value)
         if parsed is None:
             continue
@@ -177,13 +103,13 @@ def _ensure_marker_topic(settings: Settings, timeout_s: float) -> None:
     except TopicAlreadyExistsError:
         return
     except KafkaError as exc:
-        raise _unreachable(settings, exc) from exc
+        raise kafka_read.unreachable(settings, exc) from exc
 
 
 def list_letters(settings: Settings, *, reason: str | None = None, source: str | None = None, show: int = 0,
                  timeout_s: float = 30.0) -> Summary:
     """Counts of the whole DLQ (up to the end offsets seen at the start), with pending counts."""
-    ends = end_offsets(settings, settings.topic(topics.DLQ), timeout_s)
+    ends = kafka_read.end_offsets(settings, settings.topic(topics.DLQ), timeout_s=timeout_s)
     markers = read_markers(settings, timeout_s)
     return summarize(scan(settings, ends, timeout_s=timeout_s), markers, reason=reason, source=source, show=show)
 
@@ -209,7 +135,7 @@ class ReplayPlan:
 
 def plan(settings: Settings, *, reason: str | None = None, source: str | None = None, again: bool = False,
          timeout_s: float = 30.0) -> ReplayPlan:
-    ends = end_offsets(settings, settings.topic(topics.DLQ), timeout_s)
+    ends = kafka_read.end_offsets(settings, settings.topic(topics.DLQ), timeout_s=timeout_s)
     out = ReplayPlan(ends=ends, markers=read_markers(settings, timeout_s))
     for dl in scan(settings, ends, timeout_s=timeout_s):
         if not matches(dl, reason, source):
@@ -242,7 +168,7 @@ def replay(settings: Settings, todo: ReplayPlan, *, timeout_s: float = 30.0,
                                  bootstrap_timeout_ms=int(timeout_s * 1000),
                                  max_request_size=max(1_048_576, settings.max_payload_bytes + 65_536))
     except KafkaError as exc:
-        raise _unreachable(settings, exc) from exc
+        raise kafka_read.unreachable(settings, exc) from exc
     marker_topic = settings.topic(topics.DLQ_REPLAYED)
     logger = log.get("hub.dlq")
     done = 0

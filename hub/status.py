@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hub import dlq, reference, topics
+from hub import dlq, kafka_read, reference, topics
 from hub import headers as h
 from hub.errors import HubError
 from hub.settings import Settings
@@ -218,8 +218,9 @@ def _dlq(settings: Settings, offsets, timeout_s: float) -> dict[str, Any]:
     if name not in offsets:
         return {"error": f"topic {name} does not exist"}
     try:
-        summary = dlq.summarize(dlq.scan(settings, offsets[name][1], timeout_s=timeout_s),
-                                dlq.read_markers(settings, timeout_s))
+        # Committed records only: the high watermarks in ``offsets`` may lie past an open transaction.
+        ends = kafka_read.end_offsets(settings, name, timeout_s=timeout_s, client="status-dlq")
+        summary = dlq.summarize(dlq.scan(settings, ends, timeout_s=timeout_s), dlq.read_markers(settings, timeout_s))
     except HubError as exc:
         return {"error": str(exc)}
     d = summary.as_dict()
@@ -235,10 +236,11 @@ def _freshness(settings: Settings, offsets, tail: int, silent_after_h: float, ti
             name = settings.topic(topics.FEED_BY_KIND[kind])
             if name not in offsets:
                 continue
-            begins, ends = offsets[name]
+            begins = offsets[name][0]
+            ends = kafka_read.end_offsets(settings, name, timeout_s=timeout_s, client="status-freshness")
             starts = {p: max(begins.get(p, 0), end - tail) for p, end in ends.items()}
-            for m in dlq.read_bounded(settings, name, ends, starts=starts, timeout_s=timeout_s,
-                                      client="status-freshness"):
+            for m in kafka_read.read(settings, name, ends, starts=starts, timeout_s=timeout_s,
+                                     client="status-freshness"):
                 source = next((bytes(v).decode("utf-8", "replace") for k, v in m.headers or () if k == h.SOURCE),
                               None)
                 track(acc, m.key, m.timestamp, source)

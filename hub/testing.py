@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 
 from hub import headers as h
+from hub import kafka_read
+from hub.errors import HubError, TransientError
 from hub.settings import ROOT, Settings
 
 KAFKA_SH = ROOT / "ops" / "kafka" / "kafka.sh"
@@ -31,39 +33,35 @@ class Record:
 
 
 def read_topic(settings: Settings, topic: str, *, expect: int | None = None, timeout_s: float = 60.0,
-               idle_s: float = 2.0) -> list[Record]:
-    """All records of ``topic`` (full name) from the beginning.
+               idle_s: float = 2.0, isolation_level: str = kafka_read.READ_COMMITTED) -> list[Record]:
+    """All (committed) records of ``topic`` (full name) from the beginning; [] when it does not exist.
 
-    Stops when ``expect`` records arrived and nothing more came for ``idle_s`` (so that extra,
-    duplicate records are seen), when the deadline passes, or — without ``expect`` — once the
-    end offsets are reached.
+    Without ``expect``: up to the end offsets of now. With ``expect``: keeps following until
+    ``expect`` records arrived and nothing more came for ``idle_s`` (so that extra, duplicate
+    records are seen), or the deadline passes.
     """
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                             consumer_timeout_ms=200, client_id="hub-testing", isolation_level="read_committed")
+    deadline = time.monotonic() + timeout_s
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        out: list[Record] = []
-        deadline = time.monotonic() + timeout_s
+        reader = kafka_read.Reader(settings, topic, client="testing", isolation_level=isolation_level)
+    except TransientError:
+        raise
+    except HubError:  # the topic does not exist (yet): nothing to read
+        return []
+    with reader:
+        out = [_record(m) for m in reader.read_to_end(timeout_s=max(deadline - time.monotonic(), 1.0))]
         last_new = time.monotonic()
-        while time.monotonic() < deadline:
-            batch = consumer.poll(timeout_ms=200)
-            for msgs in batch.values():
-                for m in msgs:
-                    out.append(Record(m.topic, m.partition, m.offset, m.key, m.value, h.to_dict(m.headers),
-                                      m.timestamp))
-                    last_new = time.monotonic()
-            if expect is None:
-                ends = consumer.end_offsets(tps)
-                if all(consumer.position(tp) >= ends[tp] for tp in tps):
-                    break
-            elif len(out) >= expect and time.monotonic() - last_new >= idle_s:
+        while expect is not None and time.monotonic() < deadline:
+            if len(out) >= expect and time.monotonic() - last_new >= idle_s:
                 break
+            new = reader.poll(0.2)
+            if new:
+                out.extend(_record(m) for m in new)
+                last_new = time.monotonic()
         return out
-    finally:
-        consumer.close()
+
+
+def _record(m) -> Record:
+    return Record(m.topic, m.partition, m.offset, m.key, m.value, h.to_dict(m.headers), m.timestamp)
 
 
 def wait_for(predicate, *, timeout_s: float = 60.0, interval_s: float = 0.1, what: str = "condition"):

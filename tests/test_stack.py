@@ -23,9 +23,13 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def test_simulated_province_at_200_events_per_second_reaches_the_feeds_in_the_announced_counts(
+def test_simulated_province_through_sdk_and_gateway_reaches_the_feeds_in_the_announced_counts(
         make_settings, hub_process):
-    """`hub simulate --communes 135 --rate 200 --duration 60` through SDK and gateway: feeds match its summary."""
+    """`hub simulate --communes 135 --rate 200 --duration 60` through SDK and gateway: feeds match its summary.
+
+    Only counts and equality are asserted: how many events the simulator managed to send depends on
+    how busy the machine is (rates belong in bench/), what the pipeline makes of them does not.
+    """
     s = make_settings(partitions=6, outbox_path=str(ROOT / "var" / "test-outbox" / "stack.sqlite3"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -41,8 +45,13 @@ def test_simulated_province_at_200_events_per_second_reaches_the_feeds_in_the_an
     assert sim.returncode == 0, sim.stderr[-3000:]
     summary = orjson.loads(sim.stdout)
     expected = summary["expected"]
-    assert summary["sent"] >= 0.9 * 200 * 60 and summary["forwarded"], summary
+    assert summary["forwarded"] and not summary["interrupted"], summary
+    assert summary["sent"] == summary["good"] + summary["bad"] and summary["bad"] > 0, summary
     assert summary["by_path"].get("gateway", 0) > 0 and summary["by_path"].get("sdk", 0) > 0, summary
+    assert expected[topics.DLQ] == summary["bad"], summary
+    ingested = sum(len(read_topic(s, s.topic(name), timeout_s=60))
+                   for name in (topics.INGEST_DOSSIER, topics.INGEST_DOCUMENT))
+    assert ingested == summary["sent"], summary
 
     counts = {}
     for name in (topics.FEED_DOSSIER, topics.FEED_DOCUMENT, topics.DLQ):

@@ -52,6 +52,7 @@ def envelope(kind: str, hdrs: dict[str, str], src: Source) -> Envelope:
         source_system=hdrs.get(h.SOURCE, ""),
         trace_id=hdrs.get(h.TRACE_ID) or uuid.uuid4().hex,
         ingest_time_ms=src.timestamp_ms,
+        # Never the key: it is a partitioning device (the SDK keys by source system without a commune).
         commune_hint=hdrs.get(h.COMMUNE) or None,
         source_event_id=h.source_event_id(hdrs),
     )

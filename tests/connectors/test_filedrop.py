@@ -45,12 +45,15 @@ def _drop(folder) -> None:
     (folder / "notes.txt").write_text("hello", encoding="utf-8")
 
 
-def _import(s, folder) -> dict:
+def _import(s, folder, logs: list | None = None) -> dict:
+    """Run `hub import`; returns its summary, and appends its log lines to ``logs``."""
     proc = subprocess.run([sys.executable, "-m", "hub", "import", str(folder), "--system", "drop-test"],
                           env=settings_env(s), cwd=ROOT, capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stdout.decode()[-3000:] + proc.stderr.decode()[-3000:]
-    lines = [orjson.loads(x) for x in proc.stdout.splitlines() if x.startswith(b'{"summary"')]
-    return lines[-1]["summary"]
+    lines = [orjson.loads(x) for x in proc.stdout.splitlines() if x.startswith(b"{")]
+    if logs is not None:
+        logs.extend(x for x in lines if "event" in x)
+    return next(x for x in reversed(lines) if "summary" in x)["summary"]
 
 
 def test_csv_rows_split_with_deterministic_ids():
@@ -58,8 +61,8 @@ def test_csv_rows_split_with_deterministic_ids():
     records = filedrop.csv_records(CSV.encode())
     assert [r.commune for r in records] == ["23734", "23728", "23734"]
     assert all(r.payload.decode().startswith("MaHoSo,MaTTHC,TenTTHC") for r in records)
-    assert [r.event_id for r in records] == [r.event_id for r in filedrop.csv_records(CSV.encode())]
-    assert len({r.event_id for r in records}) == 3
+    assert [r.source_event_id for r in records] == [r.source_event_id for r in filedrop.csv_records(CSV.encode())]
+    assert len({r.source_event_id for r in records}) == 3
 
 
 @pytest.mark.parametrize("raw,reason", [
@@ -91,7 +94,8 @@ def test_import_twice_publishes_each_event_once(make_settings, tmp_path):
     folder = tmp_path / "drop"
     folder.mkdir()
     _drop(folder)
-    first = _import(s, folder)
+    logs: list[dict] = []
+    first = _import(s, folder, logs)
     assert first["files_done"] == 4 and first["events"] == 7
     assert first["files_rejected"] == 6
     assert first["rejected"] == {"cp1258.csv": "bad_encoding", "no-header.csv": "malformed_csv",
@@ -117,7 +121,14 @@ def test_import_twice_publishes_each_event_once(make_settings, tmp_path):
     assert Counter(r.headers["hub.format"] for r in documents) == {"edxml": 1, "edoc-go": 1}
     ids = [r.headers["hub.source_event_id"] for r in dossiers + documents]
     assert len(ids) == len(set(ids)) == 7
-    assert {r.key for r in dossiers} == {b"23734", b"23728", b"23722", None}
+    # Without a commune the key is the source system id: copies of an event always meet on one partition.
+    assert {r.key for r in dossiers} == {b"23734", b"23728", b"23722", b"drop-test"}
+    # Each file is one trace: import_file_done logs it and every record of that file carries it.
+    trace_of = {x["file"]: x["trace_id"] for x in logs if x["event"] == "import_file_done"}
+    assert len(set(trace_of.values())) == 4
+    file_of = {"csv": "ho-so.csv", "dvcqg-json": "dvcqg.json", "edxml": "cong-van.xml", "edoc-go": "edoc.xml"}
+    for r in dossiers + documents:
+        assert r.headers["hub.trace_id"] == trace_of[file_of[r.headers["hub.format"]]]
 
     # Without the ledger a re-drop does publish again, but with identical event ids (the worker dedups).
     (folder / filedrop.LEDGER).unlink()
@@ -130,10 +141,10 @@ def test_import_twice_publishes_each_event_once(make_settings, tmp_path):
 
 @pytest.mark.integration
 def test_watch_picks_up_files_dropped_later(make_settings, tmp_path):
-    """--watch mode imports a file dropped while it runs, once the file has settled."""
+    """--watch mode imports a file dropped while it runs, once settled, under the caller's trace id."""
     s = make_settings()
     stop = threading.Event()
-    drop = filedrop.FileDrop(tmp_path, "drop-watch", s)
+    drop = filedrop.FileDrop(tmp_path, "drop-watch", s, trace_id="caller-trace-7")
     worker = threading.Thread(target=drop.watch, kwargs={"interval_s": 0.3, "stop": stop}, daemon=True)
     worker.start()
     try:
@@ -143,4 +154,5 @@ def test_watch_picks_up_files_dropped_later(make_settings, tmp_path):
         stop.set()
         worker.join(timeout=30)
         drop.close()
-    assert len(read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=2, timeout_s=30)) == 2
+    records = read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=2, timeout_s=30)
+    assert [r.headers["hub.trace_id"] for r in records] == ["caller-trace-7"] * 2

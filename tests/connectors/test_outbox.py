@@ -15,8 +15,11 @@ from pathlib import Path
 import orjson
 import pytest
 from conftest import ROOT, settings_env
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.outbox import Outbox
+from connectors.publisher import Publisher
 from hub import codec, topics
 from hub.errors import OutboxFull
 from hub.systems import SystemsRegistry
@@ -154,14 +157,105 @@ def test_full_outbox_refuses_without_storing(make_settings, tmp_path):
 
 
 def test_publish_validates_and_returns_given_id(make_settings, tmp_path):
-    """A given event id is kept; an unknown kind or missing format is refused before storing."""
+    """A given event id is kept; without one, a retry of the same payload gets the same derived id."""
     s = make_settings(create_topics=False, outbox_path=str(tmp_path / "o.sqlite3"))
     with Outbox(s, "ids", forward=False) as box:
         assert box.publish("dossier", b"{}", format="dvcqg-json", event_id="mine-1") == "mine-1"
-        generated = box.publish("dossier", b"{}", format="dvcqg-json")
-        assert len(generated) == 32
+        body = b'{"MaHoSo": "HS-1", "TrangThaiHoSo": "2", "NgayCapNhat": "20251120080000"}'
+        generated = box.publish("dossier", body, format="dvcqg-json")
+        assert generated.startswith("dvcqg-json-") and len(generated) == len("dvcqg-json-") + 32
+        assert box.publish("dossier", body.replace(b", ", b","), format="dvcqg-json") == generated
+        assert box.publish("dossier", body.replace(b'"2"', b'"4"'), format="dvcqg-json") != generated
         with pytest.raises(ValueError):
             box.publish("report", b"{}", format="dvcqg-json")
         with pytest.raises(ValueError):
             box.publish("dossier", b"{}", format="")
-        assert box.depth() == 2
+        with pytest.raises(ValueError, match="trace_id"):
+            box.publish("dossier", b"{}", format="dvcqg-json", trace_id="not a trace id\n")
+        assert box.depth() == 4
+
+
+def test_copies_of_an_event_without_commune_meet_on_one_partition(make_settings, tmp_path):
+    """Without a commune the key is the source system id, so a retry lands on the partition of the first copy."""
+    s = make_settings(partitions=6, outbox_path=str(tmp_path / "o.sqlite3"))
+    bodies = [orjson.dumps({"dossier_code": f"HS-{i}", "status": 2, "event_time": "2025-11-20T08:00:00+07:00"})
+              for i in range(3)]
+    with Outbox(s, "sys-without-commune") as box:
+        for body in bodies + bodies:  # the caller retries everything, without ids
+            box.publish("dossier", body, format="hub-json")
+        assert box.flush(60)
+    with Publisher("pub-without-commune", s) as pub:
+        for body in bodies + bodies:
+            pub.send("dossier", body, format="hub-json")
+    records = read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=12, timeout_s=60)
+    assert len(records) == 12
+    for system in ("sys-without-commune", "pub-without-commune"):
+        mine = [r for r in records if r.headers["hub.source"] == system]
+        assert {r.key for r in mine} == {system.encode()}
+        assert "hub.commune" not in mine[0].headers
+        copies: dict[str, set[int]] = defaultdict(set)
+        for r in mine:
+            copies[r.headers["hub.source_event_id"]].add(r.partition)
+        assert len(copies) == 3 and all(len(p) == 1 for p in copies.values())
+
+
+def test_stats_and_metrics_come_from_the_outbox_object(make_settings, tmp_path):
+    """stats() and the host's own CollectorRegistry show depth, age and totals; nothing lands in the global registry."""
+    s = make_settings(outbox_path=str(tmp_path / "o.sqlite3"))
+    host = CollectorRegistry()
+    with Outbox(s, "metrics", forward=False, metrics_registry=host) as box:
+        for i in range(3):
+            box.publish("dossier", b'{"n": %d}' % i, format="hub-json", commune="23734")
+        stats = box.stats()
+        assert (stats.depth, stats.stored_total, stats.forwarded_total, stats.forwarding) == (3, 3, 0, False)
+        assert stats.oldest_age_s >= 0
+        assert _samples(host) == {"hub_outbox_depth": 3.0, "hub_outbox_forwarded_total": 0.0,
+                                  "hub_outbox_retries_total": 0.0}
+    assert _samples(host) == {}, "closing the outbox unregisters its collector"
+    with Outbox(s, "metrics", metrics_registry=host) as box:
+        assert box.flush(60)
+        wait_for(lambda: box.stats().forwarded_total == 3, timeout_s=10, what="forwarded total")
+        assert box.stats().depth == 0 and box.stats().forwarding
+        assert _samples(host) == {"hub_outbox_depth": 0.0, "hub_outbox_forwarded_total": 3.0,
+                                  "hub_outbox_retries_total": 0.0}
+    assert not [m for m in REGISTRY.collect() if m.name.startswith("hub_outbox")]
+
+
+def _samples(registry: CollectorRegistry) -> dict[str, float]:
+    """Parsed Prometheus text of the host registry (the oldest-age gauge varies, so it is left out)."""
+    text = generate_latest(registry).decode()
+    return {s.name: s.value for fam in text_string_to_metric_families(text) for s in fam.samples
+            if s.name != "hub_outbox_oldest_age_seconds"}
+
+
+def _log_lines(text: str) -> list[dict]:
+    return [orjson.loads(x) for x in text.splitlines() if x.startswith("{")]
+
+
+def test_hub_publish_logs_the_trace_id_the_ingest_record_carries(make_settings, tmp_path):
+    """`hub publish` logs publish_stored/publish_forwarded with the trace id on the record; a given one is kept."""
+    s = make_settings(outbox_path=str(tmp_path / "o.sqlite3"))
+    payload = tmp_path / "dossier.json"
+    payload.write_bytes(b'{"MaHoSo": "HS-7", "TrangThaiHoSo": "2", "NgayCapNhat": "20251120080000"}')
+    runs = []
+    for extra in ([], ["--trace-id", "caller-trace.01"]):
+        proc = subprocess.run([sys.executable, "-m", "hub", "publish", "--system", "cli-trace", "--kind", "dossier",
+                               "--format", "dvcqg-json", "--timeout", "60", *extra, str(payload)],
+                              env=settings_env(s), cwd=ROOT, capture_output=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout.decode()[-2000:] + proc.stderr.decode()[-2000:]
+        runs.append(_log_lines(proc.stdout.decode()))
+    records = read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=2, timeout_s=30)
+    assert len(records) == 2
+    for lines, record in zip(runs, sorted(records, key=lambda r: r.offset), strict=True):
+        stored = [x for x in lines if x["event"] == "publish_stored"]
+        forwarded = [x for x in lines if x["event"] == "publish_forwarded"]
+        assert len(stored) == 1 and len(forwarded) == 1
+        assert stored[0]["trace_id"] == forwarded[0]["trace_id"] == record.headers["hub.trace_id"]
+        assert stored[0]["source_event_id"] == record.headers["hub.source_event_id"]
+        assert (forwarded[0]["partition"], forwarded[0]["offset"]) == (record.partition, record.offset)
+        assert [x["depth"] for x in lines if x["event"] == "outbox_status"][-1] == 0
+    assert records[1].headers["hub.trace_id"] == "caller-trace.01"
+    assert records[0].headers["hub.trace_id"] != records[1].headers["hub.trace_id"]
+    # Re-running the same command is the caller's retry: same source event id, same partition.
+    assert records[0].headers["hub.source_event_id"] == records[1].headers["hub.source_event_id"]
+    assert records[0].partition == records[1].partition and records[0].key == records[1].key == b"cli-trace"

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from conftest import ROOT, settings_env
 
-from connectors import scenarios
+from connectors import scenarios, source_ids
 from connectors.simulator import SimConfig, Simulator, wanted_systems
 from hub import reference, topics
 from hub.errors import Rejected
@@ -144,18 +144,32 @@ def test_cli_run_matches_its_summary(make_settings, tmp_path):
 
 
 @pytest.mark.integration
-def test_part_of_the_traffic_goes_through_the_gateway(make_settings, tmp_path):
-    """With --gateway the simulator posts with the keys it got and the rest takes the SDK path."""
+def test_part_of_the_traffic_goes_through_the_gateway_under_the_trace_ids_it_logged(make_settings, tmp_path):
+    """With --gateway part goes through the gateway; every ingest record carries the trace id of its sim_sent line."""
     s = make_settings(outbox_path=str(tmp_path / "outbox.sqlite3"))
     with ServerThread(s) as srv:
-        sim = Simulator(s, SimConfig(communes=3, rate=40, duration_s=2, bad_ratio=0.05, seed=4,
-                                     gateway=srv.url, gateway_share=0.5))
-        keys = sim.register()
-        assert set(keys) >= {sid for sid, *_ in wanted_systems("52", sim.communes)} - {"sim-province"}
-        summary = sim.run()
+        proc = subprocess.run([sys.executable, "-m", "hub", "simulate", "--communes", "3", "--rate", "40",
+                               "--duration", "2", "--bad-ratio", "0.05", "--seed", "4", "--gateway", srv.url,
+                               "--gateway-share", "0.5"], env=settings_env(s), cwd=ROOT, capture_output=True,
+                              timeout=180)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    summary = orjson.loads(proc.stdout)
     assert summary["forwarded"] and summary["gateway_refused"] == {}
     assert summary["by_path"]["gateway"] > 0 and summary["by_path"]["sdk"] > 0
     records = read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=summary["by_kind"]["dossier"]) + \
         read_topic(s, s.topic(topics.INGEST_DOCUMENT), expect=summary["by_kind"]["document"])
     assert len(records) == summary["sent"]
     assert _by_event_id(records) == {"good": summary["good"], "bad": summary["bad"]}
+
+    sent = [orjson.loads(x) for x in proc.stderr.splitlines() if b'"sim_sent"' in x]
+    assert len(sent) == summary["sent"] and Counter(x["path"] for x in sent) == summary["by_path"]
+    logged = {x["trace_id"]: x["source_event_id"] for x in sent}
+    assert len(logged) == summary["sent"], "one trace per event"
+    assert {r.headers["hub.trace_id"]: r.headers["hub.source_event_id"] for r in records} == logged
+
+
+def test_simulated_events_have_distinct_natural_keys():
+    """Every simulated event is a distinct event by its natural key, so none is deduplicated away."""
+    communes = reference.province_communes("52")[:40]
+    events = _events(3, 6000, communes, bad_ratio=0.05)
+    assert len({source_ids.derive(e.format, e.payload) for e in events}) == len(events)
