@@ -76,8 +76,7 @@ def timestamp_ms(value: Any, field: str) -> int | None:
     try:
         # The national formats by slicing: strptime costs ~10x more and checks nothing datetime() does not.
         if _COMPACT.match(raw):
-            dt = datetime(int(raw[0:4]), int(raw[4:6]), int(raw[6:8]), int(raw[8:10]), int(raw[10:12]),
-                          int(raw[12:14]), tzinfo=VIETNAM)
+            return _compact_ms(raw, field)
         elif _COMPACT_DATE.match(raw):
             dt = datetime(int(raw[0:4]), int(raw[4:6]), int(raw[6:8]), tzinfo=VIETNAM)
         elif m := _DMY.match(raw):
@@ -97,6 +96,29 @@ def timestamp_ms(value: Any, field: str) -> int | None:
     if not _MIN_YEAR <= dt.year <= _MAX_YEAR:
         raise Rejected("bad_date", f"{field} is outside the years {_MIN_YEAR}..{_MAX_YEAR}", field=field)
     return int(dt.astimezone(UTC).timestamp() * 1000)
+
+
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_VIETNAM_OFFSET_MS = 7 * 3_600_000
+
+
+def _compact_ms(raw: str, field: str) -> int:
+    """yyyyMMddHHmmss (Vietnam time) -> UTC ms with integer arithmetic: the national portal's format is
+    on every dossier several times, and datetime objects cost several times more."""
+    y, mo, d = int(raw[0:4]), int(raw[4:6]), int(raw[6:8])
+    hh, mi, ss = int(raw[8:10]), int(raw[10:12]), int(raw[12:14])
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    if not (_MIN_YEAR <= y <= _MAX_YEAR and 1 <= mo <= 12 and hh < 24 and mi < 60 and ss < 60
+            and 1 <= d <= _DAYS_IN_MONTH[mo - 1] + (mo == 2 and leap)):
+        raise Rejected("bad_date", f"{field} is not a valid yyyyMMddHHmmss date within the years "
+                       f"{_MIN_YEAR}..{_MAX_YEAR}", field=field)
+    # days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil)
+    yy = y - (mo <= 2)
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * (mo + (-3 if mo > 2 else 9)) + 2) // 5 + d - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return ((days * 24 + hh) * 60 + mi) * 60_000 + ss * 1000 - _VIETNAM_OFFSET_MS
 
 
 def code(value: Any, field: str, allowed: dict[str, str], reason: str = "invalid_value") -> str | None:

@@ -55,6 +55,7 @@ _KEY_ID_LABEL = b"hub/pseudonym/key-id"
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _SEP = r"[ .\-]?"
 _PHONE = re.compile(rf"(?<![\w+])(?:\(?\+84\)?{_SEP}|84{_SEP}|0)[1-9](?:{_SEP}\d){{7,9}}(?!{_SEP}\d)")
+_NEEDS_SCRUB = re.compile(r"[0-9@]")
 _ID = re.compile(r"(?<!\d)(?:\d{12}|[1-9]\d{9}(?:-\d{3})?|\d{9})(?!\d)")
 STATE_ORGAN_ID = re.compile(r"^\d{3}\.\d{2}\.\d{2,3}\.[A-Z]\d{2}$", re.ASCII)
 _HONORIFIC = re.compile(r"(?i:\b(?:ông|bà|anh|chị|cháu|em|công dân)\s+)(\w)")
@@ -95,13 +96,13 @@ class PseudonymKey:
     def pseudonym(self, value: str | None) -> str | None:
         """Hex HMAC-SHA256 of the normalized identifier; None or blank stays None."""
         norm = normalize_identifier(value) if value else ""
-        return hmac.new(self.key, norm.encode(), hashlib.sha256).hexdigest() if norm else None
+        return hmac.digest(self.key, norm.encode(), "sha256").hex() if norm else None
 
 
 def scrub(text: str | None) -> str | None:
     """``text`` with e-mail addresses, phone numbers and identity numbers replaced by placeholders."""
-    if not text:
-        return text
+    if not text or _NEEDS_SCRUB.search(text) is None:
+        return text  # every pattern needs a digit or an @: most names and units have neither
     text = _EMAIL.sub("[email]", text)
     text = _PHONE.sub("[phone]", text)
     return _ID.sub("[id]", text)

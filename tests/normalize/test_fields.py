@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.errors import Rejected
 from hub.normalize import fields
@@ -61,3 +65,22 @@ def test_rejections_name_the_field_and_rule_never_the_value(parse, value):
     with pytest.raises(Rejected) as info:
         parse(value)
     assert value not in info.value.message and info.value.field in info.value.message
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(1980, 2110), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25), st.integers(0, 61),
+       st.integers(0, 61))
+def test_compact_dates_by_integer_arithmetic_equal_datetime(y, mo, d, hh, mi, ss):
+    """yyyyMMddHHmmss parsed without datetime gives datetime's instant, and refuses what datetime refuses."""
+    raw = f"{y:04d}{mo:02d}{d:02d}{hh:02d}{mi:02d}{ss:02d}"
+    try:
+        expected = int(datetime(y, mo, d, hh, mi, ss, tzinfo=timezone(timedelta(hours=7))).timestamp() * 1000)
+        expected = expected if 1990 <= y <= 2100 else None
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(Rejected) as err:
+            fields.timestamp_ms(raw, "NgayTiepNhan")
+        assert err.value.reason == "bad_date"
+    else:
+        assert fields.timestamp_ms(raw, "NgayTiepNhan") == expected
