@@ -164,28 +164,74 @@ class _Compiler:
         return write
 
     def record(self, schema: dict, namespace: str | None) -> Writer:
+        """A record writer generated as straight-line Python: one block per field, the common shapes
+        (string, int/long/timestamp, boolean, double, enum, and their ``["null", X]`` unions) inlined,
+        anything else handed to its compiled writer."""
         ns = schema.get("namespace", namespace)
         name = self.full(schema["name"], ns)
-        fields: list[tuple[str, Writer, Any]] = []
-        known = frozenset(f["name"] for f in schema["fields"])
+        env: dict[str, Any] = {"_long": _long, "_MISSING": _MISSING, "_DOUBLE": _DOUBLE, "_bad": _bad,
+                               "_known": frozenset(f["name"] for f in schema["fields"]), "_name": name,
+                               "_extra": _extra}
+        self.writers[name] = lambda out, datum: env["_write"](out, datum)  # a record may refer to itself
+        lines = ["def _write(out, d):",
+                 "    if type(d) is not dict:",
+                 "        raise TypeError(f'{_name} expects a dict, got {type(d).__name__}')",
+                 "    if not _known.issuperset(d):",  # a mapper must never smuggle a field past the schema
+                 "        _extra(_name, d, _known)",
+                 "    get = d.get"]
+        for i, f in enumerate(schema["fields"]):
+            default = f.get("default", _MISSING)
+            env[f"D{i}"] = default
+            label = f"{name}.{f['name']}"
+            env[f"L{i}"] = label
+            lines.append(f"    v = get({f['name']!r}, D{i})")
+            lines += ["    " + line for line in self._field(f["type"], ns, i, env)]
+        exec(compile("\n".join(lines), f"<avro writer {name}>", "exec"), env)  # noqa: S102 - our own code
+        return env["_write"]
 
-        def write(out: bytearray, datum: Any) -> None:
-            if not isinstance(datum, dict):
-                raise TypeError(f"{name} expects a dict, got {type(datum).__name__}")
-            if not known.issuperset(datum):  # a mapper must never smuggle a field past the schema
-                extra = sorted(set(datum) - known)
-                raise ValueError(f"{name} has no field {', '.join(extra[:5])}")
-            get = datum.get
-            for field_name, writer, default in fields:
-                value = get(field_name, default)
-                if value is _MISSING:
-                    raise ValueError(f"{name}.{field_name} is required and has no default")
-                writer(out, value)
+    def _field(self, ftype: Any, ns: str | None, i: int, env: dict) -> list[str]:
+        """Lines writing ``v`` (field ``i``) for the shapes inlined; else a call of its compiled writer."""
+        nullable = isinstance(ftype, list) and len(ftype) == 2 and ftype[0] == "null"
+        inner = ftype[1] if nullable else ftype
+        shape = self._shape(inner, ns, i, env)
+        if shape is None:
+            env[f"W{i}"] = self.compile(ftype, ns)
+            return [f"if v is _MISSING: _bad(L{i}, 'a value', v)", f"W{i}(out, v)"]
+        if not nullable:
+            return [f"if v is _MISSING: _bad(L{i}, 'a value', v)", *shape]
+        return ["if v is None:", "    out.append(0)", "else:", "    out.append(2)",
+                *("    " + line for line in shape)]
 
-        self.writers[name] = write  # before the fields: a record may refer to itself
-        for f in schema["fields"]:
-            fields.append((f["name"], self.compile(f["type"], ns), f.get("default", _MISSING)))
-        return write
+    def _shape(self, t: Any, ns: str | None, i: int, env: dict) -> list[str] | None:
+        kind = t if isinstance(t, str) else t.get("type") if isinstance(t, dict) else None
+        if isinstance(t, dict) and t.get("logicalType") not in (None, "timestamp-millis"):
+            return None
+        if kind == "string":
+            return [f"if type(v) is not str: _bad(L{i}, 'a string', v)",
+                    "b = v.encode()", "n = len(b)",
+                    "if n < 64: out.append(n << 1)", "else: _long(out, n)", "out += b"]
+        if kind in ("int", "long"):
+            lo, hi = _INT_RANGE if kind == "int" else _LONG_RANGE
+            return [f"if type(v) is not int or not {lo} <= v <= {hi}: _bad(L{i}, 'an integer in range', v)",
+                    "_long(out, v)"]
+        if kind == "boolean":
+            return ["if v is True: out.append(1)", "elif v is False: out.append(0)",
+                    f"else: _bad(L{i}, 'a boolean', v)"]
+        if kind == "double":
+            return [f"if type(v) is not float and type(v) is not int: _bad(L{i}, 'a number', v)",
+                    "out += _DOUBLE(v)"]
+        if kind == "enum":
+            writer = self.compile(t, ns)  # registers the named type; its symbols are inlined below
+            env[f"W{i}"] = writer
+            encoded = {}
+            for n, symbol in enumerate(t["symbols"]):
+                buf = bytearray()
+                _long(buf, n)
+                encoded[symbol] = bytes(buf)
+            env[f"E{i}"] = encoded
+            return [f"b = E{i}.get(v) if type(v) is str else None",
+                    f"if b is None: _bad(L{i}, 'a symbol of the enum', v)", "out += b"]
+        return None
 
     def union(self, branches: list, namespace: str | None) -> Writer:
         writers = [self.compile(b, namespace) for b in branches]
@@ -214,6 +260,17 @@ class _Compiler:
             writers[i](out, datum)
 
         return write
+
+
+def _bad(label: str, expected: str, value: Any) -> None:
+    if value is _MISSING:
+        raise ValueError(f"{label} is required and has no default")
+    raise TypeError(f"{label} expects {expected}, got {type(value).__name__}")
+
+
+def _extra(name: str, datum: dict, known: frozenset[str]) -> None:
+    extra = sorted(set(datum) - known)
+    raise ValueError(f"{name} has no field {', '.join(extra[:5])}")
 
 
 def _array(items: Writer) -> Writer:

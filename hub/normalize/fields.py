@@ -26,8 +26,9 @@ def text(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         value = str(value)
-    value = unicodedata.normalize("NFC", value).strip()
-    return value or None
+    if not value.isascii():  # ASCII is NFC already: codes, dates and numbers skip the normalizer
+        value = unicodedata.normalize("NFC", value)
+    return value.strip() or None
 
 
 def fold(value: str) -> str:
