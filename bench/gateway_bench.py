@@ -19,10 +19,9 @@ from bench import kafka_env
 from bench.measure import RATE, Row, Stat
 from bench.records import communes, dvcqg
 from connectors.publisher import Publisher
-from hub import topics
+from hub import systems, topics
 from hub.gateway.server import ServerThread
 from hub.settings import Settings
-from hub.systems import SystemsRegistry
 
 SYSTEM = "bench-gateway"
 BATCH = 100
@@ -45,7 +44,7 @@ def run(*, quick: bool, runs: int) -> list[Row]:
         try:
             topics.create(s)
             codes = communes(s.province)
-            key = SystemsRegistry(s).add(SYSTEM, codes, ["dossier"])
+            key = systems.add(s, SYSTEM, codes, ["dossier"])
             auth = {"authorization": f"Bearer {key}", "content-type": "application/json"}
             seq = iter(range(10**9))  # unique dossier codes across runs
 

@@ -27,9 +27,8 @@ from bench.measure import RATE, Row, Stat, percentile
 from bench.records import communes, dvcqg_bytes
 from connectors.publisher import Publisher
 from hub import headers as h
-from hub import log, topics
+from hub import log, systems, topics
 from hub.settings import ROOT, Settings
-from hub.systems import SystemsRegistry
 
 SYSTEM = "bench-onestop"
 COPY_TOPIC = "bench.copy"
@@ -140,7 +139,7 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
                 topics.create(s)
                 kafka_env.create_topic(s, s.topic(COPY_TOPIC))
                 codes = communes(s.province)
-                SystemsRegistry(s).add(SYSTEM, codes, ["dossier"])
+                systems.add(s, SYSTEM, codes, ["dossier"])
                 _preload(s, n, codes)
                 copy, copy_steady = _copy_loop(s, n, timeout_s)
                 hub = _hub(s, n, m, timeout_s, log_dir)

@@ -18,13 +18,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import faust
 
     from hub.pipeline.app import Pipeline
-    from hub.systems import SystemsRegistry
+    from hub.systems import SystemsFollower
 
     settings.effective_pseudonym_key()  # refuse to start without a key outside dev mode
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
-    registry = SystemsRegistry(settings)
-    registry.start()
-    pipeline = Pipeline(settings, registry)
+    systems = SystemsFollower(settings).start()
+    pipeline = Pipeline(settings, systems)
     pipeline.recover()  # before consuming: what a killed predecessor wrote is already on the feed
     log.get().info("worker_starting", app_id=settings.app_id, bootstrap=settings.kafka_bootstrap,
                    partitions=settings.partitions, store=settings.worker_store)
@@ -34,5 +33,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         worker.execute_from_commandline()
     finally:
-        registry.stop()
+        systems.stop()
     return 0

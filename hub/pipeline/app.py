@@ -22,14 +22,14 @@ _REGISTRY_REASONS = frozenset({"unknown_system", "commune_not_in_scope", "kind_n
 
 
 class Pipeline:
-    """Builds the faust app for these settings; ``registry`` supplies scopes and organ ids."""
+    """Builds the faust app for these settings; ``systems`` (a SystemsFollower) supplies scopes and organs."""
 
-    def __init__(self, settings: Settings, registry):
+    def __init__(self, settings: Settings, systems):
         self.settings = settings
-        self.registry = registry
+        self.systems = systems
         self.schemas = codec.load(settings.schemas_dir)
         self.window_s = settings.dedupe_window_hours * 3600
-        self.ctx = Context.from_settings(settings, organs=registry.organs(), scope_of=self._scope)
+        self.ctx = Context.from_settings(settings, organs=systems.snapshot.organs, scope_of=self._scope)
         self._last_forced_refresh = 0.0
         self.recent: dict[str, set[str]] = {k: set() for k in topics.KINDS}
         self.app = faust.App(
@@ -60,15 +60,15 @@ class Pipeline:
 
     # -- scope: deny by default, but a system onboarded seconds ago must not be rejected ----
     def _scope(self, system_id: str) -> Scope | None:
-        return self.registry.scope(system_id)
+        return self.systems.snapshot.scope(system_id)
 
     def _refresh_registry_if_stale(self) -> bool:
         now = time.monotonic()
         if now - self._last_forced_refresh < 1.0:
             return False
         self._last_forced_refresh = now
-        self.registry.refresh()
-        self.ctx.organs = self.registry.organs()
+        self.systems.refresh_now()
+        self.ctx.organs = self.systems.snapshot.organs
         return True
 
     def recover(self) -> None:
@@ -102,6 +102,7 @@ class Pipeline:
         raw_headers = _raw_headers(msg)
         hdrs = h.to_dict(raw_headers)
         src = Source(msg.topic, msg.partition, msg.offset, int(msg.timestamp * 1000))
+        self.ctx.organs = self.systems.snapshot.organs  # the follower swaps snapshots within a second
         out = process(kind, msg.key, msg.value, hdrs, src, self.ctx, self.schemas)
         # The registry may lag a fresh onboarding by a poll interval: look again once.
         if (out.rejected is not None and out.rejected.reason in _REGISTRY_REASONS

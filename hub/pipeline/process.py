@@ -41,14 +41,17 @@ class Outcome:
 
 
 def envelope(kind: str, key: bytes | None, hdrs: dict[str, str], src: Source) -> Envelope:
-    """The identity a raw record carries; a missing trace id gets a new one."""
+    """The identity a raw record carries; a missing trace id gets a new one.
+
+    The Kafka key is a partitioning device only, never routing input: the commune hint is the
+    explicit ``hub.commune`` header or nothing (``key`` is kept in the signature for callers)."""
     return Envelope(
         kind=kind,
         format=hdrs.get(h.FORMAT, ""),
         source_system=hdrs.get(h.SOURCE, ""),
         trace_id=hdrs.get(h.TRACE_ID) or uuid.uuid4().hex,
         ingest_time_ms=src.timestamp_ms,
-        commune_hint=hdrs.get(h.COMMUNE) or (key.decode("utf-8", "replace") if key else None),
+        commune_hint=hdrs.get(h.COMMUNE) or None,
         source_event_id=h.source_event_id(hdrs),
     )
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, topics
-from hub.systems import SystemsRegistry
+from hub import codec, systems, topics
 from hub.testing import end_offset_total, group_lag, read_topic, wait_for
 from tests.pipeline import payloads
 
@@ -19,7 +18,7 @@ def test_five_thousand_events_published_twice_with_a_killed_worker_give_five_tho
         make_settings, hub_process):
     """SIGKILL mid-stream and a restart still leave exactly one feed record per event."""
     s = make_settings(worker_session_timeout_s=6)
-    SystemsRegistry(s).add("onestop-gl", COMMUNES, ["dossier"])
+    systems.add(s, "onestop-gl", COMMUNES, ["dossier"])
     bodies = [payloads.encode(payloads.dossier(i)) for i in range(N)]
     with Publisher("onestop-gl", s) as pub:
         for copy in range(2):  # a connector that re-sends everything it sent (same event ids)

@@ -9,10 +9,9 @@ import orjson
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, topics
+from hub import codec, systems, topics
 from hub import headers as h
 from hub.normalize import Context
-from hub.systems import SystemsRegistry
 from hub.testing import read_topic
 from tests.fixtures import load
 
@@ -31,7 +30,7 @@ def test_dialect_fixtures_round_trip_field_by_field_without_personal_data(make_s
     """Each fixture yields exactly its expected feed records (or its DLQ reason), and no personal datum leaks."""
     organs = ",".join(f"{k}={v}" for k, v in load.organs().items())
     s = make_settings(organs=organs)
-    SystemsRegistry(s).add("fixtures", FIXTURE_COMMUNES, ["dossier", "document"])
+    systems.add(s, "fixtures", FIXTURE_COMMUNES, ["dossier", "document"])
     cases = load.cases()
     with Publisher("fixtures", s) as pub:
         for i, case in enumerate(cases):

@@ -12,8 +12,7 @@ import pytest
 
 from connectors.publisher import Publisher
 from hub import headers as h
-from hub import topics
-from hub.systems import SystemsRegistry
+from hub import systems, topics
 from hub.testing import read_topic
 from tests.pipeline import payloads
 
@@ -31,7 +30,7 @@ def _writer_schemas() -> dict[int, dict]:
 def test_thousand_dossiers_reach_the_feed_and_ten_malformed_the_dlq(make_settings, hub_process):
     """1,000 valid DVCQG payloads give exactly 1,000 feed records; 10 malformed give 10 dead letters."""
     s = make_settings()
-    SystemsRegistry(s).add("onestop-ialy", ["23734"], ["dossier"])
+    systems.add(s, "onestop-ialy", ["23734"], ["dossier"])
     base = datetime(2025, 11, 20, 1, 0, tzinfo=UTC)
     sent = {}
     with Publisher("onestop-ialy", s) as pub:
