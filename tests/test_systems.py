@@ -186,7 +186,7 @@ def test_follower_thread_picks_up_changes(settings):
         wait_for(lambda: follower.snapshot.authenticate(key), timeout_s=20, what="follower sees the new system")
 
 
-class _StalledConsumer:
+class StalledConsumer:
     """A real consumer whose end_offsets waits on an event: a broker that stalls mid-read."""
 
     def __init__(self, inner, entered: threading.Event, release: threading.Event):
@@ -194,7 +194,7 @@ class _StalledConsumer:
 
     def end_offsets(self, *args, **kwargs):
         self._entered.set()
-        self._release.wait(60)
+        self._release.wait(120)
         return self._inner.end_offsets(*args, **kwargs)
 
     def __getattr__(self, name):
@@ -209,7 +209,7 @@ def test_lookups_do_not_wait_for_a_stalled_read(settings):
 
     def factory(s):
         consumer = systems._kafka_consumer(s)
-        return _StalledConsumer(consumer, entered, release) if stall["on"] else consumer
+        return StalledConsumer(consumer, entered, release) if stall["on"] else consumer
 
     follower = SystemsFollower(settings, interval_s=3600, consumer_factory=factory).start()
     try:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.errors import Rejected
@@ -48,6 +48,9 @@ async def read_body(request: Request) -> bytes:
     except TimeoutError:
         raise BodyRefused("request_timeout", f"the body did not arrive within {timeout_s:g}s "
                           "(HUB_GATEWAY_BODY_TIMEOUT_MS)", stage="parse") from None
+    except ClientDisconnect:  # nobody will read the answer; end the request like any refused body
+        raise BodyRefused("request_timeout", "the client closed the connection before its body was complete",
+                          stage="parse") from None
     return bytes(buf)
 
 
