@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub import log
+from hub import log, topics
 from hub.errors import REASONS, Rejected, TransientError
 from hub.gateway.limits import CLOSE, BodyRefused
 from hub.settings import Settings
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.systems = SystemsFollower(settings)
     state.keys = KeyCheck(state.systems)
     state.writer = KafkaWriter(settings)
-    state.readiness = ops.Readiness(state.writer)
+    state.readiness = ops.Readiness(state.writer, [settings.topic(topics.INGEST_BY_KIND[k]) for k in topics.KINDS])
     state.validator = ingest.Validator(settings)
     state.metrics = ops.Metrics()
     app.add_middleware(InFlightLimit, limit=settings.gateway_max_in_flight)

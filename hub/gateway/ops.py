@@ -61,12 +61,14 @@ class MetricsMiddleware:
 class Readiness:
     """Broker state kept by a background check, so that ``/readyz`` answers from memory.
 
-    Every ``interval_s`` the shared producer's client asks the cluster for its metadata, with a
-    deadline; the outcome (and when it was last good) is what ``/readyz`` reports.
+    Every ``interval_s`` the shared producer's client asks a broker for the metadata of the ingest
+    topics (not of every topic: on a shared cluster that answer is megabytes), with a deadline;
+    the outcome is what ``/readyz`` reports.
     """
 
-    def __init__(self, writer, *, interval_s: float = 2.0, timeout_s: float = 2.0) -> None:
+    def __init__(self, writer, topics: list[str], *, interval_s: float = 2.0, timeout_s: float = 2.0) -> None:
         self.writer = writer
+        self.topics = topics
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.kafka: dict = {"reachable": False, "error": "not checked yet"}
@@ -80,9 +82,18 @@ class Readiness:
         if producer is None:
             self.kafka = {"reachable": False, "error": self.writer.last_error or "connecting"}
             return self.kafka
+        from aiokafka.protocol.metadata import MetadataRequest
+
         try:
-            cluster = await asyncio.wait_for(producer.client.fetch_all_metadata(), self.timeout_s)
-            self.kafka = {"reachable": True, "brokers": len(cluster.brokers()), "checked_ms": _now_ms()}
+            client = producer.client
+            nodes = [b.nodeId for b in client.cluster.brokers()]
+            if not nodes:
+                raise ConnectionError("no broker known")
+            answer = await asyncio.wait_for(client.send(nodes[0], MetadataRequest(self.topics)), self.timeout_s)
+            missing = sorted(t[1] for t in answer.topics if t[0] != 0)  # (error code, name, ...)
+            if missing:
+                raise LookupError(f"topics not available: {', '.join(missing)}")
+            self.kafka = {"reachable": True, "brokers": len(answer.brokers), "checked_ms": _now_ms()}
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", reported not raised
             self.kafka = {"reachable": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}",
                           "checked_ms": _now_ms()}
