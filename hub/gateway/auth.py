@@ -47,7 +47,7 @@ class KeyCheck:
         digest = hash_key(key)
         if digest in self._unknown:
             return None
-        await self._refresh()
+        await self.refresh()
         found = self.follower.snapshot.authenticate(key)
         if found is None:
             if len(self._unknown) >= _UNKNOWN_MAX:
@@ -55,8 +55,11 @@ class KeyCheck:
             self._unknown.add(digest)
         return found
 
-    async def _refresh(self) -> None:
-        # A re-read already in progress may have passed the key's record: wait for the next one.
+    async def refresh(self) -> None:
+        """Re-read hub.systems.v1 once (shared with every other waiting request, rate-limited).
+
+        Also for a request whose OrganId or scope was onboarded a moment ago (see ingest)."""
+        # A re-read already in progress may have passed the record we look for: wait for the next one.
         if self._pending is None:
             self._pending = asyncio.get_running_loop().create_task(self._run_after(self._current))
         await asyncio.shield(self._pending)
@@ -83,34 +86,46 @@ def log_context(request: Request) -> dict:
     return ctx
 
 
-async def current_system(request: Request,
-                         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> System:
-    """The active system (any role) owning the presented key; raises AuthError (401) otherwise."""
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+# What a route that checks the key itself (without the dependency) declares in OpenAPI.
+SECURITY = {"security": [{bearer.scheme_name: []}]}
+
+
+async def authenticate(request: Request, role: str | None = None) -> System:
+    """The active system owning the request's bearer key, of ``role`` when given.
+
+    401 ``unauthorized`` for a missing, malformed, unknown or revoked key; 403 ``role_not_allowed``
+    for a key of another role; 503 while the systems list has never been read. The hot ingest
+    routes call this directly: FastAPI's dependency machinery costs more than the check itself.
+    """
     keys: KeyCheck = request.app.state.keys
     if not keys.follower.loaded:
         # Without the list every key would look unknown; say "retry" rather than "bad key".
         raise TransientError("the systems list has not been read from Kafka yet")
-    if creds is None or not creds.credentials:
+    scheme, _, key = (request.headers.get("authorization") or "").partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
         raise AuthError("missing or malformed Authorization header; expected 'Authorization: Bearer <key>'")
-    system = await keys.system(creds.credentials.strip())
+    system = await keys.system(key)
     if system is None:
         raise AuthError("the bearer key is unknown or has been revoked")
     log_context(request)["source_system"] = system.id
-    return system
-
-
-def _require(system: System, role: str) -> System:
-    if system.role != role:
+    if role is not None and system.role != role:
         raise Rejected("role_not_allowed", f"system {system.id!r} is a {system.role}; this route is for "
                        f"{role}s", stage="auth")
     return system
 
 
-async def current_publisher(system: Annotated[System, Depends(current_system)]) -> System:
-    """A publishing system (ingest routes); a reader key is 403 ``role_not_allowed``."""
-    return _require(system, PUBLISHER)
+async def current_system(request: Request, _creds: Credentials) -> System:
+    """Dependency: the active system (any role) owning the presented key; 401 otherwise."""
+    return await authenticate(request)
 
 
-async def current_reader(system: Annotated[System, Depends(current_system)]) -> System:
-    """A reading system (read API, dashboard); a publisher key is 403 ``role_not_allowed``."""
-    return _require(system, READER)
+async def current_publisher(request: Request, _creds: Credentials) -> System:
+    """Dependency: a publishing system; a reader key is 403 ``role_not_allowed``."""
+    return await authenticate(request, PUBLISHER)
+
+
+async def current_reader(request: Request, _creds: Credentials) -> System:
+    """Dependency: a reading system (read API, dashboard); a publisher key is 403 ``role_not_allowed``."""
+    return await authenticate(request, READER)

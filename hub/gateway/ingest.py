@@ -17,10 +17,9 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -28,15 +27,16 @@ from hub import headers as h
 from hub import log, topics
 from hub.errors import Rejected
 from hub.gateway import bodies
-from hub.gateway.auth import current_publisher, log_context
+from hub.gateway.auth import SECURITY, authenticate, log_context
 from hub.gateway.limits import off_loop_if_large, read_body
 from hub.normalize import Context, Envelope, normalize
 from hub.settings import Settings
-from hub.systems import System, SystemsSnapshot
+from hub.systems import PUBLISHER, System, SystemsSnapshot
 
 router = APIRouter(tags=["ingest"])
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _TRACE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SYSTEMS_REASONS = frozenset({"unknown_organ", "commune_not_in_scope", "unknown_system"})
 
 
 class AcceptedEvent(BaseModel):
@@ -173,15 +173,22 @@ async def _ingest(kind: str, request: Request, system: System, fmt_query: str | 
     explicit = (fmt_query or fmt_header or "").strip() or None
     header_id = (event_id or "").strip() or None
     commune_header = (commune or "").strip() or None
-    ctx = state.validator.context(state.systems.snapshot)
 
-    def check() -> tuple[str, list[_Checked]]:
+    def check(ctx: Context) -> tuple[str, list[_Checked]]:
         fmt, events = bodies.split(raw, media, kind, explicit_format=explicit,
                                    max_batch=settings.gateway_max_batch, header_id=header_id)
         log_context(request).update(format=fmt)
         return fmt, check_all(events, kind, fmt, system, trace_id, commune_header, ctx)
 
-    fmt, checked = await off_loop_if_large(len(raw), check)
+    try:
+        fmt, checked = await off_loop_if_large(len(raw), check, state.validator.context(state.systems.snapshot))
+    except Rejected as exc:
+        if exc.reason not in _SYSTEMS_REASONS:
+            raise
+        # An OrganId or a scope onboarded a moment ago may not have reached this gateway yet: re-read the
+        # systems list once (shared and rate-limited, like an unknown key) and validate again.
+        await state.keys.refresh()
+        fmt, checked = await off_loop_if_large(len(raw), check, state.validator.context(state.systems.snapshot))
     topic = settings.topic(topics.INGEST_BY_KIND[kind])
     items = [(c.key, c.raw, h.from_dict({h.SOURCE: system.id, h.FORMAT: fmt, h.COMMUNE: commune_header,
                                          h.SOURCE_EVENT_ID: c.source_event_id, h.TRACE_ID: trace_id}))
@@ -206,27 +213,48 @@ _FORMAT_DOC = ("Dialect of the body, e.g. dvcqg-json, hub-json, edxml, edoc-go (
                "dossiers, hub-json for JSON documents, detected by namespace for XML)")
 
 
+# Optional request parameters, read by hand: FastAPI's per-parameter validation cost more than the
+# rest of a single-event request. (location, name, max length, description) — also the OpenAPI doc.
+_PARAMS = [
+    ("query", "format", 64, _FORMAT_DOC),
+    ("header", "X-Hub-Format", 64, "Same as ?format="),
+    ("header", "X-Hub-Commune", 16, "Commune code (5 digits) for events whose payload carries none; written as "
+                                    "the hub.commune header"),
+    ("header", "Idempotency-Key", 128, "Your source event id (array elements get #index appended)"),
+    ("header", "X-Hub-Event-Id", 128, "= Idempotency-Key"),
+    ("header", "traceparent", 128, "W3C trace context: its trace id becomes the event's trace_id"),
+    ("header", "X-Trace-Id", 64, "A trace id, if no traceparent"),
+]
+_OPENAPI_PARAMS = [{"name": name, "in": where, "required": False, "description": doc,
+                    "schema": {"type": "string", "maxLength": size}} for where, name, size, doc in _PARAMS]
+
+
+def _params(request: Request) -> dict[str, str | None]:
+    """The optional parameters by lower-case name; longer than documented is 422 invalid_value."""
+    out: dict[str, str | None] = {}
+    headers, query = request.headers, request.query_params
+    for where, name, size, _doc in _PARAMS:
+        key = name.lower()
+        value = query.get(name) if where == "query" else headers.get(key)
+        if value is not None and len(value) > size:
+            raise Rejected("invalid_value", f"{where}.{key}: String should have at most {size} characters",
+                           stage="parse")
+        out[key] = value
+    return out
+
+
 def _route(kind: str):
-    async def endpoint(
-        request: Request,
-        system: Annotated[System, Depends(current_publisher)],
-        format: Annotated[str | None, Query(max_length=64, description=_FORMAT_DOC)] = None,
-        x_hub_format: Annotated[str | None, Header(max_length=64, description="Same as ?format=")] = None,
-        x_hub_commune: Annotated[str | None, Header(max_length=16, description="Commune code (5 digits) "
-                                                    "for events whose payload carries none")] = None,
-        idempotency_key: Annotated[str | None, Header(max_length=128, description="The publisher's event id "
-                                                      "(array elements get #index appended)")] = None,
-        x_hub_event_id: Annotated[str | None, Header(max_length=128, description="= Idempotency-Key")] = None,
-        traceparent: Annotated[str | None, Header(max_length=128, description="W3C trace context")] = None,
-        x_trace_id: Annotated[str | None, Header(max_length=64, description="If no traceparent")] = None,
-    ) -> Response:
-        return await _ingest(kind, request, system, format, x_hub_format, x_hub_commune,
-                             idempotency_key or x_hub_event_id, traceparent, x_trace_id)
+    async def endpoint(request: Request) -> Response:
+        system = await authenticate(request, PUBLISHER)
+        p = _params(request)
+        return await _ingest(kind, request, system, p["format"], p["x-hub-format"], p["x-hub-commune"],
+                             p["idempotency-key"] or p["x-hub-event-id"], p["traceparent"], p["x-trace-id"])
 
     endpoint.__name__ = f"post_{kind}_events"
     router.add_api_route(
         f"/v1/events/{kind}", endpoint, methods=["POST"], status_code=202, response_model=Accepted,
-        responses=RESPONSES, openapi_extra=request_body(kind), summary=f"Publish {kind} events",
+        responses=RESPONSES, openapi_extra={**request_body(kind), **SECURITY, "parameters": _OPENAPI_PARAMS},
+        summary=f"Publish {kind} events",
         description=f"One {kind} event as a JSON object, a batch as a JSON array"
                     + (", or one edXML / eDoc document as XML" if kind == "document" else "")
                     + ". Answers 202 only after Kafka acknowledged every event; a batch is all or nothing. The "
