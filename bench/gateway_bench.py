@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import pstats
 import resource
@@ -145,11 +146,15 @@ def _bodies(codes: list[str], n: int, variants: int = 20) -> list[bytes]:
     return out
 
 
+CASES = ("batch", "single", "health")
+
+
 def measure(seconds: float, clients: int = CLIENTS, profile: Path | None = None,
-            log_dir: Path | None = None) -> dict[str, Measured]:
+            log_dir: Path | None = None, bootstrap: str | None = None,
+            cases: tuple[str, ...] = CASES) -> dict[str, Measured]:
     """One gateway process, the three cases in a row; returns the measurements by case."""
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    with kafka_env.broker() as bootstrap:
+    with contextlib.nullcontext(bootstrap) if bootstrap else kafka_env.broker() as bootstrap:
         s = Settings.from_env(kafka_bootstrap=bootstrap, topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
                               dev_mode=True, gateway_max_in_flight=max(64, clients * 2))
         try:
@@ -163,9 +168,8 @@ def measure(seconds: float, clients: int = CLIENTS, profile: Path | None = None,
                 single = [_request("/v1/events/dossier", host, b, key) for b in _bodies(codes, 1, 200)]
                 health = [_request("/healthz", host, None, key)]
                 drive(gw.popen.pid, gw.port, batch + single, min(2.0, seconds), clients)  # warm-up
-                return {"batch": drive(gw.popen.pid, gw.port, batch, seconds, clients),
-                        "single": drive(gw.popen.pid, gw.port, single, seconds, clients),
-                        "health": drive(gw.popen.pid, gw.port, health, seconds, clients)}
+                requests = {"batch": batch, "single": single, "health": health}
+                return {case: drive(gw.popen.pid, gw.port, requests[case], seconds, clients) for case in cases}
             finally:
                 gw.stop()
         finally:
@@ -198,7 +202,9 @@ def _top(profile: Path, count: int = 25) -> str:
     import io
 
     out = io.StringIO()
-    pstats.Stats(str(profile), stream=out).strip_dirs().sort_stats("tottime").print_stats(count)
+    stats = pstats.Stats(str(profile), stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(count)
+    stats.sort_stats("cumulative").print_stats(count)
     return out.getvalue()
 
 
@@ -207,20 +213,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of each case")
     ap.add_argument("--clients", type=int, default=CLIENTS, help="concurrent keep-alive connections")
     ap.add_argument("--profile", action="store_true", help="run the gateway under cProfile; print its top entries")
+    ap.add_argument("--case", action="append", choices=CASES, help="run only this case (repeatable)")
+    ap.add_argument("--own-broker", action="store_true", help="start a broker of its own on free ports (a shared "
+                    "development broker with thousands of test topics is slow to answer metadata)")
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp, contextlib.ExitStack() as stack:
+        bootstrap = None
+        if args.own_broker:
+            from bench.gateway_degrade import OwnBroker
+
+            bootstrap = stack.enter_context(OwnBroker(Path(tmp) / "kafka")).bootstrap
         profile = Path(tmp) / "gateway.prof" if args.profile else None
-        got = measure(args.seconds, args.clients, profile, Path(tmp))
+        got = measure(args.seconds, args.clients, profile, Path(tmp), bootstrap, tuple(args.case or CASES))
         load = os.getloadavg()
         print(f"{args.clients} keep-alive clients, {args.seconds:g} s per case, load average before end "
               f"{load[0]:.2f}; {os.cpu_count()} cores")
         for case, per, unit in (("batch", BATCH, "events"), ("single", 1, "requests"), ("health", 1, "requests")):
+            if case not in got:
+                continue
             m = got[case]
             print(f"{case:7} {m.ok * per / m.seconds:10,.0f} {unit}/s accepted  ({m.failed} non-2xx)   gateway CPU "
                   f"{m.gateway_cpu_s * 1e6 / max(1, m.ok * per):7.1f} µs per {unit[:-1]}   "
                   f"({m.gateway_cpu_s / m.seconds:.0%} of a core; load generator {m.loadgen_cpu_s / m.seconds:.0%})")
         if profile is not None:
-            print("\ncProfile of the gateway process over the three cases (top by own time):")
+            print("\ncProfile of the gateway process over the cases run (top by own time):")
             print(_top(profile))
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 from pathlib import Path
@@ -161,3 +162,14 @@ def test_requests_over_the_in_flight_cap_are_503_at_once(make_settings):
         holder.close()
         wait_for(lambda: httpx.get(f"{srv.url}/registry/subjects").status_code == 200, timeout_s=30,
                  what="the slot freed")
+
+
+def test_oversized_headers_are_refused(deadlines):
+    """A request whose headers exceed 32 KiB is refused with a JSON 431 and the connection closed."""
+    srv, _key = deadlines
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=60) as sock:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n")
+        status, hdrs, body = _response(sock)
+    assert status == 431 and hdrs["connection"] == "close"
+    assert orjson.loads(body)["error"] == "payload_too_large"
