@@ -109,7 +109,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.writer.close()
             await asyncio.to_thread(state.systems.stop)
 
+    # FastAPI's OpenTelemetry hooks are off: the hub has its own metrics (/metrics) and decision logs, and the
+    # hooks' per-request provider lookups cost more than a /healthz answer.
     app = FastAPI(title="Commune Interconnection Hub", version="1", lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
                   description="Ingest for commune systems, Confluent-compatible schema registry (read-only), "
                               "health and metrics. Every error is a JSON body `{\"error\": <reason code>, "
                               "\"message\": ...}`.")

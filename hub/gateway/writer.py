@@ -68,7 +68,7 @@ class KafkaWriter:
             s = self.settings
             producer = AIOKafkaProducer(
                 bootstrap_servers=s.kafka_bootstrap, client_id=f"{s.app_id}-gateway", acks="all",
-                enable_idempotence=True, linger_ms=1, request_timeout_ms=max(1000, s.gateway_delivery_timeout_ms),
+                enable_idempotence=True, linger_ms=5, request_timeout_ms=max(1000, s.gateway_delivery_timeout_ms),
                 retry_backoff_ms=100, max_batch_size=256 * 1024,
                 max_request_size=max(1_048_576, s.max_payload_bytes + 65_536))
             try:
