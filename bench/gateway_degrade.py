@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                               dev_mode=True)
         topics.create(s)
         key = systems.add(s, "ialy", ["23734"], ["dossier"])
-        auth = {"authorization": f"Bearer {key}"}
+        auth = {"authorization": f"Bearer {key}", "content-type": "application/json"}
         with ServerThread(s) as srv, httpx.Client(base_url=srv.url, timeout=120) as client:
             wait_for(lambda: client.get("/readyz").status_code == 200, timeout_s=60, what="gateway ready")
             up_ms, r = _ms(lambda: client.post("/v1/events/dossier", content=orjson.dumps(DOSSIER), headers=auth))
