@@ -36,9 +36,8 @@ from bench.procstat import CpuMeter, listener_pid
 from bench.records import communes, dvcqg_bytes, dvcqg_lifecycle, lifecycle_clock
 from connectors.publisher import Publisher
 from hub import headers as h
-from hub import log, topics
+from hub import log, systems, topics
 from hub.settings import ROOT, Settings
-from hub.systems import SystemsRegistry
 
 SYSTEM = "bench-onestop"
 LOOPS = ("kafka-python", "aiokafka", "confluent-txn")
@@ -257,7 +256,7 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
             try:
                 topics.create(s)
                 codes = communes(s.province)
-                SystemsRegistry(s).add(SYSTEM, codes, ["dossier"])
+                systems.add(s, SYSTEM, codes, ["dossier"])
                 preload(s, n, codes)
                 for loop in LOOPS:
                     for k, v in _baseline(s, loop, n, timeout_s).items():

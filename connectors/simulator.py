@@ -95,21 +95,20 @@ class Simulator:
         self._log = log.get().bind(run_id=self.run_id)
 
     # --- onboarding ----------------------------------------------------------------------------
-    def register(self, registry=None) -> dict[str, str]:
+    def register(self, current=None) -> dict[str, str]:
         """Register the simulated systems; returns the keys of those (re-)added (gateway use)."""
-        from hub.systems import SystemsRegistry
+        from hub import systems
 
-        reg = registry or SystemsRegistry(self.settings)
-        reg.refresh()
+        snapshot = current or systems.read(self.settings)
         added = 0
         for system_id, communes, kinds, organs in wanted_systems(self.cfg.province, self.communes):
-            cur = reg.get(system_id)
+            cur = snapshot.get(system_id)
             same = (cur is not None and cur.active and cur.communes == frozenset(communes)
                     and cur.kinds == frozenset(kinds) and cur.organ_ids == frozenset(organs))
             needs_key = self.cfg.gateway is not None and system_id != "sim-province"
             if same and not needs_key:
                 continue
-            self.keys[system_id] = reg.add(system_id, communes, kinds, organs)
+            self.keys[system_id] = systems.add(self.settings, system_id, communes, kinds, organs, current=snapshot)
             added += 1
         self._log.info("sim_registered", systems=len(self.communes) * 2 + 1, added=added)
         return self.keys

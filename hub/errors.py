@@ -46,6 +46,11 @@ REASONS: dict[str, tuple[int, str]] = {
     "kind_not_allowed": (403, "the publishing system is not registered for this kind of event"),
     "unknown_system": (403, "the source system is not registered (or revoked)"),
     "unauthorized": (401, "missing, malformed or unknown bearer key"),
+    "role_not_allowed": (403, "the key's role may not use this route (readers may not publish, publishers may "
+                              "not read)"),
+    "request_timeout": (408, "the client sent the request headers or body slower than the gateway's timeouts"),
+    "overloaded": (503, "the gateway already handles HUB_GATEWAY_MAX_IN_FLIGHT requests; nothing was accepted, "
+                        "retry later"),
     "not_found": (404, "no such HTTP route"),
     "method_not_allowed": (405, "the HTTP route exists but not for this method"),
     "unavailable": (503, "Kafka or the systems registry is unreachable; nothing was accepted, retry later"),

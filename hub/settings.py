@@ -73,6 +73,22 @@ class Settings:
     gateway_host: str = _setting("127.0.0.1", "Address the HTTP gateway listens on.")
     gateway_port: int = _setting(8080, "Port the HTTP gateway listens on.")
     gateway_max_batch: int = _setting(1000, "Most events in one JSON array posted to the gateway.")
+    # gateway: bounds and fast degradation (one request must not hurt the others)
+    gateway_max_body_bytes: int = _setting(4 * 1024 * 1024, "Largest HTTP request body, any route (413 as soon "
+                                           "as it is crossed, chunked bodies included).")
+    gateway_delivery_timeout_ms: int = _setting(5000, "Longest wait for Kafka to acknowledge a request's "
+                                                "writes; then 503 with Retry-After.")
+    gateway_header_timeout_ms: int = _setting(10_000, "Longest time a client may take to send a request's "
+                                              "headers; then 408.")
+    gateway_body_timeout_ms: int = _setting(15_000, "Longest time a client may take to send a request's body; "
+                                            "then 408.")
+    gateway_max_in_flight: int = _setting(64, "Most requests handled at once by one gateway; more get 503 "
+                                          "with Retry-After instead of queueing.")
+    # systems list (hub.systems.v1), followed by every gateway and worker
+    systems_follow_interval_ms: int = _setting(1000, "How often gateways and workers re-read hub.systems.v1 "
+                                               "(onboarding reaches them within about this).")
+    systems_refresh_timeout_ms: int = _setting(5000, "Longest blocking read of hub.systems.v1 (start-up, or an "
+                                               "unknown key or system met).")
     outbox_path: str = _setting(str(ROOT / "var" / "outbox.sqlite3"), "SQLite file of the publisher SDK's outbox.")
     outbox_max_bytes: int = _setting(256 * 1024 * 1024, "Largest outbox size on disk before publish() refuses.")
     schemas_dir: str = _setting(str(ROOT / "schemas"), "Folder of the .avsc files and their id lock (registry.json).")

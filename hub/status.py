@@ -18,9 +18,9 @@ from typing import Any
 
 from hub import dlq, kafka_read, reference, topics
 from hub import headers as h
+from hub import systems as systems_list
 from hub.errors import HubError
 from hub.settings import Settings
-from hub.systems import SystemsRegistry
 
 
 class BrokerUnreachable(HubError):
@@ -200,14 +200,10 @@ def _group(admin, settings: Settings, offsets) -> dict[str, Any]:
 
 
 def _systems(settings: Settings, timeout_s: float) -> dict[str, Any]:
-    reg = SystemsRegistry(settings)
     try:
-        reg.refresh(timeout_s=timeout_s)
-        systems = reg.list()
+        systems = systems_list.read(settings, timeout_s=timeout_s).list()
     except HubError as exc:
         return {"error": str(exc)}
-    finally:
-        reg.stop()
     active = sum(1 for s in systems if s.active)
     return {"active": active, "revoked": len(systems) - active,
             "communes": sorted({c for s in systems if s.active for c in s.communes})}

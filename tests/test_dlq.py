@@ -6,13 +6,12 @@ import orjson
 from kafka import KafkaProducer
 
 from connectors.publisher import Publisher
-from hub import codec, dlq, topics
+from hub import codec, dlq, systems, topics
 from hub import headers as h
 from hub.cli.dlq import render_summary
 from hub.errors import Rejected
 from hub.pipeline.process import Source, dlq_headers
 from hub.settings import Settings
-from hub.systems import SystemsRegistry
 from hub.testing import group_lag, read_topic, wait_for
 from tests.pipeline import payloads
 
@@ -186,8 +185,7 @@ def test_rejected_for_unknown_commune_replayed_after_commune_added_arrive_once(m
     """DLQ replay: records rejected for an unknown commune are replayed after the commune is added and
     arrive on the feed once — also when replayed a second time with --again."""
     s = make_settings()
-    reg = SystemsRegistry(s)
-    reg.add("onestop-ialy", ["23734"], ["dossier"])
+    systems.add(s, "onestop-ialy", ["23734"], ["dossier"])
     dossiers = [_ia_khuol_dossier(i) for i in range(8)]
     with Publisher("onestop-ialy", s) as pub:
         for p in dossiers:
@@ -200,7 +198,7 @@ def test_rejected_for_unknown_commune_replayed_after_commune_added_arrive_once(m
     rc, out, _ = cli(s, "dlq", "list", "--json")
     assert orjson.loads(out)["by_reason"] == {"commune_not_in_scope": {"total": 8, "pending": 8}}
 
-    reg.add("onestop-ialy", ["23734", "23728"], ["dossier"])
+    systems.add(s, "onestop-ialy", ["23734", "23728"], ["dossier"])
     # Readiness: a fresh Ia Khươl dossier reaching the feed proves the worker sees the new scope.
     probe = _ia_khuol_dossier(99)
     with Publisher("onestop-ialy", s) as pub:

@@ -9,11 +9,10 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from hub import headers as h
-from hub import status, topics
+from hub import status, systems, topics
 from hub.errors import Rejected
 from hub.pipeline.process import Source, dlq_headers
 from hub.settings import Settings
-from hub.systems import SystemsRegistry
 
 HOUR_MS = 3600 * 1000
 
@@ -90,10 +89,9 @@ def test_render_reports_section_errors():
 
 # --- on a real broker -------------------------------------------------------------------------------
 def _populate(s: Settings) -> None:
-    reg = SystemsRegistry(s)
-    reg.add("onestop-ialy", ["23734"], ["dossier"])
-    reg.add("vanban-iakhuol", ["23728"], ["document"])
-    reg.revoke("vanban-iakhuol")
+    systems.add(s, "onestop-ialy", ["23734"], ["dossier"])
+    systems.add(s, "vanban-iakhuol", ["23728"], ["document"])
+    systems.revoke(s, "vanban-iakhuol")
     now = int(time.time() * 1000)
     producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
     try:

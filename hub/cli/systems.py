@@ -1,4 +1,4 @@
-"""``hub systems add|list|revoke``: onboard publishing systems (keys are shown once, stored hashed)."""
+"""``hub systems add|list|revoke``: onboard publishing and reading systems (keys shown once, stored hashed)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from hub import systems
 from hub.settings import Settings
-from hub.systems import SystemsRegistry
 
 
 def _csv(value: str) -> list[str]:
@@ -17,34 +17,36 @@ def _csv(value: str) -> list[str]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("systems", help="onboard, list and revoke publishing systems")
+    p = sub.add_parser("systems", help="onboard, list and revoke publishing and reading systems")
     ssub = p.add_subparsers(dest="action", required=True)
-    a = ssub.add_parser("add", help="register a system (or re-register it with a new key); "
-                        "prints the key once")
+    a = ssub.add_parser("add", help="register a system (or re-register it with a new key); prints the key once "
+                        "and returns once the record is acknowledged on hub.systems.v1")
     a.add_argument("--id", required=True, help="system id, [a-z0-9._-]{1,64}, e.g. ialy-motcua")
-    a.add_argument("--communes", required=True, type=_csv, help="commune codes, comma separated, e.g. 23734")
-    a.add_argument("--kinds", required=True, type=_csv, help="dossier, document or dossier,document")
+    a.add_argument("--role", choices=systems.ROLES, default=systems.PUBLISHER,
+                   help="publisher (default: posts events for its communes) or reader (reads the province's "
+                        "KPIs, directives and freshness; no communes or kinds)")
+    a.add_argument("--communes", type=_csv, default=[], help="publishers: commune codes, comma separated, "
+                   "e.g. 23734")
+    a.add_argument("--kinds", type=_csv, default=[], help="publishers: dossier, document or dossier,document")
     a.add_argument("--organ-id", action="append", default=[], dest="organ_ids", metavar="ORGAN_ID",
                    help="electronic organization id its documents carry (repeatable), e.g. 000.00.12.H41")
     a.set_defaults(func=add, quiet_logs=True)
     ls = ssub.add_parser("list", help="list registered systems (never their keys)")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
     ls.set_defaults(func=list_, quiet_logs=True)
-    r = ssub.add_parser("revoke", help="revoke a system's key; its history stays in the registry")
+    r = ssub.add_parser("revoke", help="revoke a system's key; its history stays on hub.systems.v1")
     r.add_argument("--id", required=True)
     r.set_defaults(func=revoke, quiet_logs=True)
 
 
 def add(args: argparse.Namespace, settings: Settings) -> int:
-    reg = SystemsRegistry(settings)
-    try:
-        reg.refresh()
-        key = reg.add(args.id, args.communes, args.kinds, args.organ_ids)
-    finally:
-        reg.stop()
+    key = systems.add(settings, args.id, args.communes, args.kinds, args.organ_ids, role=args.role)
     # The key goes to stdout only (logs go to stderr for this command) and is never logged.
-    print(f"system {args.id} registered for communes {','.join(sorted(set(args.communes)))} "
-          f"and kinds {','.join(sorted(set(args.kinds)))}", file=sys.stderr)
+    if args.role == systems.READER:
+        print(f"reader {args.id} registered", file=sys.stderr)
+    else:
+        print(f"system {args.id} registered for communes {','.join(sorted(set(args.communes)))} "
+              f"and kinds {','.join(sorted(set(args.kinds)))}", file=sys.stderr)
     print(key)
     print("Store this key now: it cannot be shown again (only its hash is kept).", file=sys.stderr)
     return 0
@@ -55,20 +57,15 @@ def _when(ms: int | None) -> str:
 
 
 def list_(args: argparse.Namespace, settings: Settings) -> int:
-    reg = SystemsRegistry(settings)
-    try:
-        reg.refresh()
-        systems = reg.list()
-    finally:
-        reg.stop()
+    listed = systems.read(settings).list()
     if args.json:
-        for s in systems:
+        for s in listed:
             print(orjson.dumps(s.public()).decode())
         return 0
-    rows = [("ID", "STATE", "COMMUNES", "KINDS", "ORGAN IDS", "CREATED", "REVOKED")]
-    for s in systems:
-        rows.append((s.id, "active" if s.active else "revoked", ",".join(sorted(s.communes)),
-                     ",".join(sorted(s.kinds)), ",".join(sorted(s.organ_ids)) or "-", _when(s.created_at),
+    rows = [("ID", "ROLE", "STATE", "COMMUNES", "KINDS", "ORGAN IDS", "CREATED", "REVOKED")]
+    for s in listed:
+        rows.append((s.id, s.role, "active" if s.active else "revoked", ",".join(sorted(s.communes)) or "-",
+                     ",".join(sorted(s.kinds)) or "-", ",".join(sorted(s.organ_ids)) or "-", _when(s.created_at),
                      _when(s.revoked_at)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
@@ -77,11 +74,6 @@ def list_(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def revoke(args: argparse.Namespace, settings: Settings) -> int:
-    reg = SystemsRegistry(settings)
-    try:
-        reg.refresh()
-        reg.revoke(args.id)
-    finally:
-        reg.stop()
+    systems.revoke(settings, args.id)
     print(f"system {args.id} revoked", file=sys.stderr)
     return 0

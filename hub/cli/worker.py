@@ -29,7 +29,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from hub.pipeline.kpi import KpiProcessor
     from hub.pipeline.metrics import PipelineMetrics
     from hub.pipeline.normalize import NormalizeProcessor
-    from hub.systems import SystemsRegistry
+    from hub.systems import SystemsFollower
 
     settings.effective_pseudonym_key()  # refuse to start without a key outside dev mode
     names = [n.strip() for n in (args.processors or settings.worker_processors).split(",") if n.strip()]
@@ -39,8 +39,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"unknown processors {unknown}; available: {', '.join(available)}")
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     registry = CollectorRegistry(auto_describe=True)
-    systems = SystemsRegistry(settings)
-    systems.start(interval_s=1.0)
+    systems = SystemsFollower(settings).start()
     pipeline_metrics = PipelineMetrics(registry)
     build = {
         "normalize": lambda: NormalizeProcessor(settings, systems, metrics=pipeline_metrics),

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub import log
+from hub import log, topics
 from hub.errors import REASONS, Rejected, TransientError
+from hub.gateway.limits import CLOSE, BodyRefused
 from hub.settings import Settings
 
 _BY_STATUS = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-              415: "unsupported_media_type", 401: "unauthorized"}
+              415: "unsupported_media_type", 401: "unauthorized", 408: "request_timeout"}
+RETRY_AFTER_S = "2"  # a broker outage is usually short; the publisher's retry backs off beyond this
 
 
 def _kind(request: Request) -> str:
@@ -41,6 +43,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if trace_id:  # lets a publisher quote the trace when it asks the operators about a refusal
             body["trace_id"] = trace_id
         headers = {"WWW-Authenticate": 'Bearer realm="hub"'} if exc.http_status == 401 else None
+        if isinstance(exc, BodyRefused):  # the rest of the body is not read: this connection is done
+            headers = CLOSE
         _rejected_log(request, exc.reason, exc.http_status, **({"index": index} if index is not None else {}))
         return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
@@ -50,7 +54,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.get().warning("gateway_unavailable", error=str(exc)[:300],
                           **(getattr(request.state, "log", None) or {}))
         return JSONResponse({"error": "unavailable", "message": str(exc)}, status_code=503,
-                            headers={"Retry-After": "5"})
+                            headers={"Retry-After": RETRY_AFTER_S})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -83,34 +87,66 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     settings.organ_map()  # a malformed HUB_ORGANS fails at start-up, not as a 500 on every document
     from hub.gateway import ingest, ops, registry_api
-    from hub.systems import SystemsRegistry
+    from hub.gateway.auth import KeyCheck
+    from hub.gateway.limits import InFlightLimit
+    from hub.gateway.writer import KafkaWriter
+    from hub.systems import SystemsFollower
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # The registry follows its topic in a daemon thread; a broker that is down at start-up is
-        # not fatal (requests get 503 until the registry has been read once).
-        await run_in_threadpool(app.state.registry.start)
-        reg = app.state.registry
-        log.get().info("gateway_started", topic=reg.topic, systems=len(reg.list()), loaded=reg.loaded)
+        # Nothing here waits for Kafka beyond HUB_SYSTEMS_REFRESH_TIMEOUT_MS: a broker that is down at
+        # start-up is not fatal (/healthz answers, /readyz and writes say 503 until it is back).
+        state = app.state
+        state.writer.start()
+        state.readiness.start()
+        await asyncio.to_thread(state.systems.start)
+        log.get().info("gateway_started", topic=state.systems.topic, systems=len(state.systems.snapshot.systems),
+                       loaded=state.systems.loaded)
         try:
             yield
         finally:
-            await run_in_threadpool(app.state.registry.stop)
-            await run_in_threadpool(app.state.writer.close)
-            await run_in_threadpool(app.state.kafka_health.close)
+            await state.readiness.close()
+            await state.writer.close()
+            await asyncio.to_thread(state.systems.stop)
 
+    # FastAPI's OpenTelemetry hooks are off: the hub has its own metrics (/metrics) and decision logs, and the
+    # hooks' per-request provider lookups cost more than a /healthz answer.
     app = FastAPI(title="Commune Interconnection Hub", version="1", lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
                   description="Ingest for commune systems, Confluent-compatible schema registry (read-only), "
                               "health and metrics. Every error is a JSON body `{\"error\": <reason code>, "
                               "\"message\": ...}`.")
-    app.state.settings = settings
-    app.state.registry = SystemsRegistry(settings)
-    app.state.writer = ingest.KafkaWriter(settings)
-    app.state.kafka_health = ops.KafkaHealth(settings)
-    app.state.metrics = ops.Metrics()
-    app.add_middleware(ops.MetricsMiddleware, metrics=app.state.metrics)
+    state = app.state
+    state.settings = settings
+    state.systems = SystemsFollower(settings)
+    state.keys = KeyCheck(state.systems)
+    state.writer = KafkaWriter(settings)
+    state.readiness = ops.Readiness(state.writer, [settings.topic(topics.INGEST_BY_KIND[k]) for k in topics.KINDS])
+    state.validator = ingest.Validator(settings)
+    state.metrics = ops.Metrics()
+    app.add_middleware(InFlightLimit, limit=settings.gateway_max_in_flight)
+    app.add_middleware(ops.MetricsMiddleware, metrics=state.metrics)  # outermost: also counts the 503s above
     _install_error_handlers(app)
     app.include_router(ingest.router)
     app.include_router(ops.router)
     app.include_router(registry_api.router, prefix="/registry")
+    _declare_bearer(app)
     return app
+
+
+def _declare_bearer(app: FastAPI) -> None:
+    """The ingest routes check keys themselves (see auth.authenticate); OpenAPI still names the scheme."""
+    from hub.gateway.auth import bearer
+
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            spec = build()
+            schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
+            scheme = bearer.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+            schemes.setdefault(bearer.scheme_name, scheme)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -1,4 +1,4 @@
-"""Turn one HTTP request body into raw events: media type, size bound, JSON batches, XML dialects.
+"""Turn one HTTP request body into raw events: media type, JSON batches, XML dialects.
 
 Pure functions over bytes and header values (no Kafka, no FastAPI), so every refusal reason is
 testable without a server. Each raw event keeps the bytes the worker will normalize again: a
@@ -7,6 +7,7 @@ single object or XML document exactly as posted, each array element re-serialize
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import orjson
@@ -18,6 +19,12 @@ from hub.normalize.core import kinds_of
 JSON, XML = "json", "xml"
 DEFAULT_JSON_FORMAT = {"dossier": "dvcqg-json", "document": "hub-json"}
 MAX_EVENT_ID = 200
+# Bodies up to this size are parsed directly: at worst (`[{},{},...]`, 3 bytes for a 72-byte dict)
+# they become ~1.5 MiB of Python objects. Larger ones are counted before they are parsed.
+SMALL_BODY = 64 * 1024
+CONTAINERS_PER_EVENT = 64  # JSON objects and arrays allowed per event of the batch bound, on average
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_INNERMOST = re.compile(rb"\{[^\[\]{}]*\}|\[[^\[\]{}]*\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +44,6 @@ def media_type(content_type: str | None) -> str:
     raise Rejected("unsupported_media_type", f"content type {shown[:80]!r} is not accepted; send "
                    "application/json (one object or an array of objects) or application/xml (edXML / eDoc)",
                    stage="parse")
-
-
-def body_limit(media: str, max_payload: int, max_batch: int) -> int:
-    """Largest acceptable body: one event for XML, a full batch of full-size events for JSON."""
-    return max_payload * max_batch if media == JSON else max_payload
 
 
 def check_length(content_length: str | None, limit: int) -> None:
@@ -74,9 +76,40 @@ def _own_id(obj: dict) -> str | None:
     return None
 
 
+def check_shape(body: bytes, max_batch: int) -> None:
+    """Refuse a large JSON array with too many elements, or too many objects in all, BEFORE parsing.
+
+    Parsing ``[{},{},...]`` turns every 3 bytes into a 72-byte dict: 4 MiB would become 100 MB of
+    Python objects. Strings are blanked first (their brackets and commas do not count), then
+    containers are counted with ``bytes.count`` and, for an array, innermost pairs are collapsed
+    until only the top level's commas remain. Malformed JSON passes through to the parser, which
+    names the problem.
+    """
+    bare = _STRING.sub(b'""', body).strip()
+    containers = bare.count(b"{") + bare.count(b"[")
+    cap = CONTAINERS_PER_EVENT * max_batch
+    if containers > cap:
+        raise Rejected("payload_too_large", f"the body holds {containers} JSON objects and arrays; the limit is "
+                       f"{cap} ({CONTAINERS_PER_EVENT} per event of HUB_GATEWAY_MAX_BATCH)", stage="parse")
+    if not (bare.startswith(b"[") and bare.endswith(b"]")) or containers <= max_batch:
+        return  # not an array, or it cannot hold more elements than containers (non-objects are refused)
+    inner = bare[1:-1]
+    while b"{" in inner or b"[" in inner:
+        collapsed = _INNERMOST.sub(b"0", inner)
+        if len(collapsed) == len(inner):
+            return  # unbalanced: malformed, the parser will say where
+        inner = collapsed
+    elements = inner.count(b",") + 1 if inner.strip() else 0
+    if elements > max_batch:
+        raise Rejected("batch_too_large", f"the array holds {elements} events; the limit is {max_batch}",
+                       stage="parse")
+
+
 def split_json(raw: bytes, max_batch: int, header_id: str | None) -> list[RawEvent]:
     """One object -> one event (bytes untouched); an array -> one event per element."""
     body = _utf8(raw)
+    if len(body) > SMALL_BODY:
+        check_shape(body, max_batch)
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -114,11 +147,12 @@ def split(raw: bytes, media: str, kind: str, *, explicit_format: str | None, max
     if media == JSON:
         fmt = _format_for(kind, explicit_format or DEFAULT_JSON_FORMAT[kind])
         return fmt, split_json(raw, max_batch, header_id)
-    if explicit_format:
-        fmt = _format_for(kind, explicit_format)
-    elif kind != "document":
+    if not explicit_format and kind != "document":
         raise Rejected("unsupported_media_type", f"{kind} events are JSON; XML is accepted for documents "
                        "only", stage="parse")
-    else:
-        fmt = _format_for(kind, xml_format(raw))
-    return fmt, [RawEvent(raw, header_id)]
+    try:
+        detected = xml_format(raw)  # well-formed, no DTD or entities, a known root: also with ?format=
+    except LookupError:  # expat: <?xml ... encoding="x-foo"?> names no codec Python knows
+        raise Rejected("bad_encoding", "the XML declaration names an encoding that is not supported; send "
+                       "UTF-8", stage="parse") from None
+    return _format_for(kind, explicit_format or detected), [RawEvent(raw, header_id)]

@@ -1,19 +1,17 @@
-"""Operations endpoints: ``GET /healthz`` (Kafka reachability) and ``GET /metrics`` (Prometheus)."""
+"""Operations endpoints: ``GET /healthz`` (liveness), ``GET /readyz`` (readiness), ``GET /metrics``."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
+import asyncio
 import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.settings import Settings
+from hub.gateway.writer import cancel
 
 router = APIRouter(tags=["operations"])
 
@@ -60,70 +58,105 @@ class MetricsMiddleware:
             self.metrics.requests.labels(route=route, method=scope["method"], status=str(status)).inc()
 
 
-class KafkaHealth:
-    """A long-lived admin client asked for the cluster description; recreated after a failure."""
+class Readiness:
+    """Broker state kept by a background check, so that ``/readyz`` answers from memory.
 
-    def __init__(self, settings: Settings, timeout_s: float = 5.0) -> None:
-        self.settings = settings
-        self.timeout_ms = int(timeout_s * 1000)
-        self._admin = None
-        self._lock = threading.Lock()
+    Every ``interval_s`` the shared producer's client asks a broker for the metadata of the ingest
+    topics (not of every topic: on a shared cluster that answer is megabytes), with a deadline;
+    the outcome is what ``/readyz`` reports.
+    """
 
-    def check(self) -> dict:
-        from kafka.admin import KafkaAdminClient
+    def __init__(self, writer, topics: list[str], *, interval_s: float = 2.0, timeout_s: float = 2.0) -> None:
+        self.writer = writer
+        self.topics = topics
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.kafka: dict = {"reachable": False, "error": "not checked yet"}
+        self._task: asyncio.Task | None = None
 
-        with self._lock:
-            try:
-                if self._admin is None:
-                    self._admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap,
-                                                   client_id=f"{self.settings.app_id}-gateway-health",
-                                                   request_timeout_ms=self.timeout_ms,
-                                                   bootstrap_timeout_ms=self.timeout_ms)
-                cluster = self._admin.describe_cluster()
-                return {"reachable": True, "brokers": len(cluster.get("brokers", []))}
-            except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", reported not raised
-                self.close_locked()
-                return {"reachable": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="gateway-readiness")
 
-    def close_locked(self) -> None:
-        if self._admin is not None:
-            with contextlib.suppress(Exception):  # best effort on a broken client
-                self._admin.close()
-            self._admin = None
+    async def check(self) -> dict:
+        producer = self.writer.producer
+        if producer is None:
+            self.kafka = {"reachable": False, "error": self.writer.last_error or "connecting"}
+            return self.kafka
+        from aiokafka.protocol.metadata import MetadataRequest
 
-    def close(self) -> None:
-        with self._lock:
-            self.close_locked()
+        try:
+            client = producer.client
+            nodes = [b.nodeId for b in client.cluster.brokers()]
+            if not nodes:
+                raise ConnectionError("no broker known")
+            answer = await asyncio.wait_for(client.send(nodes[0], MetadataRequest(self.topics)), self.timeout_s)
+            missing = sorted(t[1] for t in answer.topics if t[0] != 0)  # (error code, name, ...)
+            if missing:
+                raise LookupError(f"topics not available: {', '.join(missing)}")
+            self.kafka = {"reachable": True, "brokers": len(answer.brokers), "checked_ms": _now_ms()}
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", reported not raised
+            self.kafka = {"reachable": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}",
+                          "checked_ms": _now_ms()}
+        return self.kafka
+
+    async def _loop(self) -> None:
+        while True:
+            await self.check()
+            await asyncio.sleep(self.interval_s)
+
+    async def close(self) -> None:
+        self._task = await cancel(self._task)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Live(BaseModel):
+    status: str
+    time_ms: int
 
 
 class KafkaStatus(BaseModel):
     reachable: bool
     brokers: int | None = None
     error: str | None = None
+    checked_ms: int | None = None
 
 
 class SystemsStatus(BaseModel):
     loaded: bool
     count: int
     last_refresh_ms: int | None = None
+    error: str | None = None
 
 
-class Health(BaseModel):
+class Ready(BaseModel):
     status: str
     kafka: KafkaStatus
     systems: SystemsStatus
+    time_ms: int
 
 
-@router.get("/healthz", response_model=Health, summary="Liveness and Kafka reachability",
-            responses={503: {"model": Health, "description": "Kafka is unreachable"}})
-async def healthz(request: Request) -> JSONResponse:
-    kafka = await run_in_threadpool(request.app.state.kafka_health.check)
-    reg = request.app.state.registry
-    systems = {"loaded": reg.loaded, "count": len(reg.list()), "last_refresh_ms": reg.last_refresh_ms}
-    ok = kafka["reachable"]
-    body = {"status": "ok" if ok else "unavailable", "kafka": kafka, "systems": systems,
-            "time_ms": int(time.time() * 1000)}
-    return JSONResponse(body, status_code=200 if ok else 503)
+@router.get("/healthz", response_model=Live, summary="Liveness: the process serves HTTP",
+            description="Never touches Kafka or the systems list, so a broker outage does not make a "
+                        "liveness probe restart a healthy gateway. Readiness is `/readyz`.")
+async def healthz() -> Response:
+    return Response(b'{"status":"ok","time_ms":%d}' % _now_ms(), media_type="application/json")
+
+
+@router.get("/readyz", response_model=Ready, summary="Readiness: Kafka reachable and systems list loaded",
+            description="Answers from state kept by background checks (every ~2 s), never waiting on Kafka.",
+            responses={503: {"model": Ready, "description": "Kafka unreachable or systems list not loaded"}})
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    kafka = dict(state.readiness.kafka)
+    follower = state.systems
+    systems = {"loaded": follower.loaded, "count": len(follower.snapshot.systems),
+               "last_refresh_ms": follower.last_ok_ms, "error": follower.last_error}
+    ok = kafka["reachable"] and follower.loaded and state.writer.ready
+    body = {"status": "ok" if ok else "unavailable", "kafka": kafka, "systems": systems, "time_ms": _now_ms()}
+    return JSONResponse(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "5"})
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,

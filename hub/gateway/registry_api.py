@@ -5,6 +5,13 @@ Standard Kafka tooling (confluent-kafka's SchemaRegistryClient, kcat, Kafka UI..
 redeploy, so every write is refused except re-registering a schema that is already there, which
 Confluent answers with the existing id (serializers with ``auto.register.schemas`` rely on it).
 Unknown query parameters (``subject``, ``format``, ``deleted``...) are ignored, as clients send them.
+
+The two POST routes (lookup and register) read their body under the gateway's one body bound and
+deadline (413 / 408 as soon as crossed). They need no key, like every route here: they disclose
+nothing beyond what ``GET /schemas/ids/{id}`` serves to any subscriber's tooling, and they change
+nothing — register only answers the id of a schema that is already in the lock file (what
+serializers with ``auto.register.schemas`` ask before their first write) and refuses anything new
+with 42205.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from pydantic import BaseModel
 
 from hub import codec, log, registry
 from hub.errors import SchemaError
+from hub.gateway.limits import CLOSE, BodyRefused, off_loop_if_large, read_body
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 
@@ -31,10 +39,13 @@ class RegistryError(BaseModel):
 
     error_code: int
     message: str
+    error: str | None = None  # the hub's reason code, on 408 and 413
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": RegistryError, "description": "Body is not JSON"},
+    408: {"model": RegistryError, "description": "The body did not arrive within HUB_GATEWAY_BODY_TIMEOUT_MS"},
+    413: {"model": RegistryError, "description": "The body is larger than HUB_GATEWAY_MAX_BODY_BYTES"},
     404: {"model": RegistryError, "description": "40401 unknown subject, 40402 unknown version, "
                                                  "40403 unknown schema"},
     422: {"model": RegistryError, "description": "42201 invalid schema, 42202 invalid version, "
@@ -203,8 +214,13 @@ def mode() -> dict[str, str]:
 async def _posted_match(subject: str, request: Request) -> tuple[str, codec.SchemaVersion] | RegistryJSON:
     """The registered version whose schema equals the posted one, or the Confluent error."""
     try:
-        body = json.loads(await request.body())
-    except ValueError:
+        raw = await read_body(request)
+    except BodyRefused as exc:
+        return RegistryJSON({"error_code": exc.http_status, "message": exc.message, "error": exc.reason},
+                            status_code=exc.http_status, headers=CLOSE)
+    try:
+        body = await off_loop_if_large(len(raw), json.loads, raw)
+    except (ValueError, RecursionError):
         return _error(400, 400, "Request body is not valid JSON.")
     if not isinstance(body, dict) or not isinstance(body.get("schema"), str):
         return _error(422, 42201, "Invalid schema: the body must be an object with a 'schema' string.")

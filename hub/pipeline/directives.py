@@ -42,7 +42,7 @@ class DirectivesProcessor(BaseProcessor):
         self._stale: set[TP] = set()
 
     def _from_province(self, rec: dict) -> bool:
-        code = self.systems.organs().get(rec.get("from_organ_id") or "")
+        code = self.systems.snapshot.organs.get(rec.get("from_organ_id") or "")
         return code is not None and len(code) == 2
 
     # -- records ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import time
 
 from hub import codec, log, topics
 from hub import headers as h
+from hub.errors import TransientError
 from hub.normalize import Context
 from hub.pipeline.metrics import PipelineMetrics
 from hub.pipeline.process import Source, dlq_headers, process
@@ -42,14 +43,15 @@ class NormalizeProcessor(BaseProcessor):
         self.inputs = tuple(self.kind_of)
         self.feed_of = {kind: settings.topic(topics.FEED_BY_KIND[kind]) for kind in topics.KINDS}
         self.dlq = settings.topic(topics.DLQ)
-        self.ctx = Context.from_settings(settings, organs=systems.organs(), scope_of=systems.scope)
+        snapshot = systems.snapshot
+        self.ctx = Context.from_settings(settings, organs=snapshot.organs, scope_of=snapshot.scope)
         self.metrics = metrics or PipelineMetrics()
         self._last_refresh = 0.0
         self._debug = settings.log_level.upper() == "DEBUG"
 
     # -- one batch ------------------------------------------------------------------------------
     def process(self, batch: Batch) -> None:
-        self.ctx.organs = self.systems.organs()  # the follower publishes onboarding within seconds
+        self._use(self.systems.snapshot)  # the follower publishes onboarding within a second or so
         now_ms = int(time.time() * 1000)
         tally = self.metrics.tally()
         published: list[tuple] = []
@@ -100,13 +102,22 @@ class NormalizeProcessor(BaseProcessor):
                 batch.send(feed, rec.key, rec.value, rec.headers)
             tally.published(kind)
 
+    def _use(self, snapshot) -> None:
+        self.ctx.organs = snapshot.organs
+        self.ctx.scope_of = snapshot.scope
+
     def _refresh_systems(self) -> bool:
+        """Read the systems topic to its end once (bounded; at most every second): a system or OrganId
+        onboarded a moment ago must not be refused because the follower has not polled yet."""
         now = time.monotonic()
         if now - self._last_refresh < _REFRESH_EVERY_S:
             return False
         self._last_refresh = now
-        self.systems.refresh()
-        self.ctx.organs = self.systems.organs()
+        try:
+            self._use(self.systems.refresh_now())
+        except TransientError as exc:
+            logger.warning("systems_refresh_failed", reason="unavailable", error=str(exc)[:200])
+            return False
         return True
 
     @staticmethod

@@ -20,9 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.outbox import Outbox
 from connectors.publisher import Publisher
-from hub import codec, topics
+from hub import codec, systems, topics
 from hub.errors import OutboxFull
-from hub.systems import SystemsRegistry
 from hub.testing import read_topic, wait_for
 
 pytestmark = pytest.mark.integration
@@ -108,7 +107,7 @@ def test_10k_events_survive_sigkill_and_outage(make_settings, tmp_path, hub_proc
     _assert_in_order(records, 10_000)
 
     # The worker turns them into exactly one feed record each.
-    SystemsRegistry(up).add("outbox-test", COMMUNES, ["dossier"])
+    systems.add(up, "outbox-test", COMMUNES, ["dossier"])
     hub_process(["worker"], up)
     feed = read_topic(up, up.topic(topics.FEED_DOSSIER), expect=10_000, timeout_s=240, idle_s=3)
     schemas = codec.load(up.schemas_dir)

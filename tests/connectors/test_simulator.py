@@ -14,12 +14,11 @@ from conftest import ROOT, settings_env
 
 from connectors import scenarios, source_ids
 from connectors.simulator import SimConfig, Simulator, wanted_systems
-from hub import reference, topics
+from hub import reference, systems, topics
 from hub.errors import Rejected
 from hub.gateway.server import ServerThread
 from hub.normalize import normalize
 from hub.normalize.context import Context, Envelope, Scope
-from hub.systems import SystemsRegistry
 from hub.testing import read_topic
 
 NOW = datetime(2025, 10, 15, 3, 0, tzinfo=UTC)
@@ -136,11 +135,10 @@ def test_cli_run_matches_its_summary(make_settings, tmp_path):
     assert feed[topics.FEED_DOCUMENT] == summary["expected"][topics.FEED_DOCUMENT]
     assert summary["expected"][topics.DLQ] == summary["bad"]
 
-    reg = SystemsRegistry(s)
-    reg.refresh()
-    assert len([x for x in reg.list() if x.id.startswith("sim-")]) == 11
+    current = systems.read(s)
+    assert len([x for x in current.list() if x.id.startswith("sim-")]) == 11
     again = Simulator(s, SimConfig(communes=5, rate=1, duration_s=0.1))
-    assert again.register(reg) == {}  # nothing re-added: onboarding is idempotent
+    assert again.register(current) == {}  # nothing re-added: onboarding is idempotent
 
 
 @pytest.mark.integration

@@ -25,10 +25,8 @@ def test_media_types():
         assert _reason(bodies.media_type, bad) == "unsupported_media_type"
 
 
-def test_limits():
-    """XML is bounded by one event, JSON by a full batch of full-size events; Content-Length first."""
-    assert bodies.body_limit(bodies.XML, 100, 10) == 100
-    assert bodies.body_limit(bodies.JSON, 100, 10) == 1000
+def test_content_length_is_checked_first():
+    """A declared Content-Length over the bound is refused before any byte is read."""
     bodies.check_length("1000", 1000)
     bodies.check_length(None, 1)
     assert _reason(bodies.check_length, "1001", 1000) == "payload_too_large"
@@ -102,3 +100,35 @@ def test_split_picks_formats():
         header_id="x",
     )
     assert fmt == "edxml" and ev.source_event_id == "x"
+
+
+def test_large_array_is_counted_before_it_is_parsed():
+    """A large array with more elements than the batch bound is batch_too_large, counted on the bytes."""
+    many = b"[" + b",".join([b'{"a":"x,[{y"}'] * 20_000) + b"]"
+    assert len(many) > bodies.SMALL_BODY
+    with pytest.raises(Rejected) as info:
+        bodies.check_shape(many, 10_000)
+    assert (info.value.reason, info.value.message) == ("batch_too_large",
+                                                       "the array holds 20000 events; the limit is 10000")
+    bodies.check_shape(many, 20_000)  # exactly at the bound: accepted
+    nested = b"[" + b",".join([b'{"a":[{"b":[1,2]},{"c":{}}],"s":"]]}"}'] * 3_000) + b"]"
+    assert _reason(bodies.check_shape, nested, 2_999) == "batch_too_large"
+    bodies.check_shape(nested, 3_000)
+
+
+def test_empty_objects_are_refused_without_materializing_them():
+    """A body of empty objects (24x its size as Python dicts) is refused by its container count."""
+    empties = b"[" + b",".join([b"{}"] * 1_000_000) + b"]"
+    with pytest.raises(Rejected) as info:
+        bodies.split_json(empties, 1000, None)
+    # 1,000,000 objects plus the array around them
+    assert info.value.reason == "payload_too_large" and "1000001 JSON objects and arrays" in info.value.message
+
+
+def test_unknown_xml_encoding_is_bad_encoding():
+    """An XML declaration naming an encoding Python does not know is 400 bad_encoding, not a crash."""
+    raw = b'<?xml version="1.0" encoding="x-foo"?><edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"/>'
+    for fmt in (None, "edxml"):
+        with pytest.raises(Rejected) as info:
+            bodies.split(raw, bodies.XML, "document", explicit_format=fmt, max_batch=10, header_id=None)
+        assert (info.value.reason, info.value.http_status) == ("bad_encoding", 400)

@@ -1,4 +1,4 @@
-"""Health and metrics endpoints of the gateway."""
+"""Liveness, readiness and metrics endpoints of the gateway."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import httpx
 import orjson
 import pytest
 
-from hub.gateway.ops import KafkaHealth
+from hub import systems
 from hub.gateway.server import ServerThread
-from hub.systems import SystemsRegistry
+from hub.testing import free_port, wait_for
 
 DOSSIER = {"MaHoSo": "M-1", "TrangThaiHoSo": "2", "MaXa": "23734"}
 
@@ -17,30 +17,42 @@ DOSSIER = {"MaHoSo": "M-1", "TrangThaiHoSo": "2", "MaXa": "23734"}
 def served(make_settings):
     """A gateway thread with one system (ialy: 23734, dossier) and its key."""
     s = make_settings()
-    key = SystemsRegistry(s).add("ialy", ["23734"], ["dossier"])
+    key = systems.add(s, "ialy", ["23734"], ["dossier"])
     with ServerThread(s) as srv:
         yield srv, key
 
 
-def test_healthz_reports_kafka_and_registry(served):
-    """/healthz is 200 with the broker count and the loaded registry."""
+def test_healthz_is_liveness_only(served):
+    """/healthz is 200 with a tiny body that says nothing about Kafka (it never touches it)."""
     srv, _key = served
     r = httpx.get(f"{srv.url}/healthz")
     assert r.status_code == 200
+    assert set(r.json()) == {"status", "time_ms"} and r.json()["status"] == "ok"
+
+
+def test_readyz_reports_kafka_and_systems(served):
+    """/readyz is 200 once the background check reached the broker and the systems list is loaded."""
+    srv, _key = served
+    r = wait_for(lambda: (r := httpx.get(f"{srv.url}/readyz")).status_code == 200 and r, timeout_s=30,
+                 what="gateway ready")
     body = r.json()
     assert body["status"] == "ok" and body["kafka"]["reachable"] is True and body["kafka"]["brokers"] >= 1
     assert body["systems"]["loaded"] is True and body["systems"]["count"] == 1
 
 
-def test_healthz_is_503_when_kafka_is_unreachable(served, make_settings):
-    """/healthz answers 503 with the error when the broker cannot be reached."""
-    srv, _key = served
-    dead = make_settings(create_topics=False, kafka_bootstrap="127.0.0.1:9")
-    srv.app.state.kafka_health = KafkaHealth(dead, timeout_s=1.0)
-    r = httpx.get(f"{srv.url}/healthz", timeout=30)
-    assert r.status_code == 503
-    body = r.json()
-    assert body["status"] == "unavailable" and body["kafka"]["reachable"] is False and body["kafka"]["error"]
+def test_without_a_broker_healthz_is_200_and_readyz_503(make_settings):
+    """With no broker at all the gateway still starts: /healthz 200, /readyz 503 saying why, POST 503."""
+    s = make_settings(create_topics=False, kafka_bootstrap=f"127.0.0.1:{free_port()}",
+                      systems_refresh_timeout_ms=1000)
+    with ServerThread(s) as srv:
+        assert httpx.get(f"{srv.url}/healthz", timeout=5).status_code == 200
+        r = httpx.get(f"{srv.url}/readyz", timeout=5)
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        body = r.json()
+        assert body["status"] == "unavailable" and body["kafka"]["reachable"] is False and body["kafka"]["error"]
+        assert body["systems"]["loaded"] is False and body["systems"]["error"]
+        post = httpx.post(f"{srv.url}/v1/events/dossier", json=DOSSIER, headers={"authorization": "Bearer x"})
+        assert post.status_code == 503 and post.json()["error"] == "unavailable"
 
 
 def test_metrics_count_requests_events_and_write_latency(served):
@@ -73,10 +85,12 @@ def test_openapi_documents_bodies_and_errors(served):
     spec = httpx.get(f"{srv.url}/openapi.json").json()
     doc = spec["paths"]["/v1/events/document"]["post"]
     assert {"application/json", "application/xml", "text/xml"} <= set(doc["requestBody"]["content"])
-    for code in ("202", "400", "401", "403", "413", "415", "422", "503"):
+    for code in ("202", "400", "401", "403", "408", "413", "415", "422", "503"):
         assert code in doc["responses"], code
     assert doc["responses"]["403"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorBody"
     }
     assert spec["components"]["securitySchemes"]["systemKey"]["scheme"] == "bearer"
-    assert {"/healthz", "/metrics"} <= set(spec["paths"])
+    assert {"/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
+    for path in ("/registry/subjects/{subject}", "/registry/subjects/{subject}/versions"):
+        assert {"408", "413"} <= set(spec["paths"][path]["post"]["responses"]), path

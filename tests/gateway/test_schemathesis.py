@@ -20,8 +20,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
+from hub import systems
 from hub.gateway.server import ServerThread
-from hub.systems import SystemsRegistry
 
 MAX_EXAMPLES = 50
 
@@ -30,7 +30,7 @@ MAX_EXAMPLES = 50
 def live(make_settings):
     """A gateway thread with one system allowed both kinds for Ia Ly (23734), and its key."""
     s = make_settings()
-    key = SystemsRegistry(s).add("fuzz", ["23734"], ["dossier", "document"], ["000.34.37.H41"])
+    key = systems.add(s, "fuzz", ["23734"], ["dossier", "document"], ["000.34.37.H41"])
     with ServerThread(s) as srv:
         yield srv, key
 

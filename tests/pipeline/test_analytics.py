@@ -11,8 +11,7 @@ import orjson
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, topics
-from hub.systems import SystemsRegistry
+from hub import codec, systems, topics
 from hub.testing import group_lag, read_topic, wait_for
 from tests.analytics.datasets import COMMUNE, DOSSIER_EVENTS, NOW, ONESTOP, PERIODS, hub_json
 from tests.analytics.test_kpi import EXPECTED
@@ -62,7 +61,7 @@ def _latest_kpis(s) -> dict[str, dict]:
 def test_kpi_feed_equals_the_reference_dataset_sent_twice_and_shuffled(make_settings, hub_process):
     """Day, month and quarter rows on the KPI feed equal reference.md, with the events twice and shuffled."""
     s = make_settings(clock=_iso(NOW))
-    SystemsRegistry(s).add(ONESTOP, [COMMUNE], ["dossier"])
+    systems.add(s, ONESTOP, [COMMUNE], ["dossier"])
     events = DOSSIER_EVENTS * 2
     random.Random(7).shuffle(events)
     _publish(s, events)
@@ -109,7 +108,7 @@ def _final_values(s) -> dict[str, dict]:
 
 def _run(s, hub_process, events: list[dict], kill: bool) -> dict[str, dict]:
     """The final KPI rows of one run over ``events``, with or without a SIGKILL half-way."""
-    SystemsRegistry(s).add(ONESTOP, ["23722", "23728", "23734", "23749", "23767"], ["dossier"])
+    systems.add(s, ONESTOP, ["23722", "23728", "23734", "23749", "23767"], ["dossier"])
     _publish(s, events)
     feed = s.topic(topics.FEED_DOSSIER)
     worker = hub_process(["worker"], dataclasses.replace(s, worker_id="w1"), name=f"first-{kill}")

@@ -7,8 +7,7 @@ import dataclasses
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, topics
-from hub.systems import SystemsRegistry
+from hub import codec, systems, topics
 from hub.testing import end_offset_total, group_lag, read_topic, wait_for
 from tests.pipeline import payloads
 
@@ -20,7 +19,7 @@ N = 5000
 def test_events_published_twice_through_three_worker_kills_give_one_record_each(make_settings, hub_process):
     """Three SIGKILLs mid-stream (same worker id twice, then a new id) leave exactly N feed records."""
     s = make_settings(worker_session_timeout_s=6, worker_transaction_timeout_ms=5000)
-    SystemsRegistry(s).add("onestop-gl", COMMUNES, ["dossier"])
+    systems.add(s, "onestop-gl", COMMUNES, ["dossier"])
     bodies = [payloads.encode(payloads.dossier(i)) for i in range(N)]
     with Publisher("onestop-gl", s) as pub:
         for copy in range(2):  # a connector that re-sends everything it sent (same source event ids)

@@ -13,9 +13,8 @@ import orjson
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, topics
+from hub import codec, systems, topics
 from hub import headers as h
-from hub.systems import SystemsRegistry
 from hub.testing import read_topic
 from tests.fixtures import load
 
@@ -38,7 +37,7 @@ def test_dialect_fixtures_round_trip_field_by_field_without_personal_data(make_s
                       applicant_pseudonym_key_id=load.TEST_KEY_IDS["applicant"],
                       handler_pseudonym_key=load.TEST_KEYS["handler"].decode(),
                       handler_pseudonym_key_id=load.TEST_KEY_IDS["handler"])
-    SystemsRegistry(s).add("fixtures", FIXTURE_COMMUNES, ["dossier", "document"])
+    systems.add(s, "fixtures", FIXTURE_COMMUNES, ["dossier", "document"])
     cases = load.cases()
     with Publisher("fixtures", s) as pub:
         for i, case in enumerate(cases):

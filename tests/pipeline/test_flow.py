@@ -16,8 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.publisher import Publisher
 from hub import headers as h
-from hub import topics
-from hub.systems import SystemsRegistry
+from hub import systems, topics
 from hub.testing import free_port, read_topic, wait_for
 from tests.pipeline import payloads
 
@@ -35,7 +34,7 @@ def _writer_schemas() -> dict[int, dict]:
 def test_thousand_dossiers_reach_the_feed_and_ten_malformed_the_dlq(make_settings, hub_process):
     """1,000 valid DVCQG payloads give exactly 1,000 feed records; 10 malformed give 10 dead letters."""
     s = make_settings()
-    SystemsRegistry(s).add("onestop-ialy", ["23734"], ["dossier"])
+    systems.add(s, "onestop-ialy", ["23734"], ["dossier"])
     base = datetime(2025, 11, 20, 1, 0, tzinfo=UTC)
     sent = {}
     with Publisher("onestop-ialy", s) as pub:

@@ -6,8 +6,7 @@ import pytest
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from connectors.publisher import Publisher
-from hub import codec, topics
-from hub.systems import SystemsRegistry
+from hub import codec, systems, topics
 from hub.testing import group_lag, read_topic, wait_for
 from tests.pipeline import payloads
 
@@ -29,7 +28,7 @@ def test_feed_writes_refused_by_the_broker_hold_the_partition_until_the_fault_cl
     s = make_settings()
     feed = s.topic(topics.FEED_DOSSIER)
     ingest = s.topic(topics.INGEST_DOSSIER)
-    SystemsRegistry(s).add("onestop-ialy", ["23734"], ["dossier"])
+    systems.add(s, "onestop-ialy", ["23734"], ["dossier"])
     _set_max_message_bytes(s, feed, 100)  # far below one Avro dossier: every feed write is refused
     with Publisher("onestop-ialy", s) as pub:
         for i in range(N):
