@@ -56,10 +56,11 @@ def utf8_text(raw: bytes, what: str = "payload",
 
 def json_document(raw: bytes, what: str = "payload") -> Any:
     """The JSON value of UTF-8 bytes (a BOM is allowed)."""
-    body = utf8_bytes(raw, what)
+    body = raw[len(BOM):] if raw.startswith(BOM) else raw
     try:
-        return orjson.loads(body)
+        return orjson.loads(body)  # orjson checks UTF-8 itself: valid input is decoded once
     except orjson.JSONDecodeError as exc:
+        utf8_bytes(body, what)  # invalid: say bad_encoding when that is why
         # orjson's messages give a position and the rule, never the text around it
         raise Rejected("malformed_json", f"{what} is not valid JSON: {str(exc)[:160]}", stage="parse") from None
 
