@@ -23,6 +23,7 @@ BENCHES = {
     "normalize": ("bench.normalize_bench", 5),
     "pipeline": ("bench.pipeline_bench", 5),
     "gateway": ("bench.gateway_bench", 5),
+    "memory": ("bench.memory_bench", 1),  # one long run: 1,000,000 events
 }
 
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         module, default_runs = BENCHES[name]
         runs = args.runs or (3 if args.quick else default_runs)
         print(f"bench: {name} ({runs} runs{', quick' if args.quick else ''}) ...", file=sys.stderr, flush=True)
-        kwargs = {"events": args.events} if name == "pipeline" and args.events else {}
+        kwargs = {"events": args.events} if name in ("pipeline", "memory") and args.events else {}
         started = time.monotonic()
         try:
             got = importlib.import_module(module).run(quick=args.quick, runs=runs, **kwargs)

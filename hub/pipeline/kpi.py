@@ -120,7 +120,8 @@ class KpiProcessor(BaseProcessor):
     def _flush(self, batch: Batch, tp: TP, commune: str, keys: list[str], now_ms: int) -> None:
         dossiers = batch.store("dossiers", tp)
         emitted = batch.store("emitted", tp)
-        states = [orjson.loads(v) for _k, v in dossiers.items(f"{commune}|".encode())]
+        # a generator: compute_many passes over the dossiers once, and a commune's history never sits in memory
+        states = (orjson.loads(v) for _k, v in dossiers.items(f"{commune}|".encode()))
         for key, row in kpi.compute_many(states, keys, now_ms).items():
             record = kpi.to_avro(row, self.settings.province)
             digest = hashlib.blake2b(orjson.dumps({k: v for k, v in record.items() if k not in _NOT_IN_DIGEST},
