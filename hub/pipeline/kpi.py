@@ -54,6 +54,9 @@ class KpiProcessor(BaseProcessor):
         self._communes: dict[TP, set[str]] = {}  # cache of the communes each partition's store holds
         self._backlog = False
         self._last_refresh: float | None = None
+        self._refresh_work: dict[TP, dict[str, set[str]]] = {}  # current periods to recompute, per commune
+        # A timer run must end well inside the transaction timeout (the broker fences a longer one).
+        self.budget_s = min(2.0, settings.worker_transaction_timeout_ms / 1000 / 4)
         self.rows_written = 0
 
     # -- records ---------------------------------------------------------------------------------
@@ -86,25 +89,33 @@ class KpiProcessor(BaseProcessor):
 
     # -- timer ------------------------------------------------------------------------------------
     def punctuate(self, batch: Batch, _engine_now_ms: int) -> None:
+        """Recompute marked communes, oldest mark first, within a time budget: a transaction must end
+        well inside HUB_WORKER_TRANSACTION_TIMEOUT_MS, so a large province is worked off over several
+        timer runs. A mark is deleted in the transaction that writes its commune's rows; one not
+        reached stays for the next run (after a crash too)."""
         now_ms = self.now()
+        deadline = time.monotonic() + self.budget_s
         refresh = self._last_refresh is None or time.monotonic() - self._last_refresh >= self.refresh_s
-        if self._backlog and not refresh:
-            return  # catching up: let the marks of many batches share one recomputation
-        for tp, pending in batch.stores("pending").items():
-            work: dict[str, set[str]] = {}
-            for raw_key, raw in pending.items():
-                if raw_key == _LAST_REFRESH:
-                    continue
-                commune = raw_key.decode()
-                work.setdefault(commune, set()).update(_keys_since(commune, int(raw), now_ms))
-                pending.delete(raw_key)
-            if refresh:
-                for commune, keys in self._refresh_keys(tp, pending, now_ms).items():
-                    work.setdefault(commune, set()).update(keys)
-            for commune, keys in sorted(work.items()):
-                self._flush(batch, tp, commune, sorted(keys), now_ms)
         if refresh:
             self._last_refresh = time.monotonic()
+            for tp, pending in batch.stores("pending").items():
+                for commune, keys in self._refresh_keys(tp, pending, now_ms).items():
+                    self._refresh_work.setdefault(tp, {}).setdefault(commune, set()).update(keys)
+        elif self._backlog:
+            return  # catching up: let the marks of many batches share one recomputation
+        for tp, pending in batch.stores("pending").items():
+            marks = sorted((int(raw), key.decode()) for key, raw in pending.items() if key != _LAST_REFRESH)
+            refresh_work = self._refresh_work.get(tp, {})
+            for since, commune in marks:
+                if time.monotonic() > deadline:
+                    return
+                keys = _keys_since(commune, since, now_ms) | refresh_work.pop(commune, set())
+                self._flush(batch, tp, commune, sorted(keys), now_ms)
+                pending.delete(commune.encode())
+            for commune in sorted(refresh_work):
+                if time.monotonic() > deadline:
+                    return
+                self._flush(batch, tp, commune, sorted(refresh_work.pop(commune)), now_ms)
 
     def _refresh_keys(self, tp: TP, pending, now_ms: int) -> dict[str, set[str]]:
         """Current periods of every commune, plus the periods that ended since the last refresh."""
@@ -143,6 +154,11 @@ class KpiProcessor(BaseProcessor):
     def revoked(self, tps: list[TP]) -> None:
         for tp in tps:
             self._communes.pop(tp, None)
+            self._refresh_work.pop(tp, None)
+
+    def aborted(self) -> None:
+        # Work popped in the aborted transaction is gone from memory: refresh everything again.
+        self._last_refresh = None
 
 
 def _keys_since(commune: str, since: int, now_ms: int) -> set[str]:

@@ -81,6 +81,8 @@ class Engine:
         self.max_batch = settings.worker_batch_max
         self.wait_s = settings.worker_batch_wait_ms / 1000
         self.commit_timeout_s = max(10.0, settings.worker_transaction_timeout_ms / 1000)
+        self._txn_budget_s = settings.worker_transaction_timeout_ms / 1000 / 4
+        self._chunk = self.max_batch
         self._stores: dict[str, dict[TP, Store]] = {spec.name: {} for spec in processor.stores}
         self._copartitioned = frozenset(spec.name for spec in processor.stores if spec.copartitioned)
         self._next_punctuate = time.monotonic() + (processor.punctuate_every_s or 0)
@@ -154,13 +156,29 @@ class Engine:
         punctuate = self.p.punctuate_every_s is not None and time.monotonic() >= self._next_punctuate
         if not data and not punctuate:
             return
-        if self._transact(data, punctuate):
+        # One transaction per chunk: a transaction must end well inside the transaction timeout (the
+        # broker fences a producer whose transaction outlives it), whatever the machine's load, so the
+        # chunk shrinks when a transaction took more than a quarter of it and grows back when fast.
+        i = 0
+        while True:
+            chunk = data[i:i + self._chunk]
+            last = i + len(chunk) >= len(data)
+            started = time.monotonic()
+            if not self._transact(chunk, punctuate and last, rewind=data[i:]):
+                self._backoff_s = min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2))
+                stop.wait(self._backoff_s)
+                return
             self._backoff_s = 0.0
-            return
-        self._backoff_s = min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2))
-        stop.wait(self._backoff_s)
+            took = time.monotonic() - started
+            if took > self._txn_budget_s and self._chunk > 50:
+                self._chunk = max(50, self._chunk // 2)
+            elif took < self._txn_budget_s / 4 and self._chunk < self.max_batch:
+                self._chunk = min(self.max_batch, self._chunk * 2)
+            i += len(chunk)
+            if last:
+                return
 
-    def _transact(self, data: list, punctuate: bool) -> bool:
+    def _transact(self, data: list, punctuate: bool, rewind: list) -> bool:
         started = time.perf_counter()
         batch = _Batch(self, data)
         producer = self._producer
@@ -176,11 +194,11 @@ class Engine:
                                                      self.commit_timeout_s)
             self._commit()
         except KafkaException as exc:
-            self._abort(data, exc)
+            self._abort(rewind, exc)
             return False
         except BaseException:
             # A bug in processor code: do not skip the records, do not loop on them; stop loudly.
-            self._abort(data, None)
+            self._abort(rewind, None)
             raise
         for stores in self._stores.values():
             for store in stores.values():

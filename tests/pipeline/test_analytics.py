@@ -119,10 +119,11 @@ def _run(s, hub_process, events: list[dict], kill: bool) -> dict[str, dict]:
         hub_process(["worker"], dataclasses.replace(s, worker_id="w1"), name="restarted")
     wait_for(lambda: group_lag(s, feed, s.group("kpi")) == 0 and group_lag(s, s.topic(topics.INGEST_DOSSIER)) == 0,
              timeout_s=240, interval_s=1, what="ingest and feed consumed")
-    # Rows are written by the timer after the last batch: wait until two reads a timer apart agree.
+    # Every commune's mark is deleted in the transaction that writes its rows: no mark left = all written.
+    wait_for(lambda: not _pending_marks(s), timeout_s=240, interval_s=1, what="every KPI mark worked off")
     previous: dict = {}
 
-    def stable() -> dict | None:
+    def stable() -> dict | None:  # the current periods' refresh runs on the timer too
         nonlocal previous
         now = _final_values(s)
         same = now and now == previous
@@ -130,6 +131,14 @@ def _run(s, hub_process, events: list[dict], kill: bool) -> dict[str, dict]:
         return now if same else None
 
     return wait_for(stable, timeout_s=120, interval_s=s.analytics_timer_s * 2 + 1, what="stable KPIs")
+
+
+def _pending_marks(s) -> set[bytes]:
+    """Communes whose KPI mark is still on the pending store's changelog (latest record not a tombstone)."""
+    latest: dict[bytes, bytes | None] = {}
+    for r in read_topic(s, topics.changelog(s, "kpi", "pending", s.topic(topics.FEED_DOSSIER)), timeout_s=20):
+        latest[r.key] = r.value
+    return {k for k, v in latest.items() if v is not None and not k.startswith(b"\x00")}
 
 
 def test_a_worker_killed_mid_stream_ends_with_the_numbers_of_an_uninterrupted_run(make_settings, hub_process):
