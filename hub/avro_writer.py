@@ -212,8 +212,10 @@ class _Compiler:
                     "if n < 64: out.append(n << 1)", "else: _long(out, n)", "out += b"]
         if kind in ("int", "long"):
             lo, hi = _INT_RANGE if kind == "int" else _LONG_RANGE
+            # the zig-zag varint inlined: timestamps are most of a record's numbers (no call per field)
             return [f"if type(v) is not int or not {lo} <= v <= {hi}: _bad(L{i}, 'an integer in range', v)",
-                    "_long(out, v)"]
+                    "n = (v << 1) ^ (v >> 63)", "while n > 0x7F:", "    out.append((n & 0x7F) | 0x80)",
+                    "    n >>= 7", "out.append(n)"]
         if kind == "boolean":
             return ["if v is True: out.append(1)", "elif v is False: out.append(0)",
                     f"else: _bad(L{i}, 'a boolean', v)"]
