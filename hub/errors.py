@@ -53,7 +53,7 @@ REASONS: dict[str, tuple[int, str]] = {
                         "retry later"),
     "not_found": (404, "no such HTTP route"),
     "method_not_allowed": (405, "the HTTP route exists but not for this method"),
-    "unavailable": (503, "Kafka or the systems registry is unreachable; nothing was accepted, retry later"),
+    "unavailable": (503, "Kafka or the systems topic is unreachable; nothing was accepted, retry later"),
     "encode_failed": (422, "the canonical record does not fit its Avro schema"),
     "internal_error": (500, "a mapper raised an unexpected exception (a hub bug); the record is kept for replay"),
 }

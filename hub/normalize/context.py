@@ -44,7 +44,7 @@ class Context:
     max_payload_bytes: int = 1_048_576
     organs: dict[str, str] = field(default_factory=dict)  # OrganId -> commune or province code
     # source system -> Scope, or None when the system is unknown/revoked. None as the whole
-    # callable means "no systems registry configured" (pure unit tests).
+    # callable means "no systems snapshot configured" (pure unit tests).
     scope_of: Callable[[str], Scope | None] | None = None
     max_record_ms: int | None = 10_000  # per-record time budget (HUB_MAX_RECORD_MS); None: unbounded
     citizen_subjects: bool = False  # HUB_CITIZEN_DOCUMENT_SUBJECTS

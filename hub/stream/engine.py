@@ -37,6 +37,8 @@ from hub.stream.store import Store, open_backend
 
 logger = log.get("hub.stream")
 _BACKOFF_MAX_S = 30.0
+_FIRST_CHUNK = 500  # records in the first transaction; the chunk then adapts (see _step)
+_MIN_CHUNK = 50
 
 
 class _Batch:
@@ -82,7 +84,8 @@ class Engine:
         self.wait_s = settings.worker_batch_wait_ms / 1000
         self.commit_timeout_s = max(10.0, settings.worker_transaction_timeout_ms / 1000)
         self._txn_budget_s = settings.worker_transaction_timeout_ms / 1000 / 4
-        self._chunk = self.max_batch
+        # Start small and grow: the first transactions of a busy machine must not outlive the timeout.
+        self._chunk = min(self.max_batch, _FIRST_CHUNK)
         self._stores: dict[str, dict[TP, Store]] = {spec.name: {} for spec in processor.stores}
         self._copartitioned = frozenset(spec.name for spec in processor.stores if spec.copartitioned)
         self._next_punctuate = time.monotonic() + (processor.punctuate_every_s or 0)
@@ -170,8 +173,9 @@ class Engine:
                 return
             self._backoff_s = 0.0
             took = time.monotonic() - started
-            if took > self._txn_budget_s and self._chunk > 50:
-                self._chunk = max(50, self._chunk // 2)
+            if took > self._txn_budget_s and self._chunk > _MIN_CHUNK:
+                # proportional, with a margin: one slow transaction says how slow the machine is now
+                self._chunk = max(_MIN_CHUNK, int(self._chunk * self._txn_budget_s / took / 2))
             elif took < self._txn_budget_s / 4 and self._chunk < self.max_batch:
                 self._chunk = min(self.max_batch, self._chunk * 2)
             i += len(chunk)
