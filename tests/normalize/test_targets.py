@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import orjson
 import pytest
 
@@ -179,3 +183,14 @@ def test_csv_rows_in_english_with_comma_delimiter_and_quoted_amounts():
     assert err.value.reason == "ambiguous_number" and err.value.message.startswith("row 3: ")
     [rec] = normalize(text.rsplit("\n", 2)[0].encode() + b"\n", envelope("csv", "target"), context())
     assert (rec["actual_value"], rec["unit"], rec["as_of"]) == (1_234_567_000.0, "VND", "2025-10-20")
+
+
+def test_json_schema_documents_every_target_field_the_mapper_reads():
+    """docs/hub-json.schema.json's target definition lists every key targets.py reads and every CSV column key."""
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "hub-json.schema.json").read_text("utf-8"))
+    props = set(schema["$defs"]["target"]["properties"])
+    source = Path(t.__file__).read_text(encoding="utf-8")
+    read = set(re.findall(r'\(obj, "([a-z_]+)"', source)) | set(re.findall(r'obj\.get\("([a-z_]+)"\)', source))
+    assert read and read <= props, read - props
+    assert set(t.CSV_ALIASES) <= props, set(t.CSV_ALIASES) - props
+    assert {"$ref": "#/$defs/target"} in schema["anyOf"]

@@ -4,10 +4,12 @@ Vietnamese spreadsheet report dropped in a folder (`hub import`) shows on the pr
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import subprocess
 import sys
 from datetime import UTC, datetime
+from fractions import Fraction as F
 
 import orjson
 import pytest
@@ -18,6 +20,7 @@ from hub import codec, systems, topics
 from hub.analytics import targets
 from hub.testing import end_offset_total, group_lag, read_topic, wait_for
 from tests.analytics import target_datasets as d
+from tests.analytics.datasets import vn
 
 pytestmark = pytest.mark.integration
 PROCESSORS = ["worker", "--processors", "normalize,targets"]
@@ -83,6 +86,30 @@ def test_progress_feed_equals_the_reference_sent_twice_and_shuffled(make_setting
         assert any(x["event_id"] == mismatch["event_id"] and x["reason"] in ("unit_mismatch", "unassigned_indicator")
                    for x in flagged)
         assert "0905" not in worker.output()  # the note's phone number never reaches a log line
+
+
+def test_a_new_day_without_events_turns_a_target_to_no_report(make_settings, hub_process):
+    """Restarted on 1 August with no new event, the timer re-evaluates the restored state: 23734's criteria,
+    last reported as of 30 June, are no_report after 32 days (share 213/365, gap 61/730), and it is logged."""
+    s = make_settings(clock=_iso(d.TODAY["T1"]), worker_id="w1")
+    systems.add(s, d.PROVINCE_SYSTEM, list(d.COMMUNES), ["target"])
+    systems.add(s, d.REPORTER, list(d.COMMUNES), ["target"])
+    _publish(s, d.known_at("T1"))
+    key = d.key(d.A, "TIEU_CHI")
+    first = hub_process(PROCESSORS, s, name="july")
+    _wait_rows(s, {key: {"status": "on_track", "evaluated_for": "2025-07-15"}}, first)
+    first.stop()
+    second = hub_process(PROCESSORS, dataclasses.replace(s, clock=_iso(vn("2025-08-01 09:00"))), name="august")
+    want = {key: {"status": "no_report", "days_since_report": 32, "expected_share": float(F(213, 365)),
+                  "gap": float(F(61, 730)), "evaluated_for": "2025-08-01", "actual_as_of": "2025-06-30"}}
+    _wait_rows(s, want, second)
+
+    def changed() -> list[dict]:
+        lines = [orjson.loads(x) for x in second.output().splitlines() if '"target_status_changed"' in x]
+        return [x for x in lines if x["progress_key"] == key]
+
+    [line] = wait_for(changed, timeout_s=30, what="the status change logged")
+    assert (line["previous"], line["status"], line["commune_code"]) == ("on_track", "no_report", d.A)
 
 
 CSV_HEADER = "Mã xã;Năm;Chương trình;Mã chỉ tiêu;Tên chỉ tiêu;ĐVT;Kế hoạch;Lũy kế thực hiện;Đến ngày;Ghi chú\r\n"
