@@ -15,7 +15,7 @@ from hub.normalize import targets as t
 from hub.normalize.dialects.csv_rows import kind_of_header
 from tests.analytics import target_datasets as d
 
-from .support import context, encode, envelope
+from .support import INGEST_MS, context, encode, envelope
 
 REPORT = {"commune_code": "23734", "year": 2025, "program": "NTM", "indicator_code": "VON_DTPT",
           "actual_value": "1.000.000", "as_of": "2025-10-20"}
@@ -91,6 +91,16 @@ def test_unknown_or_foreign_programs_are_invalid(given):
 def test_units(given, unit):
     """Known units become their code; anything else is kept in lower case."""
     assert _one({**REPORT, "unit": given})["unit"] == unit
+
+
+def test_event_time_is_the_source_time_else_the_ingest_time():
+    """A report's event_time, an assignment's assigned_at; without one the hub's ingest time."""
+    assert _one(REPORT)["event_time"] == INGEST_MS
+    assert _one({**REPORT, "event_time": "2025-10-21T08:00:00+07:00"})["event_time"] == 1_761_008_400_000
+    assignment = {k: v for k, v in REPORT.items() if k not in ("actual_value", "as_of")}
+    assignment |= {"unit": "VND", "target_value": 5}
+    assert _one(assignment)["event_time"] == INGEST_MS
+    assert _one({**assignment, "assigned_at": "2025-01-10"})["event_time"] != INGEST_MS
 
 
 def test_record_type_is_explicit_or_inferred():
