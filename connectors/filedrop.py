@@ -1,8 +1,10 @@
 """File drop: communes that only have spreadsheets or export folders drop files in a directory.
 
-``*.csv`` dossier exports become one ingest record per row (header line + that row, format
-``csv``); ``*.json`` DVCQG exports one record per object (format ``dvcqg-json``); ``*.xml``
-one document record, its dialect sniffed from the root's namespace (``edxml`` / ``edoc-go``).
+``*.csv`` dossier exports and target report sheets (one indicator per row: the header names a
+``Mã chỉ tiêu`` / ``indicator_code`` column) become one ingest record per row (header line + that
+row, format ``csv``, kind ``dossier`` or ``target``); ``*.json`` DVCQG exports one record per
+object (format ``dvcqg-json``); ``*.xml`` one document record, its dialect sniffed from the root's
+namespace (``edxml`` / ``edoc-go``).
 
 Each processed file moves to ``DIR/done/`` once Kafka acknowledged all of its records, or to
 ``DIR/rejected/`` next to a ``<name>.reason.txt``. Publishing each event once takes two
@@ -39,11 +41,11 @@ from connectors import source_ids
 from hub import log
 from hub.errors import Rejected, TransientError
 from hub.normalize import fields
+from hub.normalize.dialects.csv_rows import kind_of_header
 from hub.settings import Settings
 
 NAMESPACES = {"http://www.mic.gov.vn/TBT/QCVN_102_2016": "edxml", "http://www.go.vn/eDoc": "edoc-go"}
-# Header names (lower case, no diacritics, no separators) that identify a dossier export.
-_DOSSIER_CODE = {"mahoso", "dossiercode", "sohoso"}
+# Header names (lower case, no diacritics, no separators) of the commune column.
 _COMMUNE = {"maxa", "communecode", "maxaphuong", "madonvihanhchinh"}
 _SETTLE_S = 2.0  # in watch mode a file modified more recently may still be being copied in
 LEDGER = ".hub-import-ledger"
@@ -99,9 +101,11 @@ def csv_records(raw: bytes) -> list[Record]:
         raise FileRejected("malformed_csv", "the file is empty")
     header = rows[0]
     folded = [source_ids.fold(c) for c in header]
-    if not _DOSSIER_CODE.intersection(folded):
+    kind = kind_of_header(header)  # the hub's own header names decide: one list, no drift
+    if kind is None:
         raise FileRejected("malformed_csv", "no known header: the first line must name the dossier code "
-                           f"column (MaHoSo); found {', '.join(h[:30] for h in header[:8])}")
+                           "column (MaHoSo) or, for a target report, the indicator code column (Mã chỉ tiêu); "
+                           f"found {', '.join(h[:30] for h in header[:8])}")
     if len(rows) == 1:
         raise FileRejected("malformed_csv", "the file has a header line but no rows")
     commune_col = next((i for i, c in enumerate(folded) if c in _COMMUNE), None)
@@ -113,7 +117,7 @@ def csv_records(raw: bytes) -> list[Record]:
         writer.writerow(row)
         payload = buf.getvalue().encode()
         commune = row[commune_col].strip() if commune_col is not None and commune_col < len(row) else None
-        out.append(Record("dossier", "csv", payload, source_ids.derive("csv", payload), commune or None))
+        out.append(Record(kind, "csv", payload, source_ids.derive("csv", payload), commune or None))
     return out
 
 
@@ -260,7 +264,7 @@ class FileDrop:
         reader = READERS.get(path.suffix.lower())
         if reader is None:
             self._rejected(path, summary, logger, "unknown_format",
-                           f"unsupported file type {path.suffix or '(none)'}; drop *.csv (dossier rows), "
+                           f"unsupported file type {path.suffix or '(none)'}; drop *.csv (dossier or target rows), "
                            "*.json (DVCQG dossiers) or *.xml (edXML/eDoc)")
             return
         try:

@@ -1,4 +1,4 @@
-"""Content of the province simulator: dossier lifecycles, document exchanges, bad data.
+"""Content of the province simulator: dossier lifecycles, document exchanges, targets, bad data.
 
 Pure and seeded: every choice comes from one ``random.Random``; times are offsets from the
 ``now`` each call receives, so a seed replays the same run. Nothing here talks to Kafka.
@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 
 import orjson
 
+from connectors.target_scenarios import TargetPlan
 from hub.reference import Commune
 
 EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
@@ -83,14 +84,14 @@ def vn_time(dt: datetime, fmt: str = "%Y%m%d%H%M%S") -> str:
 class Event:
     """One raw event to publish, with what the hub should make of it."""
 
-    kind: str  # dossier | document
+    kind: str  # dossier | document | target
     format: str
     payload: bytes
     system: str  # publishing system id
     commune: str | None  # hub.commune header / Kafka key (None: the payload routes it)
     feed_records: int  # feed records a correct pipeline makes of it (0 for bad events)
     bad: str | None = None  # bad-data type, one DLQ record
-    label: str = ""  # what it is: dossier_status, progress, directive, status, report, bad_*
+    label: str = ""  # what it is: dossier_status, progress, directive, status, report, target_*, bad_*
     gateway_ok: bool = True  # may go through the HTTP gateway (single-commune system, good data)
 
 
@@ -127,10 +128,18 @@ class Province:
         self.followups: list[Event] = []  # status notifications waiting for their turn
         self.seq = 0
         self.edoc_communes = {c.code for c in communes if rng.random() < 0.3}  # vendor B speaks eDoc
+        self.targets: list[Event] | None = None  # the year's targets and reports, planned at the first event
 
     # --- the mix -----------------------------------------------------------------------------
     def next(self, now: datetime) -> Event:
-        """The next event of the run."""
+        """The next event of the run: at first half of them are the year's targets and reports."""
+        if self.targets is None:
+            plan = TargetPlan(self.province, self.communes, self.rng, now)
+            self.targets = [Event("target", e.format, e.payload, e.system, e.commune, 1, label=e.label,
+                                  gateway_ok=e.system != "sim-province" and e.format == "hub-json")
+                            for e in reversed(plan.events())]  # popped from the end: assignments first
+        if self.targets and self.rng.random() < 0.5:
+            return self.targets.pop()
         r = self.rng.random()
         if r < self.bad_ratio:
             return self.bad(now)

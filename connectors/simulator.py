@@ -9,9 +9,15 @@ a 4xx before Kafka, and the point of bad data here is to exercise the dead-lette
 Systems (see :mod:`connectors.scenarios` for the OrganId scheme):
 
 * ``sim-onestop-<commune>``: dossiers of one commune;
-* ``sim-docs-<commune>``: documents of one commune, OrganId ``000.<2>.<3>.H41``;
-* ``sim-province``: the province People's Committee (``000.00.00.H41``), documents, scoped to
-  every simulated commune (a multi-commune registration maps its OrganId to the province).
+* ``sim-docs-<commune>``: documents and target progress reports of one commune, OrganId
+  ``000.<2>.<3>.H41``;
+* ``sim-province``: the province People's Committee (``000.00.00.H41``), documents and target
+  assignments, scoped to every simulated commune (a multi-commune registration maps its OrganId to
+  the province).
+
+The first events of a run are interleaved with the year's targets (:mod:`connectors.target_scenarios`:
+assignments, then monthly reports — on track, behind, stopped, one silent commune), so that the
+progress feed fills within a few minutes of ``make run``.
 
 At the end :meth:`Simulator.run` returns a summary of what was accepted, with the feed and
 dead-letter record counts a correct pipeline must produce from it.
@@ -65,12 +71,12 @@ def wanted_systems(province: str, communes: list[reference.Commune]) -> list[Sys
     for c in communes:
         out.append((f"sim-onestop-{c.code}", [c.code], ["dossier"], []))
         organ = scenarios.commune_organ(c.code, province)
-        out.append((f"sim-docs-{c.code}", [c.code], ["document"], [organ]))
+        out.append((f"sim-docs-{c.code}", [c.code], ["document", "target"], [organ]))
     scope = [c.code for c in communes]
     if len(scope) == 1:
         # A single-commune registration would map the province's OrganId to that commune.
         scope.append(next(c.code for c in reference.province_communes(province) if c.code != scope[0]))
-    out.append(("sim-province", scope, ["document"], [scenarios.province_organ(province)]))
+    out.append(("sim-province", scope, ["document", "target"], [scenarios.province_organ(province)]))
     return out
 
 
@@ -219,7 +225,8 @@ class Simulator:
             "by_path": dict(counts["path"]),
             "by_label": dict(counts["label"]), "bad_by_type": dict(counts["bad"]),
             "gateway_refused": dict(counts["refused"]),
-            "expected": {t: expected[t] for t in (topics.FEED_DOSSIER, topics.FEED_DOCUMENT, topics.DLQ)},
+            "expected": {t: expected[t] for t in (topics.FEED_DOSSIER, topics.FEED_DOCUMENT, topics.FEED_TARGET,
+                                                  topics.DLQ)},
             "outbox_backlog_at_start": backlog, "forwarded": forwarded,
         }
         self._log.info("sim_done", sent=sent, bad=bad, forwarded=forwarded, elapsed_s=round(elapsed, 3))

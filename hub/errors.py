@@ -35,6 +35,8 @@ REASONS: dict[str, tuple[int, str]] = {
     "unknown_document_root": (422, "XML root or namespace is neither edXML nor eDoc"),
     "missing_field": (422, "a required field is absent or empty"),
     "invalid_value": (422, "a field has a value of the wrong type or out of range"),
+    "ambiguous_number": (422, "a number has one '.' or ',' followed by exactly three digits: a thousands "
+                              "separator or a decimal point? (write 1234, 1.234,0 or 1,2340; docs/targets.md)"),
     "bad_date": (422, "a date is not yyyyMMddHHmmss, dd/MM/yyyy or ISO 8601"),
     "due_before_received": (422, "the due date is earlier than the received date"),
     "unknown_status": (422, "a status code outside the national code list"),

@@ -58,7 +58,7 @@ class Settings:
     worker_data_dir: str = _setting(str(ROOT / "var" / "worker"), "Directory for the worker's local state stores.")
     worker_id: str = _setting("", "Stable id of this worker (transactional ids); empty: random per start. A stable "
                                   "id lets a restarted worker fence its predecessor at once.")
-    worker_processors: str = _setting("normalize,kpi,directives,freshness",
+    worker_processors: str = _setting("normalize,kpi,directives,freshness,targets",
                                       "Processors this worker runs, comma separated.")
     worker_session_timeout_s: int = _setting(30, "Consumer session timeout: how soon a dead worker's partitions move.")
     worker_batch_max: int = _setting(5000, "Most records one transaction consumes (a backlog commits in batches "
@@ -113,9 +113,16 @@ class Settings:
         "2025-02-02,2025-04-07,2025-04-30,2025-05-01,2025-05-02,2025-09-01,2025-09-02,2026-01-01",
         "Public holidays (YYYY-MM-DD, comma separated) that are not working days besides Saturday and Sunday; "
         "keep it up to date every year.")
-    freshness_silent_hours: str = _setting("dossier=24,document=72,default=72",
+    freshness_silent_hours: str = _setting("dossier=24,document=72,target=840,default=72",
                                            "Hours without a feed record after which a system is silent, per kind "
-                                           "(KIND=hours pairs; default for other kinds).")
+                                           "(KIND=hours pairs; default for other kinds). Communes report targets "
+                                           "monthly: 840 h is 35 days.")
+    # targets and disbursement (hub/analytics/targets.py reads them; rules in docs/targets.md)
+    target_behind_points: int = _setting(10, "A target is behind when its completion rate is below the share "
+                                         "expected by today by more than this many percentage points.")
+    target_no_report_days: int = _setting(30, "A target is no_report when its latest counted report is as of "
+                                          "more than this many days before today (or nothing was reported for "
+                                          "that long since the plan started).")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

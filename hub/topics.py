@@ -13,12 +13,15 @@ FEED_DOCUMENT = "feed.document.v1"
 FEED_KPI = "feed.kpi.commune.v1"
 FEED_DIRECTIVE = "feed.directive.v1"
 FEED_FRESHNESS = "feed.freshness.v1"
+INGEST_TARGET = "ingest.target"
+FEED_TARGET = "feed.target.v1"
+FEED_TARGET_PROGRESS = "feed.target.progress.v1"  # derived, keyed <commune>|<year>|<program>|<indicator>
 DLQ = "hub.dlq.v1"
 SYSTEMS = "hub.systems.v1"
 DLQ_REPLAYED = "hub.dlq.replayed.v1"  # which DLQ offsets `hub dlq replay` re-injected (hub.dlq)
 
-INGEST_BY_KIND = {"dossier": INGEST_DOSSIER, "document": INGEST_DOCUMENT}
-FEED_BY_KIND = {"dossier": FEED_DOSSIER, "document": FEED_DOCUMENT}
+INGEST_BY_KIND = {"dossier": INGEST_DOSSIER, "document": INGEST_DOCUMENT, "target": INGEST_TARGET}
+FEED_BY_KIND = {"dossier": FEED_DOSSIER, "document": FEED_DOCUMENT, "target": FEED_TARGET}
 KINDS = tuple(INGEST_BY_KIND)
 
 
@@ -35,12 +38,18 @@ def specs(s: Settings) -> list[TopicSpec]:
     base = {"min.insync.replicas": str(s.min_insync_replicas)}
     raw = {**base, "retention.ms": raw_ms}
     feed = {**base, "retention.ms": str(30 * 24 * 3600 * 1000)}
+    # Assignments are made once a year and followed until 31 January of the next: keep two plan years,
+    # so a subscriber (or a processor started afresh) can still read this year's assignments.
+    target_feed = {**base, "retention.ms": str(800 * 24 * 3600 * 1000)}
     compacted = {**base, "cleanup.policy": "compact"}
     out = [
         TopicSpec(s.topic(INGEST_DOSSIER), s.partitions, raw),
         TopicSpec(s.topic(INGEST_DOCUMENT), s.partitions, raw),
+        TopicSpec(s.topic(INGEST_TARGET), s.partitions, raw),
         TopicSpec(s.topic(FEED_DOSSIER), s.partitions, feed),
         TopicSpec(s.topic(FEED_DOCUMENT), s.partitions, feed),
+        TopicSpec(s.topic(FEED_TARGET), s.partitions, target_feed),
+        TopicSpec(s.topic(FEED_TARGET_PROGRESS), s.partitions, compacted),
         TopicSpec(s.topic(FEED_KPI), s.partitions, compacted),
         TopicSpec(s.topic(FEED_DIRECTIVE), s.partitions, compacted),
         TopicSpec(s.topic(FEED_FRESHNESS), s.partitions, compacted),
@@ -81,6 +90,8 @@ def stores(s: Settings) -> list[StateStore]:
         StateStore("kpi", "emitted", (FEED_DOSSIER,)),
         StateStore("directives", "reach", (FEED_DOCUMENT,)),
         StateStore("freshness", "communes", tuple(FEED_BY_KIND.values()), copartitioned=True),
+        StateStore("targets", "progress", (FEED_TARGET,)),
+        StateStore("targets", "emitted", (FEED_TARGET,)),
     ]
 
 

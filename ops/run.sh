@@ -58,10 +58,11 @@ start simulator "$bin/hub" simulate --communes "${SIM_COMMUNES:-135}" --rate "${
 cat <<MSG
 
 The hub is running: a simulated Gia Lai province (${SIM_COMMUNES:-135} communes, ${SIM_RATE:-20} events/s) feeds
-commune one-stop dossiers and documents through the SDK and the HTTP gateway.
+commune one-stop dossiers, documents, targets and progress reports through the SDK and the HTTP gateway.
 
   Watch normalized dossiers:   $bin/hub tail feed.dossier.v1
   Watch documents:             $bin/hub tail feed.document.v1
+  Watch target progress:       $bin/hub tail feed.target.progress.v1 --from-beginning
   Operator overview:           $bin/hub status
   Dead letters by reason:      $bin/hub dlq list
   Gateway API (OpenAPI):       http://127.0.0.1:$port/docs   (spec: /openapi.json)

@@ -131,7 +131,8 @@ def test_confluent_client_sees_registry_errors(served_gateway):
     client = SchemaRegistryClient({"url": url})
     assert client.get_subjects() == ["feed.dossier.v1-value", "feed.document.v1-value",
                                      "feed.kpi.commune.v1-value", "feed.directive.v1-value",
-                                     "feed.freshness.v1-value"]
+                                     "feed.freshness.v1-value", "feed.target.v1-value",
+                                     "feed.target.progress.v1-value"]
     assert client.get_latest_version(DOSSIER).schema_id == 6  # DossierEvent v3
     with pytest.raises(SchemaRegistryError) as unknown_id:
         client.get_schema(4242)

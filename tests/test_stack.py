@@ -50,10 +50,10 @@ def test_simulated_province_through_sdk_and_gateway_reaches_the_feeds_in_the_ann
     assert summary["by_path"].get("gateway", 0) > 0 and summary["by_path"].get("sdk", 0) > 0, summary
     assert expected[topics.DLQ] == summary["bad"], summary
     ingested = sum(len(read_topic(s, s.topic(name), timeout_s=60))
-                   for name in (topics.INGEST_DOSSIER, topics.INGEST_DOCUMENT))
+                   for name in (topics.INGEST_DOSSIER, topics.INGEST_DOCUMENT, topics.INGEST_TARGET))
     assert ingested == summary["sent"], summary
 
     counts = {}
-    for name in (topics.FEED_DOSSIER, topics.FEED_DOCUMENT, topics.DLQ):
+    for name in (topics.FEED_DOSSIER, topics.FEED_DOCUMENT, topics.FEED_TARGET, topics.DLQ):
         counts[name] = len(read_topic(s, s.topic(name), expect=expected[name], timeout_s=300, idle_s=5))
     assert counts == expected, (summary, counts)

@@ -11,7 +11,7 @@ from hub.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("import", help="import dropped files (CSV dossier rows, DVCQG JSON, edXML/eDoc)",
+    p = sub.add_parser("import", help="import dropped files (CSV dossier or target rows, DVCQG JSON, edXML/eDoc)",
                        description="Publish every *.csv, *.json and *.xml file in DIR, then move it to "
                        "DIR/done/ (or DIR/rejected/ with a .reason.txt). A ledger in DIR/.hub-import-ledger "
                        "and deterministic source event ids (each record's natural key) make re-runs publish "

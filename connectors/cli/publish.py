@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "publish_stored and publish_forwarded per event with its trace_id and source_event_id, "
                        "and outbox_status when done.")
     p.add_argument("--system", required=True, help="publishing system id (header hub.source)")
-    p.add_argument("--kind", choices=topics.KINDS, help="dossier or document (required unless --drain)")
+    p.add_argument("--kind", choices=topics.KINDS, help="dossier, document or target (required unless --drain)")
     p.add_argument("--format", help="dialect: dvcqg-json, hub-json, csv, edxml, edoc-go")
     p.add_argument("--commune", help="commune code when the payload does not carry one (header hub.commune)")
     p.add_argument("--event-id", help="your source event id (deduplication key); when absent it is derived "

@@ -12,9 +12,10 @@ from hub.settings import Settings
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="simulate a province's commune systems publishing to the hub",
                        description="Onboard simulated one-stop and document systems (sim-*), then "
-                       "publish dossier lifecycles, document exchanges, directives with their receipts and a "
-                       "share of bad data at a steady rate. Prints a JSON summary on stdout (logs go to "
-                       "stderr) with the feed and dead-letter record counts the pipeline should produce.")
+                       "publish dossier lifecycles, document exchanges, directives with their receipts, the "
+                       "year's targets with monthly progress reports and a share of bad data at a steady rate. "
+                       "Prints a JSON summary on stdout (logs go to stderr) with the feed and dead-letter record "
+                       "counts the pipeline should produce.")
     p.add_argument("--province", default=None, help="province code (default: HUB_PROVINCE)")
     p.add_argument("--communes", type=int, default=5, metavar="N",
                    help="simulate the first N communes (by code)")

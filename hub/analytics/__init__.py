@@ -1,8 +1,10 @@
 """The province's answers, as pure functions (no Kafka, no I/O): reporting periods, per-dossier
-state and the Decision 766 indicators, directive reach with SLA deadlines, commune freshness.
+state and the Decision 766 indicators, directive reach with SLA deadlines, commune freshness,
+targets and disbursement progress.
 
 The stream engine keeps the states (JSON-serializable dicts, orjson) in its tables and calls:
 ``dossier.merge`` / ``kpi.affected_periods`` / ``kpi.compute_many``; ``directives.route`` /
 ``directives.merge`` / ``directives.overdue_transitions`` / ``directives.next_deadline``;
-``freshness.merge`` / ``freshness.silent_transitions`` / ``freshness.next_silence``.
+``freshness.merge`` / ``freshness.silent_transitions`` / ``freshness.next_silence``; ``targets.merge`` /
+``targets.row``; readers call ``targets.rollup`` on the progress rows.
 """

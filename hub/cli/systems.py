@@ -24,10 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--id", required=True, help="system id, [a-z0-9._-]{1,64}, e.g. ialy-motcua")
     a.add_argument("--role", choices=systems.ROLES, default=systems.PUBLISHER,
                    help="publisher (default: posts events for its communes) or reader (reads the province's "
-                        "KPIs, directives and freshness; no communes or kinds)")
+                        "KPIs, directives, freshness and targets; no communes or kinds)")
     a.add_argument("--communes", type=_csv, default=[], help="publishers: commune codes, comma separated, "
                    "e.g. 23734")
-    a.add_argument("--kinds", type=_csv, default=[], help="publishers: dossier, document or dossier,document")
+    a.add_argument("--kinds", type=_csv, default=[], help="publishers: dossier, document, target, comma "
+                   "separated (e.g. dossier,document)")
     a.add_argument("--organ-id", action="append", default=[], dest="organ_ids", metavar="ORGAN_ID",
                    help="electronic organization id its documents carry (repeatable), e.g. 000.00.12.H41")
     a.set_defaults(func=add, quiet_logs=True)

@@ -13,7 +13,8 @@ from hub import codec, kafka_read, topics
 from hub.errors import SchemaError
 from hub.settings import Settings
 
-FEEDS = (topics.FEED_DOSSIER, topics.FEED_DOCUMENT, topics.FEED_KPI, topics.FEED_DIRECTIVE)
+FEEDS = (topics.FEED_DOSSIER, topics.FEED_DOCUMENT, topics.FEED_KPI, topics.FEED_DIRECTIVE, topics.FEED_TARGET,
+         topics.FEED_TARGET_PROGRESS)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

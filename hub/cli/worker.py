@@ -1,4 +1,4 @@
-"""``hub worker``: run the stream processors (normalize, and the analytics once configured)."""
+"""``hub worker``: run the stream processors (normalize, and the analytics: kpi, directives, freshness, targets)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from hub.pipeline.kpi import KpiProcessor
     from hub.pipeline.metrics import PipelineMetrics
     from hub.pipeline.normalize import NormalizeProcessor
+    from hub.pipeline.targets import TargetsProcessor
     from hub.systems import SystemsFollower
 
     settings.effective_pseudonym_key()  # refuse to start without a key outside dev mode
     names = [n.strip() for n in (args.processors or settings.worker_processors).split(",") if n.strip()]
-    available = ("normalize", "kpi", "directives", "freshness")
+    available = ("normalize", "kpi", "directives", "freshness", "targets")
     unknown = sorted(set(names) - set(available))
     if unknown or not names:
         raise ConfigError(f"unknown processors {unknown}; available: {', '.join(available)}")
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "kpi": lambda: KpiProcessor(settings),
         "directives": lambda: DirectivesProcessor(settings, systems),
         "freshness": lambda: FreshnessProcessor(settings, registry),
+        "targets": lambda: TargetsProcessor(settings),
     }
     processors = [build[name]() for name in available if name in names]
     app, _engines = worker.build(settings, processors, registry, lambda: pipeline_metrics.totals)

@@ -17,7 +17,7 @@ from hub.normalize import decode, formats
 from hub.normalize.core import kinds_of
 
 JSON, XML = "json", "xml"
-DEFAULT_JSON_FORMAT = {"dossier": "dvcqg-json", "document": "hub-json"}
+DEFAULT_JSON_FORMAT = {"dossier": "dvcqg-json", "document": "hub-json", "target": "hub-json"}
 MAX_EVENT_ID = 200
 # Bodies up to this size are parsed directly: at worst (`[{},{},...]`, 3 bytes for a 72-byte dict)
 # they become ~1.5 MiB of Python objects. Larger ones are counted before they are parsed.

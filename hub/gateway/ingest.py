@@ -1,4 +1,4 @@
-"""``POST /v1/events/{dossier,document}``: authenticate, validate, write raw bytes, answer after the ack.
+"""``POST /v1/events/{dossier,document,target}``: authenticate, validate, write raw bytes, answer after the ack.
 
 The gateway normalizes every event with the worker's own code (``hub.normalize.normalize``)
 before writing, so that a publisher learns at once that an event is invalid (422) or outside its
@@ -81,19 +81,23 @@ _ERRORS = {
 }
 RESPONSES = {code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()}
 
-_DOSSIER_EXAMPLE = {"MaHoSo": "G22.52.23734-250801-0001", "MaTTHC": "1.001612", "TrangThaiHoSo": "2",
-                    "KenhThucHien": "2", "NgayTiepNhan": "20250801083000", "NgayHenTra": "20250805170000",
-                    "MaXa": "23734"}
+_EXAMPLES = {
+    "dossier": {"MaHoSo": "G22.52.23734-250801-0001", "MaTTHC": "1.001612", "TrangThaiHoSo": "2",
+                "KenhThucHien": "2", "NgayTiepNhan": "20250801083000", "NgayHenTra": "20250805170000",
+                "MaXa": "23734"},
+    "target": {"record_type": "PROGRESS_REPORTED", "commune_code": "23734", "year": 2025, "program": "NTM",
+               "indicator_code": "VON_DTPT", "unit": "VND", "actual_value": "1.234.567.000", "as_of": "30/06/2025"},
+}
 
 
 def request_body(kind: str) -> dict:
     """OpenAPI requestBody: a JSON object, a JSON array of objects, or (documents) an XML document."""
     obj = {"type": "object", "additionalProperties": True,
            "description": "One event in the chosen format (default dvcqg-json for dossiers, hub-json for "
-                          "documents). `event_id` (optional) is the publisher's own id."}
+                          "documents and targets). `event_id` (optional) is the publisher's own id."}
     content: dict = {"application/json": {
         "schema": {"oneOf": [obj, {"type": "array", "items": obj, "minItems": 1}]},
-        **({"example": _DOSSIER_EXAMPLE} if kind == "dossier" else {}),
+        **({"example": _EXAMPLES[kind]} if kind in _EXAMPLES else {}),
     }}
     if kind == "document":
         xml = {"schema": {"type": "string", "description": "edXML (QCVN 102:2016) or eDoc document"}}
@@ -210,7 +214,7 @@ async def _ingest(kind: str, request: Request, system: System, fmt_query: str | 
 
 
 _FORMAT_DOC = ("Dialect of the body, e.g. dvcqg-json, hub-json, edxml, edoc-go (default: dvcqg-json for JSON "
-               "dossiers, hub-json for JSON documents, detected by namespace for XML)")
+               "dossiers, hub-json for JSON documents and targets, detected by namespace for XML)")
 
 
 # Optional request parameters, read by hand: FastAPI's per-parameter validation cost more than the

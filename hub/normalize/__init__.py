@@ -12,7 +12,7 @@ Shared pieces: :mod:`~hub.normalize.decode` (bytes to text, JSON, XML), :mod:`~h
 (hub-json and CSV values), :mod:`~hub.normalize.validate`.
 
 Adding a vendor dialect is one module in ``hub/normalize/dialects/`` that defines
-``FORMAT`` (the header value), ``KIND`` (``dossier``, ``document`` or a tuple of both) and
+``FORMAT`` (the header value), ``KIND`` (``dossier``, ``document``, ``target`` or a tuple of them) and
 ``parse(raw: bytes, env: Envelope, ctx: Context) -> list[dict]``, plus fixtures; the
 module is discovered by name, nothing else changes.
 """

@@ -25,11 +25,12 @@ from hub.normalize.personal_data import scrub, subject_fields
 DOSSIER_DATES = ("received_at", "due_at", "finished_at", "returned_at", "refused_at")
 
 
-def _labels(table: dict[str, list[str]]) -> dict[str, str]:
-    return {fold(label): name for name, labels in table.items() for label in labels}
+def labels(table: dict[str, list[str]]) -> dict[str, str]:
+    """Folded label -> name, for matching what people type without case or diacritics."""
+    return {fold(label): name for name, spellings in table.items() for label in spellings}
 
 
-STATUS_LABELS = _labels({
+STATUS_LABELS = labels({
     "NEWLY_REGISTERED": ["Mới đăng ký", "Mới tiếp nhận trực tuyến", "Chờ tiếp nhận"],
     "ACCEPTED": ["Được tiếp nhận", "Đã tiếp nhận", "Tiếp nhận"],
     "NOT_ACCEPTED": ["Không được tiếp nhận", "Không tiếp nhận", "Từ chối tiếp nhận"],
@@ -42,9 +43,9 @@ STATUS_LABELS = _labels({
     "PROCESSING_FINISHED": ["Đã xử lý xong", "Đã giải quyết xong", "Hoàn thành xử lý"],
     "RESULT_RETURNED": ["Đã trả kết quả", "Trả kết quả"],
 })
-CHANNEL_LABELS = _labels({"IN_PERSON": ["Trực tiếp"], "ONLINE": ["Trực tuyến", "Qua mạng"],
+CHANNEL_LABELS = labels({"IN_PERSON": ["Trực tiếp"], "ONLINE": ["Trực tuyến", "Qua mạng"],
                           "POSTAL": ["Bưu chính", "Dịch vụ bưu chính", "Bưu chính công ích"]})
-APPLICANT_LABELS = _labels({"CITIZEN": ["Công dân", "Cá nhân"], "BUSINESS": ["Doanh nghiệp", "Tổ chức"],
+APPLICANT_LABELS = labels({"CITIZEN": ["Công dân", "Cá nhân"], "BUSINESS": ["Doanh nghiệp", "Tổ chức"],
                             "STATE_AGENCY": ["Cơ quan nhà nước"], "OTHER": ["Khác"]})
 _TRUE = {"1", "true", "yes", "y", "co", "x"}
 _FALSE = {"0", "3", "false", "no", "n", "khong"}  # DVCQG sends "3" for "not paid online"

@@ -14,7 +14,7 @@ from hub.errors import Rejected
 from hub.normalize import budget, validate
 from hub.normalize.context import Context, Envelope
 
-_KINDS = ("dossier", "document")
+_KINDS = ("dossier", "document", "target")
 
 
 @cache

@@ -35,13 +35,15 @@ def test_hour_slas_run_on_the_clock():
 
 
 def test_default_settings():
-    """The defaults: arrival 1 h, acceptance 1 working day for NORMAL and 4 h above; dossier 24 h, document 72 h."""
+    """The defaults: arrival 1 h, acceptance 1 working day for NORMAL and 4 h above; dossier 24 h, document 72 h,
+    target 35 days (communes report progress monthly), other kinds 72 h."""
     cfg = AnalyticsConfig.from_settings(Settings.from_env(env={}))
     assert cfg.arrival_sla["EXPRESS"] == Sla(1, "h")
     assert cfg.acceptance_sla["NORMAL"] == Sla(1, "wd") and cfg.acceptance_sla["VERY_URGENT"] == Sla(4, "h")
     assert cfg.holidays >= NATIONAL_DAY and not cfg.all_documents
     assert (cfg.silent_after_ms("dossier"), cfg.silent_after_ms("document"),
-            cfg.silent_after_ms("target")) == (24 * 3_600_000, 72 * 3_600_000, 72 * 3_600_000)
+            cfg.silent_after_ms("target"), cfg.silent_after_ms("other")) == (
+        24 * 3_600_000, 72 * 3_600_000, 840 * 3_600_000, 72 * 3_600_000)
 
 
 def test_settings_from_environment():

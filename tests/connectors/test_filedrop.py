@@ -65,6 +65,16 @@ def test_csv_rows_split_with_deterministic_ids():
     assert len({r.source_event_id for r in records}) == 3
 
 
+def test_target_sheet_rows_are_target_records():
+    """A sheet whose header names an indicator code column (Mã chỉ tiêu) becomes target rows of its Mã xã."""
+    sheet = ("\ufeffMã xã;Mã chỉ tiêu;Lũy kế thực hiện;Đến ngày\r\n23734;VON_DTPT;1.234.567.000;30/06/2025\r\n"
+             "23728;VON_DTPT;2.000.000.000;30/06/2025\r\n")
+    records = filedrop.csv_records(sheet.encode())
+    assert [(r.kind, r.format, r.commune) for r in records] == [("target", "csv", "23734"), ("target", "csv", "23728")]
+    # header + row re-written with ',' (and the BOM dropped), as dossier sheets are
+    assert records[0].payload.decode().splitlines()[0] == "Mã xã,Mã chỉ tiêu,Lũy kế thực hiện,Đến ngày"
+
+
 @pytest.mark.parametrize("raw,reason", [
     (b"", "malformed_csv"), (b"MaHoSo\n", "malformed_csv"), (b"a,b\n1,2\n", "malformed_csv"),
     ("MaHoSo\nĐ\n".encode("utf-16"), "bad_encoding"),

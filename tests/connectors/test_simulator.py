@@ -109,10 +109,11 @@ def test_cli_run_matches_its_summary(make_settings, tmp_path):
     assert summary["good"] + summary["bad"] == summary["sent"] and summary["bad"] > 0
     assert b"sim_registered" in proc.stderr
 
-    dossiers = read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=summary["by_kind"].get("dossier", 0))
-    documents = read_topic(s, s.topic(topics.INGEST_DOCUMENT), expect=summary["by_kind"].get("document", 0))
-    records = dossiers + documents
-    assert len(dossiers) == summary["by_kind"]["dossier"] and len(documents) == summary["by_kind"]["document"]
+    by_kind = {kind: read_topic(s, s.topic(topics.INGEST_BY_KIND[kind]), expect=summary["by_kind"].get(kind, 0))
+               for kind in topics.KINDS}
+    records = [r for kind in topics.KINDS for r in by_kind[kind]]
+    assert {kind: len(rs) for kind, rs in by_kind.items() if rs} == summary["by_kind"]
+    assert summary["by_label"]["target_assigned"] == 20  # 5 communes x 4 targets, at the start of the run
     assert Counter(r.headers["hub.format"] for r in records) == summary["by_format"]
     assert _by_event_id(records) == {"good": summary["good"], "bad": summary["bad"]}
     assert len({r.headers["hub.source_event_id"] for r in records}) == summary["sent"]
@@ -127,12 +128,13 @@ def test_cli_run_matches_its_summary(make_settings, tmp_path):
     for r in records:
         if "-bad-" in r.headers["hub.source_event_id"]:
             continue
-        kind = "dossier" if r.topic.endswith(topics.INGEST_DOSSIER) else "document"
+        kind = next(k for k, topic in topics.INGEST_BY_KIND.items() if r.topic.endswith(topic))
         env = Envelope(kind, r.headers["hub.format"], r.headers["hub.source"], "t", 0,
                        r.headers.get("hub.commune"), r.headers["hub.source_event_id"])
         feed[topics.FEED_BY_KIND[kind]] += len(normalize(r.value, env, ctx))
     assert feed[topics.FEED_DOSSIER] == summary["expected"][topics.FEED_DOSSIER]
     assert feed[topics.FEED_DOCUMENT] == summary["expected"][topics.FEED_DOCUMENT]
+    assert feed[topics.FEED_TARGET] == summary["expected"][topics.FEED_TARGET] > 20
     assert summary["expected"][topics.DLQ] == summary["bad"]
 
     current = systems.read(s)
@@ -154,8 +156,8 @@ def test_part_of_the_traffic_goes_through_the_gateway_under_the_trace_ids_it_log
     summary = orjson.loads(proc.stdout)
     assert summary["forwarded"] and summary["gateway_refused"] == {}
     assert summary["by_path"]["gateway"] > 0 and summary["by_path"]["sdk"] > 0
-    records = read_topic(s, s.topic(topics.INGEST_DOSSIER), expect=summary["by_kind"]["dossier"]) + \
-        read_topic(s, s.topic(topics.INGEST_DOCUMENT), expect=summary["by_kind"]["document"])
+    records = [r for kind in topics.KINDS
+               for r in read_topic(s, s.topic(topics.INGEST_BY_KIND[kind]), expect=summary["by_kind"].get(kind, 0))]
     assert len(records) == summary["sent"]
     assert _by_event_id(records) == {"good": summary["good"], "bad": summary["bad"]}
 

@@ -57,7 +57,7 @@ class Gateway:
 @pytest.fixture
 def gateway(make_settings):
     """Factory: a gateway thread with systems ialy (23734, dossier+document), multi (23734+23728,
-    dossier) and vanban (23749, document, organ 000.23.749.H41)."""
+    dossier), vanban (23749, document, organ 000.23.749.H41) and baocao (23734, target)."""
     started: list[ServerThread] = []
 
     def make(**overrides) -> Gateway:
@@ -66,6 +66,7 @@ def gateway(make_settings):
             "ialy": systems.add(s, "ialy", ["23734"], ["dossier", "document"]),
             "multi": systems.add(s, "multi", ["23734", "23728"], ["dossier"]),
             "vanban": systems.add(s, "vanban", ["23749"], ["document"], ["000.23.749.H41"]),
+            "baocao": systems.add(s, "baocao", ["23734"], ["target"]),
         }
         srv = ServerThread(s).start()
         started.append(srv)
@@ -361,6 +362,26 @@ def test_202_edxml_document_routed_by_organ(gateway):
     assert {a["commune_code"] for a in r.json()["accepted"]} == {"23749"}
     [rec] = gw.ingest("document", expect=1)
     assert rec.value == raw and rec.key == b"23749" and rec.headers["hub.format"] == "edxml"
+
+
+def test_202_target_report_in_hub_json_by_default(gateway):
+    """POST /v1/events/target takes hub-json target events of a system registered for targets, validated as the
+    worker will (an ambiguous amount is 422); a system without the kind is 403."""
+    gw = gateway()
+    report = {"commune_code": "23734", "year": 2025, "program": "Nông thôn mới", "indicator_code": "VON_DTPT",
+              "unit": "đồng", "actual_value": "1.234.567.000", "as_of": "20/10/2025"}
+    r = gw.post("target", report, system="baocao", headers={"Idempotency-Key": "bc-10"})
+    assert r.status_code == 202, r.text
+    [acc] = r.json()["accepted"]
+    assert (acc["commune_code"], acc["source_event_id"]) == ("23734", "bc-10")
+    [rec] = gw.ingest("target", expect=1)
+    assert rec.value == orjson.dumps(report) and rec.key == b"23734" and rec.headers["hub.format"] == "hub-json"
+    ambiguous = gw.post("target", {**report, "actual_value": "1.234"}, system="baocao")
+    assert ambiguous.status_code == 422 and ambiguous.json()["error"] == "ambiguous_number"
+    assert ambiguous.json()["field"] == "actual_value"
+    refused = gw.post("target", report, system="ialy")
+    assert refused.status_code == 403 and refused.json()["error"] == "kind_not_allowed"
+    assert len(gw.ingest("target")) == 1
 
 
 def test_503_when_kafka_does_not_acknowledge(gateway):

@@ -35,10 +35,11 @@ def _get(client: TestClient, path: str, status: int = 200):
 
 
 def test_subjects(client):
-    """GET /subjects lists the five TopicNameStrategy subjects."""
+    """GET /subjects lists the seven TopicNameStrategy subjects."""
     assert _get(client, "/subjects") == ["feed.dossier.v1-value", "feed.document.v1-value",
                                          "feed.kpi.commune.v1-value", "feed.directive.v1-value",
-                                         "feed.freshness.v1-value"]
+                                         "feed.freshness.v1-value", "feed.target.v1-value",
+                                         "feed.target.progress.v1-value"]
 
 
 def test_versions(client):

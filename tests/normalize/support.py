@@ -10,7 +10,7 @@ from hub.normalize import Context, Envelope, normalize
 from hub.settings import Settings
 
 INGEST_MS = 1_764_600_000_000  # 2025-12-01T14:40:00Z
-SUBJECT = {"dossier": "feed.dossier.v1-value", "document": "feed.document.v1-value"}
+SUBJECT = {"dossier": "feed.dossier.v1-value", "document": "feed.document.v1-value", "target": "feed.target.v1-value"}
 
 
 def context(**overrides) -> Context:

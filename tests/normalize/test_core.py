@@ -17,9 +17,10 @@ def test_every_dialect_is_discovered():
     assert set(formats()) >= {"dvcqg-json", "edxml", "edoc-go", "hub-json", "csv"}
 
 
-def test_a_dialect_may_serve_both_kinds():
-    """KIND may be a tuple; hub-json serves dossiers and documents, edxml only documents."""
-    assert core.kinds_of(formats()["hub-json"]) == ("dossier", "document")
+def test_a_dialect_may_serve_several_kinds():
+    """KIND may be a tuple; hub-json serves every kind, csv dossiers and targets, edxml only documents."""
+    assert core.kinds_of(formats()["hub-json"]) == ("dossier", "document", "target")
+    assert core.kinds_of(formats()["csv"]) == ("dossier", "target")
     assert core.kinds_of(formats()["edxml"]) == ("document",)
     assert core.kinds_of(types.SimpleNamespace(KIND="letters")) == ()
     assert core.kinds_of(types.SimpleNamespace(KIND=("dossier", "x"))) == ()

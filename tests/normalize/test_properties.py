@@ -23,7 +23,7 @@ from hub.settings import Settings
 from .support import context, encode, envelope
 
 FORMATS = [("dvcqg-json", "dossier"), ("edxml", "document"), ("edoc-go", "document"), ("hub-json", "dossier"),
-           ("hub-json", "document"), ("csv", "dossier")]
+           ("hub-json", "document"), ("csv", "dossier"), ("hub-json", "target"), ("csv", "target")]
 SEEDS = {(c.format, c.kind): [] for c in cases()}
 for _c in cases():
     SEEDS[(_c.format, _c.kind)].append(_c.raw)

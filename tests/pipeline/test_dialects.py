@@ -37,7 +37,7 @@ def test_dialect_fixtures_round_trip_field_by_field_without_personal_data(make_s
                       applicant_pseudonym_key_id=load.TEST_KEY_IDS["applicant"],
                       handler_pseudonym_key=load.TEST_KEYS["handler"].decode(),
                       handler_pseudonym_key_id=load.TEST_KEY_IDS["handler"])
-    systems.add(s, "fixtures", FIXTURE_COMMUNES, ["dossier", "document"])
+    systems.add(s, "fixtures", FIXTURE_COMMUNES, ["dossier", "document", "target"])
     cases = load.cases()
     with Publisher("fixtures", s) as pub:
         for i, case in enumerate(cases):

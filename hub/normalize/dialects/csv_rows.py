@@ -1,4 +1,4 @@
-"""CSV file drops: a header row and one dossier event per row.
+"""CSV file drops: a header row and one event per row — dossiers, or targets and progress reports.
 
 Accepted as one-stop systems and spreadsheets export them: UTF-8 with or without a BOM, Excel
 quoting (quoted fields with commas, doubled quotes, line breaks), ``;``, ``,`` or tab as
@@ -9,6 +9,10 @@ columns are ignored (they are often personal). Dates are usually ``dd/MM/yyyy HH
 time). A row's ``source_event_id`` comes from an event-id column when there is one; otherwise the
 core derives it from the row's content, so a re-sent file deduplicates and so does a row re-sent
 in another file or another order.
+
+Target rows (kind ``target``: one indicator per row, as communes fill in their report sheets) use
+the headers of :data:`hub.normalize.targets.CSV_ALIASES` (``Mã chỉ tiêu``, ``Lũy kế thực hiện``,
+``Đến ngày`` …) and its rule for amounts written the Vietnamese or the English way.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ import csv
 import io
 
 from hub.errors import Rejected
-from hub.normalize import budget, canonical, decode
+from hub.normalize import budget, canonical, decode, targets
 from hub.normalize.context import Context, Envelope
 from hub.normalize.fields import fold
 
 FORMAT = "csv"
-KIND = "dossier"
+KIND = ("dossier", "target")
 
 # hub-json key -> header spellings (folded with fields.fold, so case and diacritics do not matter)
 _ALIASES: dict[str, list[str]] = {
@@ -53,8 +57,27 @@ _ALIASES: dict[str, list[str]] = {
     "digitized_document_count": ["digitized_document_count", "Số tài liệu số hóa"],
     "event_time": ["event_time", "Ngày cập nhật", "NgayCapNhat", "Thời điểm xử lý", "ThoiDiemXuLy"],
 }
-_BY_FOLDED = {fold(alias): key for key, aliases in _ALIASES.items() for alias in aliases}
 _DELIMITERS = (",", ";", "\t")
+
+
+def _folded(aliases: dict[str, list[str]]) -> dict[str, str]:
+    return {fold(alias): key for key, spellings in aliases.items() for alias in spellings}
+
+
+# kind -> (folded header -> hub-json key, the column that must be there, how people spell it)
+_HEADERS = {
+    "dossier": (_folded(_ALIASES), "dossier_code", "a dossier code column (Mã hồ sơ, MaHoSo or dossier_code)"),
+    "target": (_folded(targets.CSV_ALIASES), "indicator_code",
+               "an indicator code column (Mã chỉ tiêu or indicator_code)"),
+}
+
+
+def kind_of_header(cells: list[str]) -> str | None:
+    """``dossier`` or ``target`` by the header row's recognised columns (None: neither)."""
+    for kind, (by_folded, required, _what) in _HEADERS.items():
+        if any(by_folded.get(fold(c)) == required for c in cells):
+            return kind
+    return None
 
 
 def _delimiter(text: str) -> str:
@@ -66,8 +89,8 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def rows(raw: bytes) -> list[dict[str, str]]:
-    """Rows as ``{hub-json key: cell}``; blank rows are skipped."""
+def rows(raw: bytes, kind: str = "dossier") -> list[dict[str, str]]:
+    """Rows of a ``kind`` CSV as ``{hub-json key: cell}``; blank rows are skipped."""
     text = decode.utf8_text(raw, "CSV")
     try:
         table = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True))
@@ -75,10 +98,10 @@ def rows(raw: bytes) -> list[dict[str, str]]:
         raise Rejected("malformed_csv", f"CSV cannot be read: {str(exc)[:120]}", stage="parse") from None
     if not table:
         raise Rejected("malformed_csv", "the CSV is empty", stage="parse")
-    header = [_BY_FOLDED.get(fold(h)) for h in budget.each(table[0], "header cells")]
-    if "dossier_code" not in header:
-        raise Rejected("malformed_csv", "no recognised header: a dossier code column (Mã hồ sơ, MaHoSo or "
-                       "dossier_code) is required", stage="parse")
+    by_folded, required, what = _HEADERS[kind]
+    header = [by_folded.get(fold(h)) for h in budget.each(table[0], "header cells")]
+    if required not in header:
+        raise Rejected("malformed_csv", f"no recognised header: {what} is required", stage="parse")
     out = []
     for cells in budget.each(table[1:], "rows"):
         if not any(c.strip() for c in cells):
@@ -95,4 +118,7 @@ def rows(raw: bytes) -> list[dict[str, str]]:
 
 def parse(raw: bytes, env: Envelope, ctx: Context) -> list[dict]:
     # row 1 is the header, as a spreadsheet shows it
+    if env.kind == "target":
+        return budget.map_items(rows(raw, "target"), lambda row: targets.target(row, ctx), "row", first=2,
+                                name_single=True)
     return budget.map_items(rows(raw), lambda row: canonical.dossier(row, ctx), "row", first=2, name_single=True)
