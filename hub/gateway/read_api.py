@@ -20,12 +20,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from hub import reference
-from hub.analytics import directives as reach
 from hub.analytics import periods as pr
 from hub.errors import Rejected, TransientError
 from hub.gateway.auth import current_reader
 from hub.gateway.ingest import ErrorBody
-from hub.gateway.read_model import FeedSnapshot, province_ranking
+from hub.gateway.read_model import FeedSnapshot, acceptance_met, province_ranking
 
 _ERRORS = {
     400: "A parameter cannot be read (`bad_parameter`): the message names it and the rule",
@@ -230,15 +229,6 @@ _RECIPIENT_TIMES = ("sent_at", "arrived_at", "rejected_at", "accepted_at", "assi
 _RECIPIENT_PLAIN = ("reply_document_id", "arrival_latency_ms", "acceptance_latency_ms", "assignment_latency_ms",
                     "completion_latency_ms", "reply_latency_ms", "acceptance_overdue", "completion_overdue",
                     "last_status", "trace_id")
-_ACCEPTANCE_TIMES = ("rejected_at", "accepted_at", "assigned_at", "completed_at")
-
-
-def acceptance_met(row: dict[str, Any]) -> bool:
-    """Whether the commune answered the directive (hub.analytics.directives.ANSWERS['acceptance'])."""
-    return any(row.get(t) is not None for t in _ACCEPTANCE_TIMES) or row.get("last_status") in reach.ANSWERS[
-        "acceptance"]
-
-
 def directive_json(document_id: str, rows: dict[str, dict[str, Any]]) -> dict:
     """A :class:`Directive` from its rows on feed.directive.v1, one per recipient commune."""
     recipients = []

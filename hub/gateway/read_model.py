@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hub import codec, kafka_read, log, reference, topics
+from hub.analytics import directives as reach
 from hub.analytics import periods as pr
 from hub.errors import HubError, SchemaError
 from hub.settings import Settings
@@ -353,6 +354,11 @@ def silent_systems(snap: FeedSnapshot) -> list[dict[str, Any]]:
     return sorted(out, key=lambda s: (s["last_ingest_time"], s["commune_code"], s["source_system"], s["kind"]))
 
 
-def commune_names(codes: Iterable[str]) -> dict[str, str]:
-    units = reference.communes()
-    return {c: units[c].name if c in units else c for c in codes}
+_ACCEPTANCE_TIMES = ("rejected_at", "accepted_at", "assigned_at", "completed_at")
+
+
+def acceptance_met(row: dict[str, Any]) -> bool:
+    """Whether the commune answered a directive row: what meets its acceptance SLA
+    (hub.analytics.directives.ANSWERS['acceptance']: rejected, accepted, assigned, processing, completed)."""
+    return (any(row.get(t) is not None for t in _ACCEPTANCE_TIMES)
+            or row.get("last_status") in reach.ANSWERS["acceptance"])

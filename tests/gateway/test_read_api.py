@@ -9,7 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from hub import topics
+from hub import status, topics
 from tests.analytics.datasets import COMMUNE, DIRECTIVE_ID, PERIODS, RECIPIENTS
 from tests.analytics.test_kpi import EXPECTED
 from tests.gateway import read_scenario
@@ -174,3 +174,14 @@ def test_bad_parameters_are_400_with_a_json_body(scenario, path, params, field, 
     r = _get(scenario, path, **params)
     assert r.status_code == 400 and r.headers["content-type"].startswith("application/json")
     assert r.json() == {"error": "bad_parameter", "message": message, "stage": "parse", "field": field}
+
+
+def test_hub_status_glance_reads_the_same_feeds(scenario):
+    """`hub status` names December's worst commune (Ia Ly, 3/6), the directive Ia Hrung never accepted and six
+    silent systems, read from the feeds with the read model's code."""
+    g = status.collect(scenario.settings, timeout_s=30)["province_glance"]
+    assert g["month"] == "2025-12"
+    assert [(w["code"], w["on_time"], w["in_scope"]) for w in g["worst"]] == [(COMMUNE, 3, 6)]
+    [directive] = g["overdue_directives"]
+    assert directive["document_id"] == DIRECTIVE_ID and directive["not_accepted"] == ["23767"]
+    assert len(g["silent_systems"]) == 6
