@@ -173,8 +173,11 @@ async def login(request: Request) -> Response:
     key = (form.get("key") or [""])[0].strip()
     next_path = (form.get("next") or ["/dashboard"])[0]
     next_path = next_path if _NEXT.match(next_path) else "/dashboard"
+    keys = request.app.state.keys
     try:
-        system = await request.app.state.keys.system(key) if key else None
+        if not keys.follower.loaded:  # every key would look unknown: say "later", not "bad key"
+            raise TransientError("the systems list has not been read yet")
+        system = await keys.system(key) if key else None
     except TransientError:
         return _html(html.login("Hub chưa đọc được danh sách hệ thống; vui lòng thử lại sau.", next_path), 503)
     if system is None:

@@ -119,8 +119,8 @@ def _kpi_index(key: str) -> tuple[tuple[str, str], str] | None:
 def apply(snap: FeedSnapshot, changes: Changes, *, caught_up: bool = True) -> FeedSnapshot:
     """A new snapshot with ``changes`` folded in; what they do not touch is shared with ``snap``.
 
-    Values that do not decode (an unknown schema id, corrupt bytes) are left out and counted in
-    the returned snapshot's ``unreadable`` log by the caller; see :func:`decodable`.
+    ``changes`` hold decodable values only (:func:`FeedReaders.read_round` leaves the others out);
+    keys of another shape (KPI v1 rows were keyed by commune alone) are skipped.
     """
     kpi, directives, freshness = snap.kpi, snap.directives, snap.freshness
     overdue = snap.overdue
@@ -291,9 +291,11 @@ class ReadModel:
             while not self._stop.is_set():
                 try:
                     changes, unreadable = readers.read_round(stop=self._stop)
-                except HubError as exc:  # TransientError included: a feed missing, the broker away
+                except Exception as exc:  # noqa: BLE001 - a feed missing, the broker away, a client bug:
+                    # report and retry; a follower thread that died would leave a stale snapshot silently
                     readers.close()
-                    self.last_error = str(exc)[:300]
+                    self.last_error = str(exc)[:300] if isinstance(exc, HubError) else \
+                        f"{type(exc).__name__}: {str(exc)[:250]}"
                     if not failing:
                         log.get().warning("read_model_failed", error=self.last_error)
                     failing = True
@@ -315,7 +317,7 @@ class ReadModel:
         self.rounds += 1
         self.last_ok_ms, self.last_error = int(time.time() * 1000), None
         if unreadable:
-            log.get().warning("read_model_record_unreadable", records=unreadable, reason="schema_unknown")
+            log.get().warning("read_model_record_unreadable", records=unreadable)
         if first:
             log.get().info("read_model_caught_up", rows=self._snapshot.rows,
                            seconds=round(time.monotonic() - started, 3))

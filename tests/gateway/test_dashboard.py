@@ -95,3 +95,18 @@ def test_wrong_keys_and_foreign_redirects_are_refused(served):
         assert refused.status_code == 403 and "set-cookie" not in refused.headers
         away = client.post("/dashboard/login", data={"key": reader, "next": "https://example.org/"})
         assert away.status_code == 303 and away.headers["location"] == "/dashboard"
+
+
+def test_login_before_the_systems_list_is_read_is_503_not_a_bad_key(make_settings):
+    """Until the systems list has been read every key looks unknown: the form says "try later" (503), not 401."""
+    from fastapi.testclient import TestClient
+
+    from hub.gateway.app import create_app
+
+    app = create_app(make_settings(create_topics=False))  # no lifespan: the systems follower never starts
+    assert app.state.systems.loaded is False
+    client = TestClient(app)
+    for key in ("hubk_" + "Q" * 43, "not-a-hub-key"):  # the second is refused without any re-read
+        answer = client.post("/dashboard/login", data={"key": key}, follow_redirects=False)
+        assert answer.status_code == 503 and "set-cookie" not in answer.headers
+        assert "thử lại sau" in answer.text

@@ -126,3 +126,27 @@ def test_missing_feeds_leave_it_not_caught_up(make_settings):
         assert "does not exist" in model.status()["error"] and model.snapshot.caught_up is False
     finally:
         model.stop()
+
+
+@pytest.mark.integration
+def test_an_unexpected_error_does_not_end_the_follower(make_settings, monkeypatch):
+    """A read failing with a non-hub exception (a client bug) does not end the follower: the next round catches up."""
+    from hub.gateway import read_model
+
+    s = make_settings()
+    real = read_model.FeedReaders.read_round
+    failures = []
+
+    def flaky(self, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("client exploded")
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(read_model.FeedReaders, "read_round", flaky)
+    model = ReadModel(s, interval_s=0.2).start()
+    try:
+        wait_for(lambda: model.snapshot.caught_up, timeout_s=60, what="caught up after the failure")
+        assert failures == [1] and model.status()["error"] is None and model.rounds >= 1
+    finally:
+        model.stop()
