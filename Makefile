@@ -22,6 +22,7 @@ run: setup
 
 test: setup
 	@ops/preflight.sh kafka
+	@ops/preflight.sh chromium
 	@$(BIN)/ruff check hub connectors tests bench
 	@$(BIN)/hub schemas check
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -53,7 +53,10 @@ REASONS: dict[str, tuple[int, str]] = {
     "request_timeout": (408, "the client sent the request headers or body slower than the gateway's timeouts"),
     "overloaded": (503, "the gateway already handles HUB_GATEWAY_MAX_IN_FLIGHT requests; nothing was accepted, "
                         "retry later"),
-    "not_found": (404, "no such HTTP route"),
+    "bad_parameter": (400, "a query or path parameter of the read API cannot be read (period, at, overdue, "
+                           "limit); the message names the parameter and the rule"),
+    "not_found": (404, "no such HTTP route, or no such resource (a commune outside the province, an unknown "
+                       "directive)"),
     "method_not_allowed": (405, "the HTTP route exists but not for this method"),
     "unavailable": (503, "Kafka or the systems topic is unreachable; nothing was accepted, retry later"),
     "encode_failed": (422, "the canonical record does not fit its Avro schema"),

@@ -93,6 +93,13 @@ class Settings:
     outbox_path: str = _setting(str(ROOT / "var" / "outbox.sqlite3"), "SQLite file of the publisher SDK's outbox.")
     outbox_max_bytes: int = _setting(256 * 1024 * 1024, "Largest outbox size on disk before publish() refuses.")
     schemas_dir: str = _setting(str(ROOT / "schemas"), "Folder of the .avsc files and their id lock (registry.json).")
+    # read side of the gateway: the read model behind the read API and the dashboard (hub/gateway/read_model.py)
+    read_model_interval_ms: int = _setting(1000, "How often the gateway's read model reads what was added to the KPI, "
+                                           "directive and freshness feeds.")
+    session_key: str = _setting("", "Secret that signs dashboard session cookies (any string, 32+ random bytes); "
+                                "empty: a random key per gateway process (sessions end when it restarts, and do "
+                                "not work across several gateways behind one address).", secret=True)
+    session_hours: int = _setting(12, "How long a dashboard login lasts.")
     # analytics: directive reach SLAs, working days, freshness (hub/analytics/config.py reads them)
     clock: str = _setting("", "Testing aid: a fixed ISO 8601 instant the analytics take as now (empty: the system "
                           "clock). Never in production.")

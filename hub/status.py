@@ -5,6 +5,10 @@ lag per ingest topic, registered systems, dead letters by reason and commune fre
 section is read with bounded timeouts; a failing section is reported, not raised, except an
 unreachable broker (:class:`BrokerUnreachable`), which makes the whole report pointless.
 
+The province at a glance — the 5 worst communes by timeliness this month, overdue directives,
+silent systems — comes from the KPI, directive and freshness feeds, read with the gateway's read
+model code (:func:`hub.gateway.read_model.load`, KPI rows of the current month only).
+
 Freshness reads only the tail of each feed partition (``tail`` records, default 1,000): the
 last feed record time per commune (record key = commune code, Kafka timestamp = hub time).
 Communes of the province without a feed record in that tail, or whose last one is older than
@@ -16,11 +20,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hub import dlq, kafka_read, reference, topics
+from hub import clock, dlq, kafka_read, reference, topics
 from hub import headers as h
 from hub import systems as systems_list
+from hub.analytics import periods as pr
 from hub.errors import HubError
 from hub.settings import Settings
+
+WORST = 5  # communes shown at the bottom of the month's timeliness ranking
 
 
 class BrokerUnreachable(HubError):
@@ -74,6 +81,49 @@ def track(acc: dict[str, dict[str, Any]], key: bytes | None, timestamp_ms: int, 
         row["sources"].add(source)
 
 
+def glance(snap, province: str, month: str) -> dict[str, Any]:
+    """The province at a glance from a read-model snapshot: the worst communes by timeliness in ``month``,
+    overdue directives (who has not accepted them) and silent systems."""
+    from hub.gateway.read_model import acceptance_met, overdue_directives, province_ranking, silent_systems
+
+    rated = [(c, r) for c, r in province_ranking(snap, province, "month", month)
+             if r is not None and r.get("timeliness_rate") is not None]
+    worst = [{"code": c.code, "name": c.name, "timeliness": r["timeliness_rate"], "on_time": r["dossiers_on_time"],
+              "in_scope": r["dossiers_in_scope"]} for c, r in reversed(rated[-WORST:])]
+    units = reference.communes()
+    directives = [{"document_id": doc, "code_notation": rows[min(rows)].get("code_notation"),
+                   "recipients": len(rows), "overdue": sorted(c for c, r in rows.items() if r.get("overdue")),
+                   "not_accepted": sorted(c for c, r in rows.items() if not acceptance_met(r))}
+                  for doc, rows in overdue_directives(snap)]
+    silent = [{"code": s["commune_code"], "name": units[s["commune_code"]].name if s["commune_code"] in units
+               else "?", "source_system": s["source_system"], "kind": s["kind"],
+               "last": _iso(s["last_ingest_time"])} for s in silent_systems(snap)]
+    return {"month": month, "communes_rated": len(rated), "worst": worst, "overdue_directives": directives,
+            "silent_systems": silent}
+
+
+def _render_glance(g: dict[str, Any], limit: int) -> list[str]:
+    out = ["", f"province at a glance (month {g['month']}; feeds feed.kpi.commune.v1, feed.directive.v1, "
+               "feed.freshness.v1)"]
+    if "error" in g:
+        return [*out, f"  error: {g['error']}"]
+    worst = ", ".join(f"{w['code']} {w['name']} {w['timeliness'] * 100:.1f}% ({w['on_time']}/{w['in_scope']})"
+                      for w in g["worst"]) or "no commune has a rate yet"
+    out.append(f"  worst timeliness ({g['communes_rated']} communes rated): {worst}")
+    out.append(f"  overdue directives: {len(g['overdue_directives'])}")
+    for d in g["overdue_directives"][:limit]:
+        waiting = ", ".join(d["not_accepted"]) or "-"
+        out.append(f"    {d['code_notation'] or '-'} ({d['document_id']}): {len(d['overdue'])}/{d['recipients']} "
+                   f"communes overdue; not accepted: {waiting}")
+    out.append(f"  silent systems: {len(g['silent_systems'])}")
+    out += [f"    {s['code']} {s['name']}: {s['source_system']} ({s['kind']}), last record {s['last']}"
+            for s in g["silent_systems"][:limit]]
+    hidden = max(0, len(g["overdue_directives"]) - limit) + max(0, len(g["silent_systems"]) - limit)
+    if hidden:
+        out.append(f"    … {hidden} more (--json lists all)")
+    return out
+
+
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
@@ -111,6 +161,7 @@ def render(report: dict[str, Any], *, max_silent: int = 12) -> str:
     out.append("")
     if "error" in f:
         out.append(f"freshness   error: {f['error']}")
+        out += _render_glance(report["province_glance"], max_silent) if "province_glance" in report else []
         return "\n".join(out) + "\n"
     out.append(f"freshness   last {report['tail']} records per feed partition; silent = no feed record "
                f"for more than {f['silent_after_h']:g}h")
@@ -127,6 +178,7 @@ def render(report: dict[str, Any], *, max_silent: int = 12) -> str:
         shown = ", ".join(f"{c['code']} {c['name']}{'*' if c['registered'] else ''}" for c in silent[:max_silent])
         more = f" … and {len(silent) - max_silent} more (--json lists all)" if len(silent) > max_silent else ""
         out.append(f"    {shown}{more}" + ("  (* covered by a registered system)" if covered else ""))
+    out += _render_glance(report["province_glance"], max_silent) if "province_glance" in report else []
     return "\n".join(out) + "\n"
 
 
@@ -173,6 +225,7 @@ def collect(settings: Settings, *, silent_after_h: float = 24.0, tail: int = 100
         report["dlq"] = _dlq(settings, offsets, timeout_s)
         report["freshness"] = _freshness(settings, offsets, tail, silent_after_h, timeout_s,
                                          frozenset(report["systems"].get("communes", ())))
+        report["province_glance"] = _glance(settings, timeout_s)
         return report
     finally:
         if consumer is not None:
@@ -243,3 +296,16 @@ def _freshness(settings: Settings, offsets, tail: int, silent_after_h: float, ti
     except HubError as exc:
         return {"error": str(exc)}
     return freshness(acc, settings.province, int(time.time() * 1000), silent_after_h, registered)
+
+
+def _glance(settings: Settings, timeout_s: float) -> dict[str, Any]:
+    from hub.gateway.read_model import load
+
+    month = pr.containing("month", clock.from_setting(settings.clock)()).at
+    suffix = f"|month|{month}"
+    try:  # KPI rows of this month only: a year of a province is ~50,000 rows, the glance needs ~135
+        snap = load(settings, keep=lambda feed, key: feed != "kpi" or key.endswith(suffix), timeout_s=timeout_s,
+                    client="status-glance")
+    except HubError as exc:
+        return {"month": month, "error": str(exc)}
+    return glance(snap, settings.province, month)

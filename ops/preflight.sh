@@ -2,6 +2,7 @@
 # One-line answers for a machine that lacks what the hub needs (never a stack trace).
 #   ops/preflight.sh python   Python 3.11+ with venv
 #   ops/preflight.sh kafka    Java 17+ and Maven, unless HUB_KAFKA_BOOTSTRAP points at a broker
+#   ops/preflight.sh chromium Debian's chromium for the browser test: installed when run as root, else one line
 set -u
 py=${PYTHON:-python3}
 case "${1:-}" in
@@ -15,5 +16,16 @@ case "${1:-}" in
     v=$(java -version 2>&1 | awk -F'"' '/version/ {print $2}' | cut -d. -f1)
     [ "${v:-0}" -ge 17 ] 2>/dev/null || { echo "preflight: Java 17+ is required, found '${v:-none}'; or set HUB_KAFKA_BOOTSTRAP, or use 'docker compose up'." >&2; exit 1; }
     command -v mvn >/dev/null || [ -f var/kafka/libs/.complete ] || { echo "preflight: Maven is required to fetch the Kafka jars (apt-get install maven), or set HUB_KAFKA_BOOTSTRAP, or use 'docker compose up'." >&2; exit 1; } ;;
-  *) echo "usage: $0 python|kafka" >&2; exit 2 ;;
+  chromium)
+    # Playwright drives Debian's chromium (its own browser download cannot work offline); ~30 s to install.
+    command -v chromium >/dev/null && exit 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "preflight: installing Debian's chromium for the browser test (apt-get install -y chromium)..." >&2
+      export DEBIAN_FRONTEND=noninteractive
+      { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } >/dev/null 2>&1
+      command -v chromium >/dev/null && exit 0
+    fi
+    echo "preflight: the browser test needs Debian's chromium: run 'apt-get install -y chromium' as root." >&2
+    exit 1 ;;
+  *) echo "usage: $0 python|kafka|chromium" >&2; exit 2 ;;
 esac

@@ -41,6 +41,8 @@ port=${HUB_GATEWAY_PORT:-8080}
 
 "$bin/hub" topics create > "$logs/topics.log"
 echo "run: topics ready on $bootstrap"
+# A reader for the dashboard and the read API; re-registering gives a new key (the old one stops working).
+reader_key=$("$bin/hub" systems add --id dashboard --role reader 2>> "$logs/topics.log")
 
 # setsid: each service in its own process group, so Ctrl-C cleanup reaches its children too.
 start() { local name=$1; shift; setsid "$@" > "$logs/$name.log" 2>&1 < /dev/null & pids+=($!); }
@@ -65,6 +67,9 @@ commune one-stop dossiers, documents, targets and progress reports through the S
   Watch target progress:       $bin/hub tail feed.target.progress.v1 --from-beginning
   Operator overview:           $bin/hub status
   Dead letters by reason:      $bin/hub dlq list
+  Dashboard:                   http://127.0.0.1:$port/dashboard
+    reader key (log in with it; also 'Authorization: Bearer <key>' for /v1/kpi, /v1/directives, /v1/freshness):
+                               $reader_key
   Gateway API (OpenAPI):       http://127.0.0.1:$port/docs   (spec: /openapi.json)
   Metrics:                     http://127.0.0.1:$port/metrics
   Schema registry:             http://127.0.0.1:$port/registry/subjects

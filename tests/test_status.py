@@ -28,6 +28,40 @@ def test_lag_uses_committed_offsets_or_the_beginning():
     assert status.lag({0: 4}, {0: 0}, {0: -1})["committed"] is False
 
 
+def test_province_glance_names_the_five_worst_communes():
+    """The glance lists the 5 lowest timeliness rates of the month, lowest first, the overdue directive and who
+    has not accepted it, and the silent systems (rows built from the reference datasets)."""
+    from hub import codec
+    from hub.gateway.read_model import FeedSnapshot, apply
+    from tests.gateway.test_read_model import SCHEMAS, _freshness, _kpi, _reach
+
+    key, value = _kpi("month", "2025-11")
+    row = codec.decode_plain(SCHEMAS, value)
+    writer = SCHEMAS.latest(topics.FEED_KPI + "-value")
+    rates = {"23722": (9, 10), "23728": (1, 4), "23734": (6, 11), "23749": (3, 3), "23767": (2, 5),
+             "23701": (0, 2), "21553": (7, 8)}
+    kpis = {}
+    for code, (on_time, in_scope) in rates.items():
+        rec = {**row, "commune_code": code, "period_key": f"{code}|month|2025-11", "dossiers_on_time": on_time,
+               "dossiers_in_scope": in_scope, "timeliness_rate": on_time / in_scope}
+        kpis[rec["period_key"]] = codec.encode(writer, rec)
+    snap = apply(FeedSnapshot(SCHEMAS), {"kpi": kpis, "directive": _reach(), "freshness": _freshness()})
+    g = status.glance(snap, "52", "2025-11")
+    assert [(w["code"], w["on_time"], w["in_scope"]) for w in g["worst"]] == [
+        ("23701", 0, 2), ("23728", 1, 4), ("23767", 2, 5), ("23734", 6, 11), ("21553", 7, 8)]
+    assert g["communes_rated"] == 7
+    [directive] = g["overdue_directives"]
+    assert (directive["code_notation"], directive["overdue"], directive["not_accepted"]) == (
+        "456/CT-UBND", ["23749", "23767"], ["23767"])
+    assert [(s["code"], s["source_system"]) for s in g["silent_systems"]] == [
+        ("23728", "onestop-iakhuol"), ("23734", "onestop-ialy")]
+    text = status.render({"bootstrap": "b", "brokers": 1, "topics": {}, "group": {"group": "g", "topics": {}},
+                          "systems": {"active": 0, "revoked": 0}, "dlq": {"error": "x"},
+                          "freshness": {"error": "y"}, "province_glance": g})
+    assert "worst timeliness (7 communes rated): 23701 " in text and "not accepted: 23767" in text
+    assert "23728 Xã Ia Khươl: onestop-iakhuol (dossier)" in text
+
+
 def test_track_and_freshness_flag_silent_communes():
     """The last record per commune wins; stale and unseen province communes are silent, registered first."""
     now = 1_800_000_000_000

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub import log, topics
+from hub import clock, log, topics
 from hub.errors import REASONS, Rejected, TransientError
 from hub.gateway.limits import CLOSE, BodyRefused
 from hub.settings import Settings
@@ -86,9 +86,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     settings.organ_map()  # a malformed HUB_ORGANS fails at start-up, not as a 500 on every document
-    from hub.gateway import ingest, ops, registry_api
+    from hub.gateway import dashboard, ingest, ops, read_api, registry_api
     from hub.gateway.auth import KeyCheck
     from hub.gateway.limits import InFlightLimit
+    from hub.gateway.read_model import ReadModel
     from hub.gateway.writer import KafkaWriter
     from hub.systems import SystemsFollower
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = app.state
         state.writer.start()
         state.readiness.start()
+        state.read_model.start()  # reads the feeds in its own thread: start-up does not wait for it
         await asyncio.to_thread(state.systems.start)
         log.get().info("gateway_started", topic=state.systems.topic, systems=len(state.systems.snapshot.systems),
                        loaded=state.systems.loaded)
@@ -108,18 +110,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.readiness.close()
             await state.writer.close()
             await asyncio.to_thread(state.systems.stop)
+            await asyncio.to_thread(state.read_model.stop)
 
     # FastAPI's OpenTelemetry hooks are off: the hub has its own metrics (/metrics) and decision logs, and the
     # hooks' per-request provider lookups cost more than a /healthz answer.
     app = FastAPI(title="Commune Interconnection Hub", version="1", lifespan=lifespan,
                   telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
-                  description="Ingest for commune systems, Confluent-compatible schema registry (read-only), "
+                  description="Ingest for commune systems (publisher keys), the province's KPIs, directive "
+                              "reach and freshness (reader keys), Confluent-compatible schema registry (read-only), "
                               "health and metrics. Every error is a JSON body `{\"error\": <reason code>, "
                               "\"message\": ...}`.")
     state = app.state
     state.settings = settings
     state.systems = SystemsFollower(settings)
     state.keys = KeyCheck(state.systems)
+    state.read_model = ReadModel(settings)
+    state.sessions = dashboard.Sessions(settings.session_key, settings.session_hours)
+    state.now = clock.from_setting(settings.clock)  # "now" of the read API and dashboard (current periods)
     state.writer = KafkaWriter(settings)
     state.readiness = ops.Readiness(state.writer, [settings.topic(topics.INGEST_BY_KIND[k]) for k in topics.KINDS])
     state.validator = ingest.Validator(settings)
@@ -130,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(ops.router)
     app.include_router(registry_api.router, prefix="/registry")
+    app.include_router(read_api.router)
+    app.include_router(dashboard.router)
     _declare_bearer(app)
     return app
 

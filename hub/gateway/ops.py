@@ -131,10 +131,18 @@ class SystemsStatus(BaseModel):
     error: str | None = None
 
 
+class ReadModelStatus(BaseModel):
+    caught_up: bool
+    rows: int
+    last_read_ms: int | None = None
+    error: str | None = None
+
+
 class Ready(BaseModel):
     status: str
     kafka: KafkaStatus
     systems: SystemsStatus
+    read_model: ReadModelStatus
     time_ms: int
 
 
@@ -145,17 +153,22 @@ async def healthz() -> Response:
     return Response(b'{"status":"ok","time_ms":%d}' % _now_ms(), media_type="application/json")
 
 
-@router.get("/readyz", response_model=Ready, summary="Readiness: Kafka reachable and systems list loaded",
+@router.get("/readyz", response_model=Ready,
+            summary="Readiness: Kafka reachable, systems list loaded, read model caught up with the feeds",
             description="Answers from state kept by background checks (every ~2 s), never waiting on Kafka.",
-            responses={503: {"model": Ready, "description": "Kafka unreachable or systems list not loaded"}})
+            responses={503: {"model": Ready, "description": "Kafka unreachable, systems list not loaded, or the "
+                                                           "read model has not read the KPI, directive and "
+                                                           "freshness feeds to their end yet"}})
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     kafka = dict(state.readiness.kafka)
     follower = state.systems
     systems = {"loaded": follower.loaded, "count": len(follower.snapshot.systems),
                "last_refresh_ms": follower.last_ok_ms, "error": follower.last_error}
-    ok = kafka["reachable"] and follower.loaded and state.writer.ready
-    body = {"status": "ok" if ok else "unavailable", "kafka": kafka, "systems": systems, "time_ms": _now_ms()}
+    read_model = state.read_model.status()
+    ok = kafka["reachable"] and follower.loaded and state.writer.ready and read_model["caught_up"]
+    body = {"status": "ok" if ok else "unavailable", "kafka": kafka, "systems": systems, "read_model": read_model,
+            "time_ms": _now_ms()}
     return JSONResponse(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "5"})
 
 

@@ -22,6 +22,7 @@ from schemathesis.checks import not_a_server_error
 
 from hub import systems
 from hub.gateway.server import ServerThread
+from hub.testing import wait_for
 
 MAX_EXAMPLES = 50
 
@@ -52,15 +53,12 @@ def _drive(strategy, url: str, key: str, examples: int) -> None:
     run()
 
 
-@pytest.mark.timeout(300)
-def test_no_server_errors(live):
-    """Every documented operation, fed generated valid and invalid input with a key, answers below 500."""
-    srv, key = live
-    schema = schemathesis.openapi.from_url(f"{srv.url}/openapi.json")
+def _fuzz(url: str, key: str, wanted=lambda op: True) -> list[str]:
+    """Every wanted operation, fed generated valid and invalid input and its examples: the failures found."""
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert any(op.path == "/v1/events/dossier" for op in operations)
-    started, failures = time.monotonic(), []
-    for op in operations:
+    failures = []
+    for op in filter(wanted, operations):
         examples = schema.get_strategies_from_examples(op)
         strategies = [
             (mode.value, op.as_strategy(generation_mode=mode))
@@ -70,13 +68,55 @@ def test_no_server_errors(live):
             strategies.append(("examples", st.one_of(examples)))
         for label, strategy in strategies:
             try:
-                _drive(strategy, srv.url, key, MAX_EXAMPLES if label != "examples" else 5)
+                _drive(strategy, url, key, MAX_EXAMPLES if label != "examples" else 5)
             except Unsatisfiable:  # nothing to negate (no parameters or body): not a finding
                 continue
             except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report
                 failures.append(f"{op.method.upper()} {op.path} [{label}]: {exc}")
+    return failures
+
+
+@pytest.mark.timeout(300)
+def test_no_server_errors(live):
+    """Every documented operation, fed generated valid and invalid input with a key, answers below 500."""
+    srv, key = live
+    paths = [op.ok().path for op in schemathesis.openapi.from_url(f"{srv.url}/openapi.json").get_all_operations()]
+    assert "/v1/events/dossier" in paths
+    started = time.monotonic()
+    failures = _fuzz(srv.url, key)
     assert not failures, "\n\n".join(failures)
     assert time.monotonic() - started < 240
+
+
+READ_PATHS = ("/v1/kpi/", "/v1/directives", "/v1/freshness")
+
+
+@pytest.fixture
+def reader_live(make_settings):
+    """A gateway thread with a reader key, once its read model has read the (empty) feeds."""
+    s = make_settings()
+    key = systems.add(s, "fuzz-reader", role="reader")
+    with ServerThread(s) as srv:
+        wait_for(lambda: srv.app.state.read_model.snapshot.caught_up, timeout_s=60, what="read model caught up")
+        yield srv, key
+
+
+@pytest.mark.timeout(300)
+def test_read_api_has_no_server_errors(reader_live):
+    """The read API's operations, fed generated valid and invalid parameters with a reader key, answer below 500."""
+    srv, key = reader_live
+    fuzzed = []
+
+    def wanted(op) -> bool:
+        if op.path.startswith(READ_PATHS):
+            fuzzed.append(op.path)
+            return True
+        return False
+
+    failures = _fuzz(srv.url, key, wanted)
+    assert sorted(fuzzed) == ["/v1/directives", "/v1/directives/{document_id}", "/v1/freshness",
+                              "/v1/kpi/communes/{code}", "/v1/kpi/province"]
+    assert not failures, "\n\n".join(failures)
 
 
 @pytest.mark.timeout(300)

@@ -1,0 +1,246 @@
+"""The dashboard's HTML: pure functions from feed rows to one page (Vietnamese labels, inline SVG charts).
+
+No template engine and no script: the pages are small, every value is escaped here (``_e``) —
+document ids, notations and system ids come from publishers — and the Content-Security-Policy
+(see :mod:`hub.gateway.dashboard`) allows nothing but this server's stylesheet and icon.
+Numbers are written the Vietnamese way (``54,5%``), times in Vietnam time (``14/11/2025 16:00``).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from hub import reference
+from hub.analytics import periods as pr
+from hub.gateway.read_model import acceptance_met
+
+_DATA_KIND = {"dossier": "hồ sơ", "document": "văn bản"}
+DAY_MS = pr.DAY_MS
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def pct(rate: float | None) -> str:
+    """54,5% (one decimal, Vietnamese comma); a dash for no rate."""
+    return "—" if rate is None else f"{rate * 100:.1f}".replace(".", ",") + "%"
+
+
+def vn_time(ms: int | None) -> str:
+    """dd/mm/yyyy HH:MM in Vietnam time."""
+    if ms is None:
+        return "—"
+    local = ms + pr.VN_OFFSET_MS
+    y, m, d = pr.civil_from_days(local // DAY_MS)
+    minutes = local % DAY_MS // 60_000
+    return f"{d:02d}/{m:02d}/{y:04d} {minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def vn_date(day: int) -> str:
+    y, m, d = pr.civil_from_days(day)
+    return f"{d:02d}/{m:02d}/{y:04d}"
+
+
+def period_label(p: pr.Period) -> str:
+    if p.kind == "month":
+        return f"Tháng {int(p.at[5:]):d}/{p.at[:4]}"
+    if p.kind == "quarter":
+        return f"Quý {p.at[-1]}/{p.at[:4]}"
+    return f"Ngày {vn_date(pr.vn_day(p.start))}"
+
+
+def duration(ms: int) -> str:
+    hours = ms // 3_600_000
+    return f"{hours // 24} ngày {hours % 24} giờ" if hours >= 24 else f"{hours} giờ"
+
+
+def unit_name(unit: reference.Commune) -> str:
+    return unit.name  # the national list's names carry their kind: "Xã Ia Ly", "Phường Pleiku"
+
+
+def _name(code: str) -> str:
+    unit = reference.communes().get(code)
+    return unit_name(unit) if unit else code
+
+
+def page(title: str, body: str, *, logged_in: bool = True) -> str:
+    logout = ('<form method="post" action="/dashboard/logout" class="logout"><button type="submit">Đăng xuất'
+              '</button></form>') if logged_in else ""
+    return (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{_e(title)}</title><link rel="stylesheet" href="/dashboard/static/dashboard.css">'
+        '<link rel="icon" href="/dashboard/static/icon.svg" type="image/svg+xml"></head><body>'
+        f'<header><a class="home" href="/dashboard">Trung tâm điều hành tỉnh</a>{logout}</header>'
+        f'<main>{body}</main><footer>Số liệu từ các luồng dữ liệu của hub (feed.kpi.commune.v1, '
+        'feed.directive.v1, feed.freshness.v1), theo Quyết định 766/QĐ-TTg.</footer></body></html>')
+
+
+def login(error: str | None = None, next_path: str = "/dashboard") -> str:
+    message = f'<p class="error" role="alert">{_e(error)}</p>' if error else ""
+    return page("Đăng nhập", (
+        '<section class="login"><h1>Đăng nhập</h1>'
+        '<p>Dùng khóa đọc (reader key) do quản trị viên cấp bằng <code>hub systems add --role reader</code>.</p>'
+        f'{message}<form method="post" action="/dashboard/login">'
+        f'<input type="hidden" name="next" value="{_e(next_path)}">'
+        '<label for="key">Khóa đọc</label>'
+        '<input id="key" name="key" type="password" autocomplete="off" required maxlength="128">'
+        '<button type="submit">Đăng nhập</button></form></section>'), logged_in=False)
+
+
+def message(title: str, text: str) -> str:
+    return page(title, f'<section><h1>{_e(title)}</h1><p>{_e(text)}</p>'
+                       '<p><a href="/dashboard">Về trang chính</a></p></section>')
+
+
+# --- charts ----------------------------------------------------------------------------------------
+def _bar(rate: float | None) -> str:
+    """A horizontal 0-100% bar (scales with its container)."""
+    width = 0.0 if rate is None else max(0.0, min(1.0, rate)) * 100
+    tone = "none" if rate is None else "good" if rate >= 0.9 else "mid" if rate >= 0.7 else "bad"
+    return ('<svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">'
+            '<rect class="track" width="100" height="8"/>'
+            f'<rect class="fill {tone}" width="{width:.2f}" height="8"/></svg>')
+
+
+def daily_chart(days: list[tuple[int, dict[str, Any] | None]]) -> str:
+    """Bars of daily timeliness (one per day, oldest left), 0-100% axis; days without a rate are marked."""
+    w, h, left, top, bottom = 620, 220, 40, 10, 30
+    plot_h = h - top - bottom
+    step = (w - left - 10) / max(1, len(days))
+    parts = [f'<svg class="chart" viewBox="0 0 {w} {h}" role="img" '
+             'aria-label="Tỷ lệ giải quyết đúng hạn theo ngày">']
+    for level in (0, 50, 100):
+        y = top + plot_h * (1 - level / 100)
+        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{w - 10}" y2="{y:.1f}"/>'
+                     f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{level}%</text>')
+    for i, (day, row) in enumerate(days):
+        x = left + i * step
+        rate = None if row is None else row.get("timeliness_rate")
+        label = vn_date(day)
+        if rate is None:
+            parts.append(f'<rect class="nodata" x="{x + step * 0.2:.1f}" y="{top + plot_h - 2}" '
+                         f'width="{step * 0.6:.1f}" height="2"><title>{label}: không có dữ liệu</title></rect>')
+        else:
+            bar_h = plot_h * max(0.0, min(1.0, rate))
+            tip = f"{label}: {pct(rate)} ({row['dossiers_on_time']}/{row['dossiers_in_scope']})"
+            parts.append(f'<rect class="day" x="{x + step * 0.15:.1f}" y="{top + plot_h - bar_h:.1f}" '
+                         f'width="{step * 0.7:.1f}" height="{bar_h:.1f}"><title>{_e(tip)}</title></rect>')
+        if i % 5 == 0 or i == len(days) - 1:
+            parts.append(f'<text class="axis" x="{x + step / 2:.1f}" y="{h - 10}" text-anchor="middle">'
+                         f'{label[:5]}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- the province page -----------------------------------------------------------------------------
+def _ranking(ranked: list[tuple[reference.Commune, dict[str, Any] | None]]) -> str:
+    rated = [(c, r) for c, r in ranked if r is not None and r.get("timeliness_rate") is not None]
+    empty = [(c, r) for c, r in ranked if r is None or r.get("timeliness_rate") is None]
+    items = []
+    for n, (c, row) in enumerate(rated, 1):
+        items.append(
+            f'<li data-commune="{_e(c.code)}"><span class="rank">{n}</span>'
+            f'<a href="/dashboard/communes/{_e(c.code)}">{_e(unit_name(c))}</a>{_bar(row["timeliness_rate"])}'
+            f'<span class="value">{pct(row["timeliness_rate"])}</span>'
+            f'<span class="detail">{row["dossiers_on_time"]}/{row["dossiers_in_scope"]} hồ sơ</span></li>')
+    out = f'<ol class="ranking">{"".join(items)}</ol>' if items else '<p>Chưa có xã nào có số liệu trong kỳ.</p>'
+    if empty:
+        links = ", ".join(f'<a href="/dashboard/communes/{_e(c.code)}">{_e(unit_name(c))}</a>' for c, _r in empty)
+        out += (f'<details class="nodata"><summary>{len(empty)} xã chưa có hồ sơ trong phạm vi đánh giá</summary>'
+                f'<p>{links}</p></details>')
+    return out
+
+
+def _directives(overdue: list[tuple[str, dict[str, dict[str, Any]]]]) -> str:
+    if not overdue:
+        return '<p class="ok">Không có văn bản chỉ đạo quá hạn.</p>'
+    rows = []
+    for doc, recipients in overdue:
+        first = recipients[min(recipients)]
+        waiting = [c for c, r in recipients.items() if not acceptance_met(r)]
+        late = [c for c, r in recipients.items() if r.get("overdue")]
+        names = ", ".join(_e(_name(c)) for c in waiting) or "—"
+        rows.append(
+            f'<tr data-document="{_e(doc)}"><td><strong>{_e(first.get("code_notation") or "")}</strong>'
+            f'<br><small>{_e(doc)}</small></td><td>{vn_time(first.get("sent_at"))}</td>'
+            f'<td>{vn_time(first.get("acceptance_deadline"))}</td><td class="waiting">{names}</td>'
+            f'<td>{len(late)}/{len(recipients)}</td></tr>')
+    return ('<div class="scroll"><table><thead><tr><th>Văn bản</th><th>Ngày gửi</th><th>Hạn tiếp nhận</th>'
+            '<th>Xã chưa tiếp nhận</th><th>Xã quá hạn</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _silent(systems: list[dict[str, Any]], now_ms: int) -> str:
+    if not systems:
+        return '<p class="ok">Tất cả hệ thống đều đang gửi dữ liệu.</p>'
+    rows = "".join(
+        f'<tr><td><a href="/dashboard/communes/{_e(s["commune_code"])}">{_e(_name(s["commune_code"]))}</a></td>'
+        f'<td>{_e(s["source_system"])}</td><td>{_e(_DATA_KIND.get(s["kind"], s["kind"]))}</td>'
+        f'<td>{vn_time(s["last_ingest_time"])}</td><td>{duration(max(0, now_ms - s["last_ingest_time"]))}</td></tr>'
+        for s in systems)
+    return ('<div class="scroll"><table><thead><tr><th>Xã</th><th>Hệ thống</th><th>Loại</th>'
+            f'<th>Lần nhận cuối</th><th>Im lặng</th></tr></thead><tbody>{rows}</tbody></table></div>')
+
+
+def province(province_name: str, month: pr.Period, ranked, overdue, silent, now_ms: int) -> str:
+    previous = pr.containing("month", month.start - 1)
+    following = pr.following(month)
+    nav = (f'<nav class="months"><a href="/dashboard?month={previous.at}">« {period_label(previous)}</a>'
+           f'<a href="/dashboard?month={following.at}">{period_label(following)} »</a></nav>')
+    with_rate = sum(1 for _c, r in ranked if r is not None and r.get("timeliness_rate") is not None)
+    body = (
+        f'<h1>{_e(province_name)}</h1><p class="asof">Cập nhật: {vn_time(now_ms)}</p>'
+        f'<section id="timeliness"><h2>Tỷ lệ giải quyết hồ sơ đúng hạn — {period_label(month)}</h2>{nav}'
+        f'<p>{with_rate} / {len(ranked)} xã có số liệu, xếp từ cao đến thấp.</p>{_ranking(ranked)}</section>'
+        f'<section id="directives"><h2>Văn bản chỉ đạo quá hạn</h2>{_directives(overdue)}</section>'
+        f'<section id="silent"><h2>Hệ thống không gửi dữ liệu</h2>{_silent(silent, now_ms)}</section>')
+    return page(f"Trung tâm điều hành — {province_name}", body)
+
+
+# --- a commune's page ------------------------------------------------------------------------------
+def _card(label: str, value: str, detail: str = "") -> str:
+    return (f'<div class="card"><span class="label">{_e(label)}</span><span class="big">{_e(value)}</span>'
+            f'<span class="detail">{_e(detail)}</span></div>')
+
+
+def _counts(row: dict[str, Any] | None) -> str:
+    return "—" if row is None else f"{row['dossiers_on_time']}/{row['dossiers_in_scope']}"
+
+
+def commune(unit: reference.Commune, month: pr.Period, row: dict[str, Any] | None,
+            days: list[tuple[int, dict[str, Any] | None]], fresh: dict[str, Any] | None, now_ms: int) -> str:
+    r = row or {}
+    cards = "".join((
+        _card("Tỷ lệ đúng hạn", pct(r.get("timeliness_rate")),
+              f"{r.get('dossiers_on_time', 0)}/{r.get('dossiers_in_scope', 0)} hồ sơ"),
+        _card("Hồ sơ tiếp nhận", str(r.get("dossiers_received", 0))),
+        _card("Tỷ lệ trực tuyến", pct(r.get("online_rate")), f"{r.get('online_dossiers', 0)} hồ sơ"),
+        _card("Thanh toán trực tuyến", pct(r.get("online_payment_rate")),
+              f"{r.get('paid_online_dossiers', 0)}/{r.get('fee_bearing_dossiers', 0)} hồ sơ có phí"),
+        _card("Quá hạn đang giải quyết", str(r.get("overdue_open_dossiers", 0))),
+    ))
+    note = "" if row is not None else '<p class="nodata">Chưa có số liệu của xã trong kỳ này.</p>'
+    table = "".join(
+        f'<tr><td>{vn_date(day)}</td><td>{pct(None if d is None else d.get("timeliness_rate"))}</td>'
+        f'<td>{_counts(d)}</td></tr>' for day, d in reversed(days))
+    systems = (fresh or {}).get("systems") or []
+    fresh_rows = "".join(
+        f'<tr><td>{_e(s["source_system"])}</td><td>{_e(_DATA_KIND.get(s["kind"], s["kind"]))}</td>'
+        f'<td>{vn_time(s["last_event_time"])}</td><td>{vn_time(s["last_ingest_time"])}</td>'
+        f'<td>{"Im lặng" if s["silent"] else "Đang gửi"}</td></tr>' for s in systems)
+    fresh_html = ('<div class="scroll"><table><thead><tr><th>Hệ thống</th><th>Loại</th><th>Sự kiện cuối</th>'
+                  f'<th>Nhận cuối</th><th>Trạng thái</th></tr></thead><tbody>{fresh_rows}</tbody></table></div>'
+                  if systems else '<p class="nodata">Chưa hệ thống nào gửi dữ liệu của xã.</p>')
+    first, last = days[0][0], days[-1][0]
+    body = (
+        f'<h1>{_e(unit_name(unit))} <small>({_e(unit.code)})</small></h1>'
+        f'<p class="asof">Cập nhật: {vn_time(now_ms)}</p>'
+        f'<section id="month"><h2>{period_label(month)}</h2>{note}<div class="cards">{cards}</div></section>'
+        f'<section id="daily"><h2>Tỷ lệ đúng hạn theo ngày — 30 ngày ({vn_date(first)} – {vn_date(last)})</h2>'
+        f'{daily_chart(days)}<div class="scroll"><table class="days"><thead><tr><th>Ngày</th><th>Tỷ lệ</th>'
+        f'<th>Đúng hạn / trong phạm vi</th></tr></thead><tbody>{table}</tbody></table></div></section>'
+        f'<section id="systems"><h2>Hệ thống gửi dữ liệu</h2>{fresh_html}</section>')
+    return page(f"{unit_name(unit)} — Trung tâm điều hành", body)

@@ -1,0 +1,367 @@
+"""The gateway's read model: the latest KPI, directive-reach and freshness rows, in memory.
+
+The read API, the dashboard and ``hub status`` answer from the rows the worker wrote to
+``feed.kpi.commune.v1``, ``feed.directive.v1`` and ``feed.freshness.v1`` — never from a second
+computation. The feeds are compacted and keyed by what a row is about (``23734|month|2025-11``,
+``<document id>|<commune>``, ``<commune>``), so "the latest value per key" is the whole state.
+
+Three parts, one job each:
+
+* :class:`FeedSnapshot` — an immutable view: rows indexed by period, by directive and by commune.
+  Readers take ``model.snapshot`` and never wait: no lock, no I/O. Rows are kept as their Avro
+  bytes (about 200 bytes a row, against ~1.7 KB as a decoded dict) and decoded on lookup
+  (:func:`hub.codec.decode_plain`, tens of microseconds a row).
+* :func:`read_round` / :func:`load` — one bounded read of the three feeds up to their end offsets
+  (``hub.kafka_read``, ``read_committed``: the worker writes them in transactions), folded into a
+  new snapshot. ``hub status`` calls :func:`load` with a key filter; the follower calls
+  :func:`read_round` again and again.
+* :class:`ReadModel` — the follower: a daemon thread that reads from the beginning once, then
+  what was added every ``HUB_READ_MODEL_INTERVAL_MS``, and swaps in a new snapshot after each
+  round that changed something.
+
+A new snapshot shares everything a round did not touch with the previous one: the period index
+is two levels (``(kind, at)`` -> commune -> row), and only the touched inner maps are copied, so a
+round costs in proportion to what changed, not to the state's size.
+
+Scale: a province of 135 communes keeps ~381 KPI keys per commune and year (365 days, 12 months,
+4 quarters): ~51,000 rows, ~16 MB; directive reach adds one row per directive and recipient.
+Catching up decodes every row once (a year of a province: seconds of CPU; README "Reading the
+province's answers" has the measurement).
+National scale is one deployment (and one read model) per province: 3,321 communes in 34 provinces.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from hub import codec, kafka_read, log, reference, topics
+from hub.analytics import directives as reach
+from hub.analytics import periods as pr
+from hub.errors import HubError, SchemaError
+from hub.settings import Settings
+
+FEEDS = {"kpi": topics.FEED_KPI, "directive": topics.FEED_DIRECTIVE, "freshness": topics.FEED_FRESHNESS}
+KeyFilter = Callable[[str, str], bool]  # (feed name, record key) -> keep it
+Changes = dict[str, dict[str, bytes | None]]  # feed name -> record key -> latest value (None: tombstone)
+_EMPTY: Mapping = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """One directive at one commune, with what the indexes need (the rest stays in ``value``)."""
+
+    value: bytes
+    overdue: bool
+    sent_at: int | None
+
+
+@dataclass(frozen=True)
+class FeedSnapshot:
+    """The three feeds at one point of reading. Immutable: its maps are never changed once built."""
+
+    schemas: codec.Schemas
+    kpi: Mapping[tuple[str, str], Mapping[str, bytes]] = field(default_factory=dict)  # (kind, at) -> commune
+    directives: Mapping[str, Mapping[str, Reach]] = field(default_factory=dict)  # document id -> commune
+    overdue: frozenset[str] = frozenset()  # documents with an overdue recipient
+    freshness: Mapping[str, bytes] = field(default_factory=dict)  # commune -> row
+    rows: int = 0
+    caught_up: bool = False  # a round reached the end offsets of every feed
+    built_ms: int = 0
+
+    def _decode(self, value: bytes) -> dict[str, Any]:
+        return codec.decode_plain(self.schemas, value)
+
+    # -- KPI rows ---------------------------------------------------------------------------------
+    def kpi_row(self, kind: str, at: str, commune: str) -> dict[str, Any] | None:
+        value = self.kpi.get((kind, at), _EMPTY).get(commune)
+        return None if value is None else self._decode(value)
+
+    def kpi_period(self, kind: str, at: str) -> dict[str, dict[str, Any]]:
+        """{commune: row} of every commune that has a row for the period."""
+        return {c: self._decode(v) for c, v in self.kpi.get((kind, at), _EMPTY).items()}
+
+    # -- directive reach --------------------------------------------------------------------------
+    def directive(self, document_id: str) -> dict[str, dict[str, Any]]:
+        """{commune: row} of one directive; empty when the hub has no row for it."""
+        return {c: self._decode(r.value) for c, r in sorted(self.directives.get(document_id, _EMPTY).items())}
+
+    def directive_ids(self, *, overdue_only: bool = False) -> list[str]:
+        """Document ids, the latest sent first (then by id)."""
+        ids = self.overdue if overdue_only else self.directives.keys()
+
+        def latest(doc: str) -> int:
+            return max((r.sent_at or 0 for r in self.directives[doc].values()), default=0)
+
+        return sorted(ids, key=lambda d: (-latest(d), d))
+
+    # -- freshness --------------------------------------------------------------------------------
+    def freshness_row(self, commune: str) -> dict[str, Any] | None:
+        value = self.freshness.get(commune)
+        return None if value is None else self._decode(value)
+
+    def freshness_rows(self) -> list[dict[str, Any]]:
+        return [self._decode(v) for _c, v in sorted(self.freshness.items())]
+
+
+# --- folding records into a snapshot (pure) -----------------------------------------------------
+def _kpi_index(key: str) -> tuple[tuple[str, str], str] | None:
+    """((kind, at), commune) of a KPI key; None for keys of another shape (v1 rows were keyed by commune)."""
+    parts = key.split("|")
+    if len(parts) != 3 or parts[1] not in pr.KINDS:
+        return None
+    return (parts[1], parts[2]), parts[0]
+
+
+def apply(snap: FeedSnapshot, changes: Changes, *, caught_up: bool = True) -> FeedSnapshot:
+    """A new snapshot with ``changes`` folded in; what they do not touch is shared with ``snap``.
+
+    ``changes`` hold decodable values only (:func:`FeedReaders.read_round` leaves the others out);
+    keys of another shape (KPI v1 rows were keyed by commune alone) are skipped.
+    """
+    kpi, directives, freshness = snap.kpi, snap.directives, snap.freshness
+    overdue = snap.overdue
+    rows = snap.rows
+    if changes.get("kpi"):
+        kpi = dict(kpi)
+        touched: dict[tuple[str, str], dict[str, bytes]] = {}
+        for key, value in changes["kpi"].items():
+            index = _kpi_index(key)
+            if index is None:
+                continue
+            period, commune = index
+            inner = touched.get(period)
+            if inner is None:
+                inner = touched[period] = dict(kpi.get(period, _EMPTY))
+            rows += _set(inner, commune, value)
+        for period, inner in touched.items():
+            if inner:
+                kpi[period] = inner
+            else:
+                kpi.pop(period, None)
+    if changes.get("directive"):
+        directives = dict(directives)
+        docs: dict[str, dict[str, Reach]] = {}
+        for key, value in changes["directive"].items():
+            doc, sep, commune = key.rpartition("|")
+            if not sep or not doc:
+                continue
+            inner = docs.get(doc)
+            if inner is None:
+                inner = docs[doc] = dict(directives.get(doc, _EMPTY))
+            rows += _set(inner, commune, None if value is None else _reach(snap.schemas, value))
+        for doc, inner in docs.items():
+            if inner:
+                directives[doc] = inner
+            else:
+                directives.pop(doc, None)
+        now_overdue = {d for d in docs if any(r.overdue for r in docs[d].values())}
+        overdue = frozenset((overdue - docs.keys()) | now_overdue)
+    if changes.get("freshness"):
+        freshness = dict(freshness)
+        for key, value in changes["freshness"].items():
+            rows += _set(freshness, key, value)
+    return replace(snap, kpi=kpi, directives=directives, overdue=overdue, freshness=freshness, rows=rows,
+                   caught_up=caught_up or snap.caught_up, built_ms=int(time.time() * 1000))
+
+
+def _set(target: dict, key: str, value: Any) -> int:
+    """Set or (value None) delete; the change in the number of rows."""
+    if value is None:
+        return -1 if target.pop(key, None) is not None else 0
+    before = len(target)
+    target[key] = value
+    return len(target) - before
+
+
+def _reach(schemas: codec.Schemas, value: bytes) -> Reach:
+    rec = codec.decode_plain(schemas, value)
+    # v1 rows have no `overdue`: any of their two flags is the same thing
+    overdue = rec.get("overdue", rec.get("acceptance_overdue") or rec.get("completion_overdue"))
+    return Reach(value, bool(overdue), rec.get("sent_at"))
+
+
+def decodable(schemas: codec.Schemas, value: bytes | None) -> bool:
+    """Whether a record value is a tombstone or decodes with a schema of the lock."""
+    if value is None:
+        return True
+    try:
+        codec.decode_plain(schemas, value)
+    except SchemaError:
+        return False
+    return True
+
+
+# --- reading the feeds (bounded) ----------------------------------------------------------------
+class FeedReaders:
+    """One :class:`hub.kafka_read.Reader` per feed, kept between rounds (each round reads what was added)."""
+
+    def __init__(self, settings: Settings, *, client: str = "read-model", timeout_s: float = 10.0) -> None:
+        self.settings = settings
+        self.client = client
+        self.timeout_s = timeout_s
+        self._readers: dict[str, kafka_read.Reader] = {}
+
+    def read_round(self, *, keep: KeyFilter | None = None, stop: threading.Event | None = None
+                   ) -> tuple[Changes, int]:
+        """The latest value per key of what each feed holds beyond the last round, up to its end offsets
+        now; and how many values were left out because they do not decode. Raises HubError (a feed
+        missing, the broker not answering within ``timeout_s``)."""
+        schemas = codec.load(self.settings.schemas_dir)
+        changes: Changes = {}
+        unreadable = 0
+        for name, topic in FEEDS.items():
+            reader = self._readers.get(name)
+            if reader is None:
+                reader = self._readers[name] = kafka_read.Reader(
+                    self.settings, self.settings.topic(topic), client=self.client, timeout_s=self.timeout_s)
+            latest = changes.setdefault(name, {})
+            for m in reader.read_to_end(timeout_s=self.timeout_s):
+                if stop is not None and stop.is_set():
+                    return changes, unreadable
+                if m.key is None:
+                    continue
+                key = m.key.decode("utf-8", "replace")
+                if keep is not None and not keep(name, key):
+                    continue
+                if decodable(schemas, m.value):
+                    latest[key] = m.value
+                else:
+                    unreadable += 1
+        return changes, unreadable
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+
+
+def load(settings: Settings, *, keep: KeyFilter | None = None, timeout_s: float = 10.0,
+         client: str = "read-model-once") -> FeedSnapshot:
+    """The three feeds read once to their end offsets (``hub status``); ``keep`` filters record keys."""
+    readers = FeedReaders(settings, client=client, timeout_s=timeout_s)
+    try:
+        changes, _unreadable = readers.read_round(keep=keep)
+    finally:
+        readers.close()
+    return apply(FeedSnapshot(codec.load(settings.schemas_dir)), changes)
+
+
+class ReadModel:
+    """Follows the three feeds in a daemon thread; ``snapshot`` is always ready to use.
+
+    Before the first complete round ``snapshot.caught_up`` is False (``/readyz`` says so and the
+    read API answers 503 rather than zeros). A failed round keeps the last snapshot, logs
+    ``read_model_failed`` once per outage and retries at the next interval.
+    """
+
+    def __init__(self, settings: Settings, *, interval_s: float | None = None) -> None:
+        self.settings = settings
+        self.interval_s = interval_s if interval_s is not None else settings.read_model_interval_ms / 1000
+        self._snapshot = FeedSnapshot(codec.load(settings.schemas_dir))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_ok_ms: int | None = None
+        self.last_error: str | None = None
+        self.rounds = 0
+
+    @property
+    def snapshot(self) -> FeedSnapshot:
+        return self._snapshot  # one attribute read: atomic, never blocks
+
+    def status(self) -> dict[str, Any]:
+        snap = self._snapshot
+        return {"caught_up": snap.caught_up, "rows": snap.rows, "last_read_ms": self.last_ok_ms,
+                "error": self.last_error}
+
+    def start(self) -> ReadModel:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._follow, name="read-model", daemon=True)
+        self._thread.start()
+        return self
+
+    def _follow(self) -> None:
+        readers = FeedReaders(self.settings, timeout_s=max(5.0, 5 * self.interval_s))
+        failing = False
+        started = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                try:
+                    changes, unreadable = readers.read_round(stop=self._stop)
+                except Exception as exc:  # noqa: BLE001 - a feed missing, the broker away, a client bug:
+                    # report and retry; a follower thread that died would leave a stale snapshot silently
+                    readers.close()
+                    self.last_error = str(exc)[:300] if isinstance(exc, HubError) else \
+                        f"{type(exc).__name__}: {str(exc)[:250]}"
+                    if not failing:
+                        log.get().warning("read_model_failed", error=self.last_error)
+                    failing = True
+                else:
+                    if self._stop.is_set():
+                        break
+                    self._publish(changes, unreadable, started)
+                    if failing:
+                        log.get().info("read_model_recovered")
+                    failing = False
+                self._stop.wait(self.interval_s)
+        finally:
+            readers.close()
+
+    def _publish(self, changes: Changes, unreadable: int, started: float) -> None:
+        first = not self._snapshot.caught_up
+        if first or any(changes.values()):
+            self._snapshot = apply(self._snapshot, changes)
+        self.rounds += 1
+        self.last_ok_ms, self.last_error = int(time.time() * 1000), None
+        if unreadable:
+            log.get().warning("read_model_record_unreadable", records=unreadable)
+        if first:
+            log.get().info("read_model_caught_up", rows=self._snapshot.rows,
+                           seconds=round(time.monotonic() - started, 3))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+
+# --- what the dashboard, the read API and `hub status` ask (pure, over a snapshot) ---------------
+def province_ranking(snap: FeedSnapshot, province: str, kind: str, at: str
+                     ) -> list[tuple[reference.Commune, dict[str, Any] | None]]:
+    """Every commune of the province with its row for the period (None: no row), ranked by timeliness:
+    highest first, then more dossiers in scope, then by code; communes without a rate last."""
+    rows = snap.kpi_period(kind, at)
+
+    def order(c: reference.Commune) -> tuple:
+        row = rows.get(c.code)
+        rate = None if row is None else row.get("timeliness_rate")
+        return (rate is None, -(rate or 0.0), -((row or {}).get("dossiers_in_scope") or 0), c.code)
+
+    return [(c, rows.get(c.code)) for c in sorted(reference.province_communes(province), key=order)]
+
+
+def overdue_directives(snap: FeedSnapshot) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    """(document id, {commune: row}) of every directive with an overdue recipient, the latest sent first."""
+    return [(doc, snap.directive(doc)) for doc in snap.directive_ids(overdue_only=True)]
+
+
+def silent_systems(snap: FeedSnapshot) -> list[dict[str, Any]]:
+    """Every (commune, system, kind) whose freshness row says silent, the longest silent first."""
+    out = []
+    for row in snap.freshness_rows():
+        out += [{"commune_code": row["commune_code"], **s} for s in row.get("systems") or () if s.get("silent")]
+    return sorted(out, key=lambda s: (s["last_ingest_time"], s["commune_code"], s["source_system"], s["kind"]))
+
+
+_ACCEPTANCE_TIMES = ("rejected_at", "accepted_at", "assigned_at", "completed_at")
+
+
+def acceptance_met(row: dict[str, Any]) -> bool:
+    """Whether the commune answered a directive row: what meets its acceptance SLA
+    (hub.analytics.directives.ANSWERS['acceptance']: rejected, accepted, assigned, processing, completed)."""
+    return (any(row.get(t) is not None for t in _ACCEPTANCE_TIMES)
+            or row.get("last_status") in reach.ANSWERS["acceptance"])

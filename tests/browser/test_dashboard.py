@@ -1,0 +1,132 @@
+"""The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright): the reference datasets
+through a real worker and gateway, a reader logs in, the pages show the hand-computed numbers with no console
+error and no request leaving the gateway; screenshots go to var/screenshots/ for people to look at."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.analytics.datasets import COMMUNE, DIRECTIVE_ID
+from tests.conftest import ROOT
+from tests.gateway import read_scenario
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+# Playwright's own browser download cannot work here: Debian's chromium, with no network side-traffic.
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "var" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def scenario(kafka_bootstrap, tmp_path_factory):
+    """The reference datasets through one worker and one gateway (HUB_CLOCK 2025-12-10 12:00 Vietnam time)."""
+    with read_scenario.province(kafka_bootstrap, tmp_path_factory.mktemp("browser")) as sc:
+        yield sc
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium; a missing browser fails the run with the one line that fixes it."""
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail("chromium is missing: run `apt-get install -y chromium` as root (make test does it when it can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+class Watch:
+    """Console errors, page errors, failed requests and every URL a page asked for."""
+
+    def __init__(self, page, origin: str) -> None:
+        self.origin = origin
+        self.problems: list[str] = []
+        self.urls: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}"))
+        page.on("request", lambda r: self.urls.append(r.url))
+
+    def check(self) -> None:
+        assert self.problems == []
+        assert self.urls and all(u.startswith(self.origin + "/") for u in self.urls), self.urls
+
+
+def _login(page, sc) -> None:
+    page.goto(f"{sc.url}/dashboard")
+    assert "/dashboard/login" in page.url  # no session yet: the login form
+    page.fill("#key", sc.reader_key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{sc.url}/dashboard")
+
+
+def test_dashboard_shows_the_reference_numbers(browser, scenario):
+    """Ranking, overdue directive with its non-accepting commune, silent systems; cookie HttpOnly + Strict."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    watch = Watch(page, scenario.url)
+    _login(page, scenario)
+    cookie = next(c for c in context.cookies() if c["name"] == "hub_session")
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict", "/dashboard")
+    assert scenario.reader_key not in cookie["value"]
+    # The current month by the hub's clock is December 2025: at 12-10 12:00 D4, D7, D12 are in time and
+    # D8, D11, D13 overdue -> 3 / 6 (hand computation, tests/analytics/reference.md's dossiers)
+    assert "Tháng 12/2025" in page.inner_text("#timeliness h2")
+    ialy = page.locator(f'li[data-commune="{COMMUNE}"]')
+    assert ialy.locator(".value").inner_text() == "50,0%" and ialy.locator(".detail").inner_text() == "3/6 hồ sơ"
+    page.click("text=« Tháng 11/2025")
+    page.wait_for_url(f"{scenario.url}/dashboard?month=2025-11")
+    first = page.locator("ol.ranking li").first
+    assert first.get_attribute("data-commune") == COMMUNE  # the only commune with data ranks first
+    assert (first.locator(".value").inner_text(), first.locator(".detail").inner_text()) == ("54,5%", "6/11 hồ sơ")
+    directive = page.locator(f'#directives tr[data-document="{DIRECTIVE_ID}"]')
+    assert directive.locator("td.waiting").inner_text() == "Xã Ia Hrung"  # 23767 never accepted
+    assert "456/CT-UBND" in directive.inner_text() and "4/5" in directive.inner_text()
+    silent = page.inner_text("#silent")
+    assert "onestop-ialy" in silent and "edoc-province" in silent
+    page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+    watch.check()
+
+    page.click(f'li[data-commune="{COMMUNE}"] a')
+    page.wait_for_url(f"{scenario.url}/dashboard/communes/{COMMUNE}")
+    assert "Xã Ia Ly" in page.inner_text("h1")
+    day = page.locator("table.days tr", has_text="14/11/2025")
+    assert day.inner_text().split("\t")[1:] == ["50,0%", "3/6"]  # reference.md, the day 2025-11-14
+    assert page.locator("svg.chart rect.day").count() >= 1
+    page.screenshot(path=str(SHOTS / "commune.png"), full_page=True)
+    watch.check()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state(),
+                                is_mobile=True)
+    small = phone.new_page()
+    small_watch = Watch(small, scenario.url)
+    small.goto(f"{scenario.url}/dashboard?month=2025-11")
+    assert small.locator(f'li[data-commune="{COMMUNE}"] .value').inner_text() == "54,5%"
+    assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
+    small.screenshot(path=str(SHOTS / "dashboard-phone.png"), full_page=True)
+    small_watch.check()
+    phone.close()
+    context.close()
+    assert (SHOTS / "dashboard.png").stat().st_size > 10_000
+
+
+def test_a_publisher_key_cannot_open_the_dashboard(browser, scenario):
+    """A publisher's key at the login form is refused (403) and no session cookie is set."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{scenario.url}/dashboard/login")
+    page.fill("#key", scenario.publisher_key)
+    with page.expect_response(f"{scenario.url}/dashboard/login") as answer:
+        page.click("button[type=submit]")
+    assert answer.value.status == 403
+    assert "khóa đọc" in page.inner_text(".error")
+    assert [c for c in context.cookies() if c["name"] == "hub_session"] == []
+    context.close()

@@ -1,0 +1,112 @@
+"""Dashboard sessions (signed, expiring, bound to the reader's current key) and the pages over HTTP: login,
+cookie attributes, Content-Security-Policy, redirects and refusals."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+import pytest
+
+from hub import systems
+from hub.gateway.dashboard import CSP, Sessions
+from hub.gateway.server import ServerThread
+from hub.systems import READER, System, SystemsSnapshot
+from hub.testing import wait_for
+
+NOW = 1_765_342_800_000  # 2025-12-10 05:00 UTC
+READER_SYSTEM = System("office", frozenset(), frozenset(), frozenset(), "ab" * 32, 0, None, READER)
+
+
+def _systems(*entries: System) -> SystemsSnapshot:
+    return SystemsSnapshot.build(entries, province="52")
+
+
+def test_a_session_names_its_reader_until_it_expires():
+    """A token issued to a reader is accepted until HUB_SESSION_HOURS have passed, then refused."""
+    sessions = Sessions("s3cret", hours=12)
+    token = sessions.issue(READER_SYSTEM, NOW)
+    assert sessions.check(token, _systems(READER_SYSTEM), NOW + 1000) == READER_SYSTEM
+    assert sessions.check(token, _systems(READER_SYSTEM), NOW + 12 * 3_600_000) is None
+
+
+def test_forged_revoked_and_rekeyed_sessions_are_refused():
+    """A changed token, another secret, a revoked reader, a new key for the reader or a publisher: refused."""
+    sessions = Sessions("s3cret", hours=12)
+    token = sessions.issue(READER_SYSTEM, NOW)
+    body, signature = token.split(".")
+    forged = Sessions("other", hours=12).issue(READER_SYSTEM, NOW)
+    for bad in (body + "x." + signature, forged, "", "a.b.c", "not-a-token"):
+        assert sessions.check(bad, _systems(READER_SYSTEM), NOW) is None
+    revoked = dataclasses.replace(READER_SYSTEM, revoked_at=NOW - 1)
+    rekeyed = dataclasses.replace(READER_SYSTEM, key_hash="cd" * 32)
+    publisher = dataclasses.replace(READER_SYSTEM, role="publisher")
+    for changed in (revoked, rekeyed, publisher):
+        assert sessions.check(token, _systems(changed), NOW) is None
+    assert sessions.check(token, _systems(), NOW) is None
+
+
+@pytest.fixture
+def served(make_settings):
+    """A gateway with a reader and a publisher, its read model caught up with the (empty) feeds."""
+    s = make_settings()
+    reader = systems.add(s, "office", role="reader")
+    publisher = systems.add(s, "ialy", ["23734"], ["dossier"])
+    with ServerThread(s) as srv:
+        wait_for(lambda: srv.app.state.read_model.snapshot.caught_up, timeout_s=60, what="read model caught up")
+        yield srv, reader, publisher
+
+
+def test_login_sets_a_strict_http_only_cookie_and_opens_the_pages(served):
+    """Without a session: 303 to the login form. With the reader key: a HttpOnly, SameSite=Strict cookie that
+    opens the province and commune pages, served with the Content-Security-Policy; logout ends it."""
+    srv, reader, _publisher = served
+    with httpx.Client(base_url=srv.url, timeout=30) as client:
+        first = client.get("/dashboard/communes/23734?month=2025-11")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/dashboard/login?next=/dashboard/communes/23734%3Fmonth%3D2025-11"
+        login = client.post("/dashboard/login", data={"key": reader, "next": "/dashboard/communes/23734"})
+        assert login.status_code == 303 and login.headers["location"] == "/dashboard/communes/23734"
+        cookie = login.headers["set-cookie"]
+        assert cookie.startswith("hub_session=") and reader not in cookie
+        assert {"HttpOnly", "Path=/dashboard", "SameSite=strict"} <= {p.strip() for p in cookie.split(";")}
+        assert "Secure" not in cookie  # plain http here; https sets it
+        page = client.get("/dashboard")
+        assert page.status_code == 200 and page.headers["content-security-policy"] == CSP
+        assert "Tỉnh Gia Lai" in page.text and "Tỷ lệ giải quyết hồ sơ đúng hạn" in page.text
+        commune = client.get("/dashboard/communes/23734")
+        assert commune.status_code == 200 and "Xã Ia Ly" in commune.text
+        assert client.get("/dashboard?month=2025-13").status_code == 400
+        assert client.get("/dashboard/communes/00004").status_code == 404  # a ward of Hà Nội
+        css = client.get("/dashboard/static/dashboard.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        assert client.get("/dashboard/static/../app.py").status_code == 404
+        client.post("/dashboard/logout")
+        assert client.get("/dashboard").status_code == 303
+
+
+def test_wrong_keys_and_foreign_redirects_are_refused(served):
+    """An unknown key is 401 and a publisher key 403 (no cookie either way); `next` never leaves /dashboard."""
+    srv, reader, publisher = served
+    with httpx.Client(base_url=srv.url, timeout=30) as client:
+        unknown = client.post("/dashboard/login", data={"key": "hubk_" + "Q" * 43})
+        assert unknown.status_code == 401 and "set-cookie" not in unknown.headers
+        refused = client.post("/dashboard/login", data={"key": publisher})
+        assert refused.status_code == 403 and "set-cookie" not in refused.headers
+        away = client.post("/dashboard/login", data={"key": reader, "next": "https://example.org/"})
+        assert away.status_code == 303 and away.headers["location"] == "/dashboard"
+
+
+def test_login_before_the_systems_list_is_read_is_503_not_a_bad_key(make_settings):
+    """Until the systems list has been read every key looks unknown: the form says "try later" (503), not 401."""
+    from fastapi.testclient import TestClient
+
+    from hub.gateway.app import create_app
+
+    app = create_app(make_settings(create_topics=False))  # no lifespan: the systems follower never starts
+    assert app.state.systems.loaded is False
+    client = TestClient(app)
+    for key in ("hubk_" + "Q" * 43, "not-a-hub-key"):  # the second is refused without any re-read
+        answer = client.post("/dashboard/login", data={"key": key}, follow_redirects=False)
+        assert answer.status_code == 503 and "set-cookie" not in answer.headers
+        assert "thử lại sau" in answer.text
