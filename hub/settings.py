@@ -61,8 +61,8 @@ class Settings:
     worker_processors: str = _setting("normalize,kpi,directives,freshness,targets",
                                       "Processors this worker runs, comma separated.")
     worker_session_timeout_s: int = _setting(30, "Consumer session timeout: how soon a dead worker's partitions move.")
-    worker_batch_max: int = _setting(5000, "Most records one transaction consumes (a backlog commits in batches "
-                                     "this big).")
+    worker_batch_max: int = _setting(5000, "Most records consumed at once; they commit in transactions sized "
+                                     "to end well inside the transaction timeout.")
     worker_batch_wait_ms: int = _setting(20, "Longest wait for a batch to fill before it is processed.")
     worker_transaction_timeout_ms: int = _setting(10_000, "Kafka transaction timeout: a killed worker's open "
                                                   "transaction is aborted by the broker after this.")
