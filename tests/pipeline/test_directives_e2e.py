@@ -1,6 +1,6 @@
 """Directive reach end to end: an edXML directive to five communes through the gateway, their status
-notifications through the gateway, the reach rows on feed.directive.v1 — and the commune that never
-accepts flagged by the worker's timer, with no further event."""
+notifications through the gateway, the reach rows on feed.directive.v1 and in the read API — and the
+commune that never accepts flagged by the worker's timer, with no further event."""
 
 from __future__ import annotations
 
@@ -111,3 +111,16 @@ def test_directive_through_the_gateway_and_the_timer_flags_the_silent_commune(ma
         "23734": False, "23728": False, "23722": False, "23749": True, "23767": True}
     lines = [orjson.loads(line) for line in later.output().splitlines() if '"directive_overdue"' in line]
     assert [(x["commune_code"], x["milestone"]) for x in lines] == [("23767", "acceptance")]
+
+    # The read API answers the same, from the same feed.
+    reader_key = systems.add(after, "province-office", role="reader")
+    with ServerThread(after) as gw, httpx.Client(base_url=gw.url, timeout=60) as client:
+        wait_for(lambda: client.get("/readyz").status_code == 200, timeout_s=60, what="read model caught up")
+        body = wait_for(lambda: (r := client.get(f"/v1/directives/{DIRECTIVE_ID}",
+                                                 headers={"authorization": f"Bearer {reader_key}"})).status_code
+                        == 200 and r.json(), timeout_s=60, what="the directive in the read API")
+    by = {r["commune_code"]: r for r in body["recipients"]}
+    assert {c: by[c]["acceptance_overdue"] for c in RECIPIENTS} == {
+        "23734": False, "23728": False, "23722": False, "23749": True, "23767": True}
+    assert body["not_accepted_communes"] == ["23767"]
+    assert by["23749"]["accepted_at"] == "2025-09-04T01:00:00.000Z"  # 08:00 Vietnam time
