@@ -246,14 +246,15 @@ def test_status_on_a_populated_topic_set(make_settings, cli):
 
 def test_status_is_ok_on_a_clean_stack_and_names_a_silent_system_then_pending_dead_letters(
         make_settings, hub_process, cli):
-    """With a worker running and nothing wrong it exits 0; a system whose last record is 30 h old, then a
-    fresh dead letter, make it exit 1 naming system_silent, then dead_letters_pending too."""
+    """With a worker running and nothing wrong it exits 0; a system whose last record is 30 h old (counted once in
+    hub_worker_alerts_total), then a fresh dead letter, make it exit 1 naming system_silent, then
+    dead_letters_pending too."""
     from connectors.publisher import Publisher
     from tests.ops import stack
 
     s = make_settings()
     systems.add(s, "onestop-ialy", ["23734"], ["dossier"])
-    stack.start(s, hub_process)
+    hub = stack.start(s, hub_process)
     rc, out, _ = cli(s, "status", "--lag-sample", "1")
     assert rc == 0, out
     assert out.splitlines()[-1] == "ok: nothing needs attention"
@@ -273,6 +274,12 @@ def test_status_is_ok_on_a_clean_stack_and_names_a_silent_system_then_pending_de
     v = wait_for(lambda: (v := verdict_of())["reasons"] and v, timeout_s=60, what="a silent system")
     assert [x["code"] for x in v["reasons"]] == ["system_silent"]
     assert v["reasons"][0]["message"].startswith("1 source system(s) silent: onestop-ialy (dossier: 1 commune(s), 30")
+
+    def alerts() -> dict:  # the worker counted the one silence it raised, and no directive alert
+        return {dict(k[1])["alert"]: n for k, n in stack.counters(stack.get(hub.worker_url + "/metrics")[1].decode())
+                .items() if k[0] == "hub_worker_alerts_total"}
+    wait_for(lambda: alerts() == {"system_silent": 1.0, "directive_overdue": 0.0}, timeout_s=30,
+             what="hub_worker_alerts_total{alert=system_silent} 1")
     with Publisher("onestop-ialy", s) as pub:
         pub.send("dossier", b"{not json", format="dvcqg-json", commune="23734")
     v = wait_for(lambda: len((v := verdict_of())["reasons"]) == 2 and v, timeout_s=60, what="a dead letter")
