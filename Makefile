@@ -23,6 +23,7 @@ run: setup
 test: setup
 	@ops/preflight.sh kafka
 	@ops/preflight.sh chromium
+	@ops/preflight.sh promtool
 	@$(BIN)/ruff check hub connectors tests bench
 	@$(BIN)/hub schemas check
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

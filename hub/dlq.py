@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from hub import headers as h
 from hub import kafka_read, log, topics
 from hub.dead_letters import (  # noqa: F401 - re-exported for callers
     Coords,
@@ -170,6 +171,7 @@ def replay(settings: Settings, todo: ReplayPlan, *, timeout_s: float = 30.0,
     except KafkaError as exc:
         raise kafka_read.unreachable(settings, exc) from exc
     marker_topic = settings.topic(topics.DLQ_REPLAYED)
+    kind_of = {settings.topic(t): kind for kind, t in topics.INGEST_BY_KIND.items()}
     logger = log.get("hub.dlq")
     done = 0
     batch: list[tuple[DeadLetter, int, Any]] = []
@@ -180,13 +182,17 @@ def replay(settings: Settings, todo: ReplayPlan, *, timeout_s: float = 30.0,
         for dl, count, fut in batch:
             md = fut.get(timeout=timeout_s)
             value = orjson.dumps({"count": count, "reason": dl.reason, "source_system": dl.source_system,
-                                  "event_id": dl.event_id, "topic": md.topic, "partition": md.partition,
-                                  "offset": md.offset, "replayed_at": int(time.time() * 1000)})
+                                  "source_event_id": dl.event_id, "trace_id": dl.trace_id, "topic": md.topic,
+                                  "partition": md.partition, "offset": md.offset,
+                                  "replayed_at": int(time.time() * 1000)})
             markers.append(producer.send(marker_topic, key=marker_key(dl.coords), value=value))
-            logger.info("dlq_replayed", reason=dl.reason, source_system=dl.source_system or None,
-                        event_id=dl.event_id or None, trace_id=dl.trace_id or None, commune_code=dl.commune or None,
-                        topic=md.topic, partition=md.partition, offset=md.offset, dlq_partition=dl.partition,
-                        dlq_offset=dl.offset, replay_count=count)
+            # dl.event_id is the publisher's id (the hub id is only known once normalized).
+            # The commune only when the record named one (dl.commune falls back to the key, which is
+            # a partitioning device, not a commune).
+            logger.info("dlq_replayed", reason=dl.reason, kind=kind_of.get(md.topic), source_system=dl.source_system
+                        or None, source_event_id=dl.event_id or None, trace_id=dl.trace_id or None,
+                        commune_code=h.to_dict(dl.headers).get(h.COMMUNE), topic=md.topic, partition=md.partition,
+                        offset=md.offset, dlq_partition=dl.partition, dlq_offset=dl.offset, replay_count=count)
             if on_replayed is not None:
                 on_replayed(dl, md)
         for fut in markers:

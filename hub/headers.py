@@ -8,6 +8,9 @@ COMMUNE = "hub.commune"  # commune hint when the payload does not carry one
 SOURCE_EVENT_ID = "hub.source_event_id"  # ingest records: the publisher's own id of the event
 EVENT_ID = "hub.event_id"  # feed and derived records: the hub's id of the event (what dedupe keys on)
 TRACE_ID = "hub.trace_id"
+# Feed records: "<ingest topic>:<partition>:<offset>" of the raw record they were normalized from, so
+# that `hub trace` ties each published record to what was received (topic names never hold ':').
+ORIGIN = "hub.origin"
 REPLAYED = "hub.replayed"  # on re-injected DLQ records: how many times replayed
 
 # Dead-letter headers, modelled on Kafka Connect's __connect.errors.*

@@ -106,27 +106,8 @@ class Reader:
         """
         ends = self.ends() if ends is None else ends
         by_partition = {tp.partition: tp for tp in self.tps}
-        remaining = {by_partition[p] for p in ends if p in by_partition}
-        progress_at = time.monotonic()
-        try:
-            while remaining:
-                # Retention may have deleted the start; the position tells where reading really is.
-                left = {tp for tp in remaining if self._kafka.position(tp) < ends[tp.partition]}
-                if left != remaining:
-                    progress_at = time.monotonic()
-                remaining = left
-                if not remaining:
-                    break
-                if time.monotonic() - progress_at > timeout_s:
-                    raise TransientError(f"reading {self.topic}: no progress for {timeout_s}s before its end "
-                                         "offsets")
-                for tp, msgs in self._kafka.poll(timeout_ms=200).items():
-                    for m in msgs:
-                        if m.offset < ends.get(tp.partition, 0):
-                            progress_at = time.monotonic()
-                            yield m
-        except KafkaError as exc:
-            raise unreachable(self.settings, exc) from exc
+        yield from _drain(self.settings, self._kafka, {by_partition[p]: end for p, end in ends.items()
+                                                       if p in by_partition}, timeout_s, self.topic)
 
     def poll(self, timeout_s: float = 0.5) -> list[Any]:
         """Whatever arrived within ``timeout_s``, in partition order (for following a topic)."""
@@ -144,6 +125,63 @@ class Reader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _drain(settings: Settings, kafka: KafkaConsumer, ends: dict[TopicPartition, int], timeout_s: float,
+           what: str) -> Iterator[Any]:
+    """Poll the assigned partitions until each position reaches its end offset; TransientError after
+    ``timeout_s`` without progress."""
+    remaining = set(ends)
+    progress_at = time.monotonic()
+    try:
+        while remaining:
+            # Retention may have deleted the start; the position tells where reading really is.
+            left = {tp for tp in remaining if kafka.position(tp) < ends[tp]}
+            if left != remaining:
+                progress_at = time.monotonic()
+            remaining = left
+            if not remaining:
+                break
+            if time.monotonic() - progress_at > timeout_s:
+                raise TransientError(f"reading {what}: no progress for {timeout_s}s before its end offsets")
+            for tp, msgs in kafka.poll(timeout_ms=200).items():
+                for m in msgs:
+                    if m.offset < ends.get(tp, 0):
+                        progress_at = time.monotonic()
+                        yield m
+    except KafkaError as exc:
+        raise unreachable(settings, exc) from exc
+
+
+def read_since(settings: Settings, names: list[str], since_ms: int, *, missing: list[str] | None = None,
+               timeout_s: float = 30.0, isolation_level: str = READ_COMMITTED, client: str = "since") -> Iterator[Any]:
+    """Records of every topic in ``names`` (full names) from the first one at least as recent as
+    ``since_ms`` (``offsets_for_times``) up to the end offsets of now — one consumer, so one metadata
+    request however many topics. Topics that do not exist are skipped and appended to ``missing``."""
+    kafka = consumer(settings, client, isolation_level=isolation_level, timeout_s=timeout_s)
+    try:
+        tps = []
+        for name in names:
+            parts = kafka.partitions_for_topic(name)
+            if not parts and missing is not None:
+                missing.append(name)
+            tps += [TopicPartition(name, p) for p in sorted(parts or ())]
+        if not tps:
+            return
+        ends = kafka.end_offsets(tps)
+        found = kafka.offsets_for_times({tp: max(0, since_ms) for tp in tps}, timeout_ms=int(timeout_s * 1000))
+        starts = {tp: (ot.offset if ot is not None else ends[tp]) for tp, ot in found.items()}
+        wanted = {tp: ends[tp] for tp in tps if starts.get(tp, ends[tp]) < ends[tp]}
+        if not wanted:
+            return
+        kafka.assign(list(wanted))
+        for tp in wanted:
+            kafka.seek(tp, starts[tp])
+        yield from _drain(settings, kafka, wanted, timeout_s, ", ".join(names))
+    except KafkaError as exc:
+        raise unreachable(settings, exc) from exc
+    finally:
+        kafka.close()
 
 
 def end_offsets(settings: Settings, topic: str, *, timeout_s: float = 15.0,

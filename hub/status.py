@@ -1,9 +1,12 @@
-"""``hub status``: one bounded look at the whole hub for operators.
+"""``hub status``: one bounded look at the whole hub for operators, and whether it needs one.
 
-Broker reachability, every hub topic with partitions and message counts, the worker group's
-lag per ingest topic, registered systems, dead letters by reason and commune freshness. Each
-section is read with bounded timeouts; a failing section is reported, not raised, except an
-unreachable broker (:class:`BrokerUnreachable`), which makes the whole report pointless.
+Broker reachability, every hub topic with partitions and message counts, every worker group
+(members, lag per input topic, sampled twice ``lag_sample_s`` apart), registered systems, dead
+letters by reason (and those of the last ``dlq_window_h`` hours still pending), silent source
+systems (``feed.freshness.v1``), open overdue directives (``feed.directive.v1``) and commune
+freshness. Each section is read with bounded timeouts; a failing section is reported, not
+raised, except an unreachable broker (:class:`BrokerUnreachable`), which makes the whole report
+pointless. :mod:`hub.verdict` turns the report into the exit status and the last line.
 
 The province at a glance — the 5 worst communes by timeliness this month, overdue directives,
 silent systems — comes from the KPI, directive and freshness feeds, read with the gateway's read
@@ -20,7 +23,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hub import clock, dlq, kafka_read, reference, topics
+from hub import clock, codec, dlq, kafka_read, reference, topics, verdict
 from hub import headers as h
 from hub import systems as systems_list
 from hub.analytics import periods as pr
@@ -140,14 +143,7 @@ def render(report: dict[str, Any], *, max_silent: int = 12) -> str:
         rows.append((name, str(t["partitions"]), str(t["messages"]),
                      ",".join(str(v) for _, v in sorted(t["end_offsets"].items()))))
     out += _table(rows)
-    g = report["group"]
-    out += ["", f"worker group {g['group']}"]
-    if "error" in g:
-        out.append(f"  error: {g['error']}")
-    else:
-        for topic, v in g["topics"].items():
-            note = "" if v["committed"] else "  (no committed offset yet)"
-            out.append(f"  {topic}: lag {v['lag']}{note}")
+    out += ["", "worker groups"] + _render_groups(report["groups"])
     s = report["systems"]
     out += ["", "systems     " + (f"error: {s['error']}" if "error" in s
                                   else f"{s['active']} active, {s['revoked']} revoked")]
@@ -155,14 +151,57 @@ def render(report: dict[str, Any], *, max_silent: int = 12) -> str:
     if "error" in d:
         out.append(f"dead letters error: {d['error']}")
     else:
-        out.append(f"dead letters {d['total']} ({d['pending']} pending replay)")
+        out.append(f"dead letters {d['total']} ({d['pending']} pending replay, {d['recent']['pending']} of them "
+                   f"from the last {d['recent']['window_h']:g} h)")
         out += [f"  {r}: {c['total']} ({c['pending']} pending)" for r, c in d["by_reason"].items()]
+    out += _render_attention(report)
+    out += _render_freshness(report, max_silent)
+    out += _render_glance(report["province_glance"], max_silent) if "province_glance" in report else []
+    if "verdict" in report:
+        out += ["", verdict.last_line(report["verdict"])]
+    return "\n".join(out) + "\n"
+
+
+def _render_groups(groups: dict[str, Any]) -> list[str]:
+    out = []
+    for name, g in groups.items():
+        if "error" in g:
+            out.append(f"  {g.get('group', name)}: error: {g['error']}")
+            continue
+        parts = ", ".join(f"{t} {v['lag']}" + ("" if v["committed"] else " (nothing committed yet)")
+                          for t, v in g["topics"].items())
+        before = "" if g.get("lag_before") is None else f" (was {g['lag_before']} {g['sample_s']:g} s before)"
+        out.append(f"  {g['group']}: {g['state']}, {g['members']} member(s); lag {g['lag']}{before}: {parts}")
+    return out
+
+
+def _render_attention(report: dict[str, Any], shown: int = 10) -> list[str]:
+    out = [""]
+    s = report.get("silent_systems", {})
+    if "error" in s:
+        out.append(f"silent systems error: {s['error']}")
+    else:
+        rows = s.get("silent", [])
+        out.append(f"silent systems {len(rows)} (system, kind and commune without a feed record for longer than "
+                   "HUB_FRESHNESS_SILENT_HOURS of the kind; revoked systems left out)")
+        out += [f"  {r['source_system']} ({r['kind']}) at {r['commune_code']}: silent {r['silent_h']:.0f} h, last "
+                f"{r['last']}" for r in rows[:shown]]
+    d = report.get("directives", {})
+    if "error" in d:
+        out.append(f"overdue directives error: {d['error']}")
+    else:
+        rows = d.get("overdue", [])
+        out.append(f"overdue directives {len(rows)} open milestone(s) past their SLA ({d.get('rows', 0)} reach rows)")
+        out += [f"  {r['document_id']} at {r['commune_code']}: {r['milestone']} due {r['deadline']}"
+                for r in rows[:shown]]
+    return out
+
+
+def _render_freshness(report: dict[str, Any], max_silent: int) -> list[str]:
     f = report["freshness"]
-    out.append("")
+    out = [""]
     if "error" in f:
-        out.append(f"freshness   error: {f['error']}")
-        out += _render_glance(report["province_glance"], max_silent) if "province_glance" in report else []
-        return "\n".join(out) + "\n"
+        return out + [f"freshness   error: {f['error']}"]
     out.append(f"freshness   last {report['tail']} records per feed partition; silent = no feed record "
                f"for more than {f['silent_after_h']:g}h")
     rows = [("COMMUNE", "NAME", "LAST FEED RECORD", "SOURCES", "")]
@@ -178,14 +217,13 @@ def render(report: dict[str, Any], *, max_silent: int = 12) -> str:
         shown = ", ".join(f"{c['code']} {c['name']}{'*' if c['registered'] else ''}" for c in silent[:max_silent])
         more = f" … and {len(silent) - max_silent} more (--json lists all)" if len(silent) > max_silent else ""
         out.append(f"    {shown}{more}" + ("  (* covered by a registered system)" if covered else ""))
-    out += _render_glance(report["province_glance"], max_silent) if "province_glance" in report else []
-    return "\n".join(out) + "\n"
+    return out
 
 
 # --- Kafka I/O ---------------------------------------------------------------------------------
-def collect(settings: Settings, *, silent_after_h: float = 24.0, tail: int = 1000,
-            timeout_s: float = 10.0) -> dict[str, Any]:
-    """The status report as a dict; raises BrokerUnreachable when Kafka does not answer."""
+def collect(settings: Settings, *, silent_after_h: float = 24.0, tail: int = 1000, timeout_s: float = 10.0,
+            lag_sample_s: float = 3.0, dlq_window_h: float = 1.0, max_lag: int = 1000) -> dict[str, Any]:
+    """The status report as a dict, with its ``verdict``; raises BrokerUnreachable when Kafka does not answer."""
     from kafka import KafkaConsumer, TopicPartition
     from kafka.admin import KafkaAdminClient
     from kafka.errors import KafkaError
@@ -220,12 +258,20 @@ def collect(settings: Settings, *, silent_after_h: float = 24.0, tail: int = 100
             offsets[spec.name] = (begins, ends)
             report["topics"][spec.name] = {"exists": True, "partitions": len(tps), "end_offsets": ends,
                                            "messages": sum(ends[p] - begins.get(p, 0) for p in ends)}
-        report["group"] = _group(admin, settings, offsets)
+        watch = _GroupWatch(admin, consumer, settings, offsets)  # first lag sample; the second after the rest
         report["systems"] = _systems(settings, timeout_s)
-        report["dlq"] = _dlq(settings, offsets, timeout_s)
+        report["dlq"] = _dlq(settings, offsets, timeout_s, dlq_window_h)
+        now = int(time.time() * 1000)
+        active = frozenset(report["systems"].get("active_ids", ()))
+        report["silent_systems"] = _latest_rows(settings, offsets, topics.FEED_FRESHNESS, timeout_s,
+                                                lambda rows: {"silent": verdict.silent_rows(rows, now, active)})
+        report["directives"] = _latest_rows(settings, offsets, topics.FEED_DIRECTIVE, timeout_s, lambda rows: {
+            "rows": len(rows), "overdue": verdict.overdue_rows(rows, now)})
         report["freshness"] = _freshness(settings, offsets, tail, silent_after_h, timeout_s,
                                          frozenset(report["systems"].get("communes", ())))
         report["province_glance"] = _glance(settings, timeout_s)
+        report["groups"] = watch.finish(lag_sample_s)
+        report["verdict"] = verdict.judge(report, max_lag=max_lag)
         return report
     finally:
         if consumer is not None:
@@ -233,23 +279,69 @@ def collect(settings: Settings, *, silent_after_h: float = 24.0, tail: int = 100
         admin.close()
 
 
-def _group(admin, settings: Settings, offsets) -> dict[str, Any]:
-    from kafka import TopicPartition
-    from kafka.errors import KafkaError
+def processors(settings: Settings) -> dict[str, list[str]]:
+    """{processor: its input topics} for the processors this deployment runs (HUB_WORKER_PROCESSORS)."""
+    inputs: dict[str, set[str]] = {}
+    for st in topics.stores(settings):  # every processor declares its inputs with its stores
+        inputs.setdefault(st.processor, set()).update(settings.topic(t) for t in st.inputs)
+    wanted = [n.strip() for n in settings.worker_processors.split(",") if n.strip()]
+    return {p: sorted(inputs[p]) for p in wanted if p in inputs}
 
-    group = settings.group("normalize")
-    out: dict[str, Any] = {"group": group, "topics": {}}
-    ingest = [settings.topic(t) for t in topics.INGEST_BY_KIND.values() if settings.topic(t) in offsets]
-    tps = [TopicPartition(t, p) for t in ingest for p in offsets[t][1]]
-    try:
-        committed_all = admin.list_group_offsets({group: tps}).get(group, {}) if tps else {}
-    except KafkaError as exc:
-        return {**out, "error": f"{type(exc).__name__}: {exc}"}
-    for t in ingest:
-        begins, ends = offsets[t]
-        committed = {tp.partition: om.offset for tp, om in committed_all.items() if tp.topic == t}
-        out["topics"][t] = lag(ends, begins, committed)
-    return out
+
+class _GroupWatch:
+    """Committed offsets and end offsets of every worker group, sampled twice: is the lag growing?"""
+
+    def __init__(self, admin, consumer, settings: Settings, offsets) -> None:
+        from kafka import TopicPartition
+
+        self.admin, self.consumer, self.offsets = admin, consumer, offsets
+        self.groups = {p: settings.group(p) for p in processors(settings)}
+        self.tps = {p: [TopicPartition(t, part) for t in inputs if t in offsets for part in offsets[t][1]]
+                    for p, inputs in processors(settings).items()}
+        self.started = time.monotonic()
+        self.first, self.error = self._sample(), None
+
+    def _sample(self) -> dict[str, tuple[dict, dict]] | None:
+        from kafka.errors import KafkaError
+
+        try:
+            wanted = {self.groups[p]: tps for p, tps in self.tps.items() if tps}
+            committed = self.admin.list_group_offsets(wanted) if wanted else {}
+            ends = self.consumer.end_offsets([tp for tps in self.tps.values() for tp in tps]) if wanted else {}
+        except KafkaError as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return None
+        return {p: ({(tp.topic, tp.partition): om.offset for tp, om in committed.get(self.groups[p], {}).items()
+                     if om is not None and om.offset >= 0},
+                    {(tp.topic, tp.partition): ends[tp] for tp in tps}) for p, tps in self.tps.items()}
+
+    def finish(self, sample_s: float) -> dict[str, Any]:
+        from kafka.errors import KafkaError
+
+        time.sleep(max(0.0, sample_s - (time.monotonic() - self.started)))  # a measuring window, not a wait
+        second = self._sample() if self.first is not None else None
+        window = time.monotonic() - self.started
+        try:
+            described = self.admin.describe_groups(list(self.groups.values())) if self.groups else {}
+        except KafkaError as exc:
+            self.error = self.error or f"{type(exc).__name__}: {exc}"
+        if second is None or self.error:
+            return {p: {"group": g, "error": self.error or "no sample"} for p, g in self.groups.items()}
+        out = {}
+        for p, group in self.groups.items():
+            info = described.get(group) or {}
+            committed, ends = second[p]
+            before = sum(self._lags(*self.first[p]).values(), start=0)
+            lags = {}
+            for topic in sorted({t for t, _ in ends}):
+                lags[topic] = lag({q: e for (t, q), e in ends.items() if t == topic}, self.offsets[topic][0],
+                                  {q: c for (t, q), c in committed.items() if t == topic})
+            out[p] = verdict.group_report(group, info.get("group_state") or "Unknown", len(info.get("members") or ()),
+                                          lags, before, self.first[p][0], committed, window)
+        return out
+
+    def _lags(self, committed: dict, ends: dict) -> dict:
+        return {tp: max(0, end - committed.get(tp, self.offsets[tp[0]][0].get(tp[1], 0))) for tp, end in ends.items()}
 
 
 def _systems(settings: Settings, timeout_s: float) -> dict[str, Any]:
@@ -259,22 +351,53 @@ def _systems(settings: Settings, timeout_s: float) -> dict[str, Any]:
         return {"error": str(exc)}
     active = sum(1 for s in systems if s.active)
     return {"active": active, "revoked": len(systems) - active,
-            "communes": sorted({c for s in systems if s.active for c in s.communes})}
+            "communes": sorted({c for s in systems if s.active for c in s.communes}),
+            "active_ids": sorted(s.id for s in systems if s.active)}
 
 
-def _dlq(settings: Settings, offsets, timeout_s: float) -> dict[str, Any]:
+def _dlq(settings: Settings, offsets, timeout_s: float, window_h: float) -> dict[str, Any]:
     name = settings.topic(topics.DLQ)
     if name not in offsets:
         return {"error": f"topic {name} does not exist"}
+    cutoff = int(time.time() * 1000) - int(window_h * 3_600_000)
+    recent: dict[str, int] = {}
+
+    def tap(letters, markers):  # the dead letters of the window still waiting for a replay
+        for dl in letters:
+            if dl.timestamp_ms >= cutoff and not markers.get(dl.coords):
+                recent[dl.reason] = recent.get(dl.reason, 0) + 1
+            yield dl
+
     try:
         # Committed records only: the high watermarks in ``offsets`` may lie past an open transaction.
         ends = kafka_read.end_offsets(settings, name, timeout_s=timeout_s, client="status-dlq")
-        summary = dlq.summarize(dlq.scan(settings, ends, timeout_s=timeout_s), dlq.read_markers(settings, timeout_s))
+        markers = dlq.read_markers(settings, timeout_s)
+        summary = dlq.summarize(tap(dlq.scan(settings, ends, timeout_s=timeout_s), markers), markers)
     except HubError as exc:
         return {"error": str(exc)}
     d = summary.as_dict()
     d.pop("records")
+    d["recent"] = {"window_h": window_h, "pending": sum(recent.values()), "by_reason": dict(sorted(recent.items()))}
     return d
+
+
+def _latest_rows(settings: Settings, offsets, name: str, timeout_s: float, judge) -> dict[str, Any]:
+    """``judge`` of the latest decoded row per key of a compacted derived feed (read whole, committed only)."""
+    topic = settings.topic(name)
+    if topic not in offsets:
+        return {"error": f"topic {topic} does not exist"}
+    latest: dict[bytes | None, bytes] = {}
+    try:
+        for m in kafka_read.read(settings, topic, timeout_s=timeout_s, client="status-rows"):
+            if m.value is None:
+                latest.pop(m.key, None)
+            else:
+                latest[m.key] = m.value
+        schemas = codec.load(settings.schemas_dir)
+        rows = [codec.decode_plain(schemas, v) for v in latest.values()]
+    except HubError as exc:
+        return {"error": str(exc)}
+    return judge(rows)
 
 
 def _freshness(settings: Settings, offsets, tail: int, silent_after_h: float, timeout_s: float,

@@ -3,6 +3,7 @@
 #   ops/preflight.sh python   Python 3.11+ with venv
 #   ops/preflight.sh kafka    Java 17+ and Maven, unless HUB_KAFKA_BOOTSTRAP points at a broker
 #   ops/preflight.sh chromium Debian's chromium for the browser test: installed when run as root, else one line
+#   ops/preflight.sh promtool Prometheus' promtool for the alert-rule tests, the same way
 set -u
 py=${PYTHON:-python3}
 case "${1:-}" in
@@ -27,5 +28,17 @@ case "${1:-}" in
     fi
     echo "preflight: the browser test needs Debian's chromium: run 'apt-get install -y chromium' as root." >&2
     exit 1 ;;
-  *) echo "usage: $0 python|kafka|chromium" >&2; exit 2 ;;
+  promtool)
+    # The alert rules are checked and unit-tested with Prometheus' own promtool (Debian package prometheus).
+    command -v promtool >/dev/null && exit 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "preflight: installing promtool for the alert-rule tests (apt-get install -y prometheus)..." >&2
+      export DEBIAN_FRONTEND=noninteractive
+      { apt-get install -y -q --no-install-recommends prometheus \
+        || { apt-get update -q && apt-get install -y -q --no-install-recommends prometheus; }; } >/dev/null 2>&1
+      command -v promtool >/dev/null && exit 0
+    fi
+    echo "preflight: the alert-rule tests need promtool: run 'apt-get install -y prometheus' as root." >&2
+    exit 1 ;;
+  *) echo "usage: $0 python|kafka|chromium|promtool" >&2; exit 2 ;;
 esac

@@ -28,6 +28,7 @@ COMMANDS = [
     "hub.cli.schemas",
     "hub.cli.dlq",
     "hub.cli.status",
+    "hub.cli.trace",
 ]
 ENTRY_POINT_GROUP = "hub.commands"
 

@@ -45,8 +45,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     build = {
         "normalize": lambda: NormalizeProcessor(settings, systems, metrics=pipeline_metrics),
         "kpi": lambda: KpiProcessor(settings),
-        "directives": lambda: DirectivesProcessor(settings, systems),
-        "freshness": lambda: FreshnessProcessor(settings, registry),
+        "directives": lambda: DirectivesProcessor(settings, systems, metrics=pipeline_metrics),
+        "freshness": lambda: FreshnessProcessor(settings, registry, metrics=pipeline_metrics),
         "targets": lambda: TargetsProcessor(settings),
     }
     processors = [build[name]() for name in available if name in names]

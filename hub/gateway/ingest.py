@@ -163,12 +163,9 @@ def check_all(events: list[bodies.RawEvent], kind: str, fmt: str, system: System
 
 
 async def _ingest(kind: str, request: Request, system: System, fmt_query: str | None, fmt_header: str | None,
-                  commune: str | None, event_id: str | None, traceparent: str | None,
-                  x_trace_id: str | None) -> Response:
+                  commune: str | None, event_id: str | None, trace_id: str) -> Response:
     state = request.app.state
     settings: Settings = state.settings
-    trace_id = _trace_id(traceparent, x_trace_id)
-    log_context(request).update(trace_id=trace_id)
     if kind not in system.kinds:
         raise Rejected("kind_not_allowed", f"system {system.id!r} is not registered for {kind} events",
                        stage="auth")
@@ -250,9 +247,14 @@ def _params(request: Request) -> dict[str, str | None]:
 def _route(kind: str):
     async def endpoint(request: Request) -> Response:
         system = await authenticate(request, PUBLISHER)
+        # The trace starts as soon as a publisher is known, so that every refusal from here on (a
+        # malformed parameter included) names it in its log line and body.
+        headers = request.headers
+        trace_id = _trace_id(headers.get("traceparent"), headers.get("x-trace-id"))
+        log_context(request).update(trace_id=trace_id)
         p = _params(request)
         return await _ingest(kind, request, system, p["format"], p["x-hub-format"], p["x-hub-commune"],
-                             p["idempotency-key"] or p["x-hub-event-id"], p["traceparent"], p["x-trace-id"])
+                             p["idempotency-key"] or p["x-hub-event-id"], trace_id)
 
     endpoint.__name__ = f"post_{kind}_events"
     router.add_api_route(

@@ -18,6 +18,7 @@ import orjson
 from hub import clock, codec, log, topics
 from hub.analytics import directives
 from hub.analytics.config import AnalyticsConfig
+from hub.pipeline.metrics import PipelineMetrics
 from hub.settings import Settings
 from hub.stream.processor import TP, BaseProcessor, Batch, StoreSpec
 
@@ -27,8 +28,9 @@ logger = log.get("hub.directives")
 class DirectivesProcessor(BaseProcessor):
     name = "directives"
 
-    def __init__(self, settings: Settings, systems) -> None:
+    def __init__(self, settings: Settings, systems, *, metrics: PipelineMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.systems = systems
         self.cfg = AnalyticsConfig.from_settings(settings)
         self.schemas = codec.load(settings.schemas_dir)
@@ -68,7 +70,7 @@ class DirectivesProcessor(BaseProcessor):
                 breaches.extend(found)
                 self._schedule(tp, key, new, now)
         if breaches:
-            batch.after_commit(lambda: _log_breaches(breaches))
+            batch.after_commit(lambda: _log_breaches(breaches, self.metrics))
 
     def _write_row(self, batch: Batch, key: bytes, state: dict, now: int) -> None:
         row = directives.row(state, now, self.cfg)
@@ -104,7 +106,7 @@ class DirectivesProcessor(BaseProcessor):
                     breaches.extend(found)
                 self._schedule(tp, key, new, now_ms)
         if breaches:
-            batch.after_commit(lambda: _log_breaches(breaches))
+            batch.after_commit(lambda: _log_breaches(breaches, self.metrics))
 
     def _rebuild(self, tp: TP, store, now_ms: int) -> None:
         heap = []
@@ -129,7 +131,9 @@ class DirectivesProcessor(BaseProcessor):
         self._stale.update(self._due)
 
 
-def _log_breaches(breaches: list[dict]) -> None:
+def _log_breaches(breaches: list[dict], metrics: PipelineMetrics | None) -> None:
+    if metrics is not None:
+        metrics.alerted("directive_overdue", len(breaches))
     for b in breaches:
         logger.warning("directive_overdue", document_id=b["document_id"], commune_code=b["commune_code"],
                        milestone=b["milestone"], deadline=b["deadline"], met_at=b["met_at"], priority=b["priority"],

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from hub import clock, codec, log, topics
 from hub.analytics import freshness
 from hub.analytics.config import AnalyticsConfig
+from hub.pipeline.metrics import PipelineMetrics
 from hub.settings import Settings
 from hub.stream.processor import BaseProcessor, Batch, StoreSpec
 
@@ -26,7 +27,9 @@ logger = log.get("hub.freshness")
 class FreshnessProcessor(BaseProcessor):
     name = "freshness"
 
-    def __init__(self, settings: Settings, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, settings: Settings, registry: CollectorRegistry | None = None, *,
+                 metrics: PipelineMetrics | None = None) -> None:
+        self.metrics = metrics
         self.cfg = AnalyticsConfig.from_settings(settings)
         self.schemas = codec.load(settings.schemas_dir)
         self.now = clock.from_setting(settings.clock)
@@ -84,10 +87,12 @@ class FreshnessProcessor(BaseProcessor):
             self.age.labels(system, kind).set(age / 1000)
             self.silent.labels(system, kind).set(silent[(system, kind)])
         if alerts:
-            batch.after_commit(lambda: _log_silence(alerts))
+            batch.after_commit(lambda: _log_silence(alerts, self.metrics))
 
 
-def _log_silence(alerts: list[dict]) -> None:
+def _log_silence(alerts: list[dict], metrics: PipelineMetrics | None) -> None:
+    if metrics is not None:
+        metrics.alerted("system_silent", len(alerts))
     for a in alerts:
         logger.warning("system_silent", commune_code=a["commune_code"], source_system=a["source_system"],
                        kind=a["kind"], last_ingest_time=a["last_ingest_time"], silent_for_ms=a["silent_for_ms"],

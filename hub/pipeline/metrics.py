@@ -1,4 +1,8 @@
-"""Counters of the normalize processor, by kind, source system and reason; counted per batch."""
+"""Counters of the worker's processors, by kind, source system and reason; counted per batch.
+
+Normalize counts events in, out, rejected and duplicate; the analytics processors count the alerts
+they raise (``directive_overdue``, ``system_silent``), so that an alert rule needs no log search.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,35 @@ from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter
 
+ALERTS = ("directive_overdue", "system_silent")
+
 
 class PipelineMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry or CollectorRegistry(auto_describe=True)
         self.events_in = Counter("hub_worker_events_in", "Ingest records read, by kind and source system",
                                  ["kind", "source_system"], registry=r)
-        self.events_out = Counter("hub_worker_events_out", "Canonical records written to a feed, by kind",
-                                  ["kind"], registry=r)
+        self.events_out = Counter("hub_worker_events_out", "Canonical records written to a feed, by kind and "
+                                  "source system", ["kind", "source_system"], registry=r)
         self.rejected = Counter("hub_worker_events_rejected", "Ingest records dead-lettered, by kind and reason",
                                 ["kind", "reason"], registry=r)
         self.duplicates = Counter("hub_worker_events_duplicate", "Records dropped as already published, by kind",
                                   ["kind"], registry=r)
+        self.alerts = Counter("hub_worker_alerts", "Alerts raised by the analytics processors: directive_overdue "
+                              "(an SLA milestone passed), system_silent (a source system stopped at a commune)",
+                              ["alert"], registry=r)
+        for name in ALERTS:  # present at 0 from the start, so that increase() sees the first alert
+            self.alerts.labels(name)
         # Running totals for worker_stats lines (read by the stats timer, written per batch).
         self.totals: Tally = Tally()
 
     def tally(self) -> BatchTally:
         return BatchTally(self)
+
+    def alerted(self, alert: str, n: int = 1) -> None:
+        """Count ``n`` alerts of one kind (called after the transaction that raised them committed)."""
+        self.alerts.labels(alert).inc(n)
+        self.totals[("alerts", alert)] += n
 
 
 class BatchTally:
@@ -40,8 +56,8 @@ class BatchTally:
     def seen(self, kind: str, source: str | None) -> None:
         self.seen_[(kind, source or "-")] += 1
 
-    def published(self, kind: str) -> None:
-        self.out[kind] += 1
+    def published(self, kind: str, source: str | None) -> None:
+        self.out[(kind, source or "-")] += 1
 
     def rejected(self, kind: str, reason: str) -> None:
         self.rej[(kind, reason)] += 1
@@ -54,8 +70,8 @@ class BatchTally:
         for (kind, source), n in self.seen_.items():
             m.events_in.labels(kind, source).inc(n)
             totals[("in", kind)] += n
-        for kind, n in self.out.items():
-            m.events_out.labels(kind).inc(n)
+        for (kind, source), n in self.out.items():
+            m.events_out.labels(kind, source).inc(n)
             totals[("out", kind)] += n
         for (kind, reason), n in self.rej.items():
             m.rejected.labels(kind, reason).inc(n)

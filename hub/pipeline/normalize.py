@@ -58,7 +58,8 @@ class NormalizeProcessor(BaseProcessor):
         for m in batch.messages:
             self._one(batch, m, now_ms, tally, published)
         batch.after_commit(tally.flush)  # an aborted batch is counted when it is replayed, not twice
-        if published:
+        if self._debug:
+            # Delivery reports arrive while the transaction commits: ``published`` is empty until then.
             batch.after_commit(lambda: self._log_published(published))
 
     def _one(self, batch: Batch, m, now_ms: int, tally, published: list) -> None:
@@ -75,11 +76,13 @@ class NormalizeProcessor(BaseProcessor):
         tally.seen(kind, source)
         if out.rejected is not None:
             rej = out.rejected
-            batch.send(self.dlq, m.key(), m.value(), dlq_headers(raw_headers, rej, out.exception_class, src))
+            batch.send(self.dlq, m.key(), m.value(),
+                       dlq_headers(raw_headers, rej, out.exception_class, src, env.trace_id))
             tally.rejected(kind, rej.reason)
             logger.warning("event_rejected", kind=kind, reason=rej.reason, stage=rej.stage, message=rej.message,
                            field=rej.field, trace_id=env.trace_id, source_system=source,
-                           commune_code=env.commune_hint, topic=topic, partition=partition, offset=offset)
+                           source_event_id=env.source_event_id, commune_code=env.commune_hint, topic=topic,
+                           partition=partition, offset=offset)
             return
         store = batch.store("dedupe", (topic, partition))
         feed = self.feed_of[kind]
@@ -94,13 +97,13 @@ class NormalizeProcessor(BaseProcessor):
                 continue
             store.put(key, b"%d" % now_ms)
             if self._debug:
-                batch.send(feed, rec.key, rec.value, rec.headers, on_delivery=_collect(published, rec, env))
+                batch.send(feed, rec.key, rec.value, rec.headers, on_delivery=_collect(published, rec, env, kind))
                 logger.debug("event_normalized", kind=kind, event_id=rec.event_id, commune_code=rec.commune_code,
                              trace_id=env.trace_id, source_system=source, topic=topic, partition=partition,
                              offset=offset)
             else:
                 batch.send(feed, rec.key, rec.value, rec.headers)
-            tally.published(kind)
+            tally.published(kind, source)
 
     def _use(self, snapshot) -> None:
         self.ctx.organs = snapshot.organs
@@ -122,8 +125,8 @@ class NormalizeProcessor(BaseProcessor):
 
     @staticmethod
     def _log_published(published: list[tuple]) -> None:
-        for event_id, commune, trace_id, source, md_topic, md_partition, md_offset in published:
-            logger.debug("event_published", event_id=event_id, commune_code=commune, trace_id=trace_id,
+        for kind, event_id, commune, trace_id, source, md_topic, md_partition, md_offset in published:
+            logger.debug("event_published", kind=kind, event_id=event_id, commune_code=commune, trace_id=trace_id,
                          source_system=source, topic=md_topic, partition=md_partition, offset=md_offset)
 
     # -- timer: forget what the window no longer covers ------------------------------------------
@@ -133,9 +136,9 @@ class NormalizeProcessor(BaseProcessor):
             store.drop_while(lambda _k, v: len(v) < len(cutoff) or (len(v) == len(cutoff) and v < cutoff))
 
 
-def _collect(published: list, rec, env):
+def _collect(published: list, rec, env, kind: str):
     def done(err, msg) -> None:
         if err is None:
-            published.append((rec.event_id, rec.commune_code, env.trace_id, env.source_system or None,
+            published.append((kind, rec.event_id, rec.commune_code, env.trace_id, env.source_system or None,
                               msg.topic(), msg.partition(), msg.offset()))
     return done

@@ -69,6 +69,7 @@ def process(kind: str, value: bytes | None, hdrs: dict[str, str], src: Source, c
     try:
         records = normalize(value or b"", env, ctx)
         writer = schemas.latest(FEED_BY_KIND[kind] + "-value")
+        origin = f"{src.topic}:{src.partition}:{src.offset}"
         for rec in records:
             try:
                 data = codec.encode(writer, rec)
@@ -79,7 +80,7 @@ def process(kind: str, value: bytes | None, hdrs: dict[str, str], src: Source, c
                 key=rec["commune_code"].encode(), value=data, event_id=rec["event_id"],
                 commune_code=rec["commune_code"],
                 headers=h.from_dict({h.EVENT_ID: rec["event_id"], h.TRACE_ID: env.trace_id,
-                                     h.SOURCE: env.source_system}),
+                                     h.SOURCE: env.source_system, h.ORIGIN: origin}),
             ))
     except Rejected as rej:
         out.records.clear()
@@ -93,9 +94,16 @@ def process(kind: str, value: bytes | None, hdrs: dict[str, str], src: Source, c
     return out
 
 
-def dlq_headers(original: h.Headers | None, rej: Rejected, exc_class: str | None, src: Source) -> h.Headers:
-    """Original headers plus hub.error.* (previous error headers of a replayed record replaced)."""
+def dlq_headers(original: h.Headers | None, rej: Rejected, exc_class: str | None, src: Source,
+                trace_id: str | None = None) -> h.Headers:
+    """Original headers plus hub.error.* (previous error headers of a replayed record replaced).
+
+    ``trace_id``: the trace the worker gave a record that arrived without one, so that the dead
+    letter (and its replay) carries the trace id its ``event_rejected`` line names.
+    """
     kept = [(k, v) for k, v in (original or []) if not k.startswith("hub.error.")]
+    if trace_id and not any(k == h.TRACE_ID for k, _v in kept):
+        kept.append((h.TRACE_ID, trace_id.encode()))
     return kept + h.from_dict({
         h.ERR_STAGE: rej.stage, h.ERR_REASON: rej.reason, h.ERR_MESSAGE: rej.message[:1000],
         h.ERR_CLASS: exc_class or "hub.errors.Rejected", h.ERR_TOPIC: src.topic,

@@ -106,7 +106,8 @@ class Stats:
             engine.metrics.set_lag(engine.p.name, per_tp)
             lag[engine.p.name] = sum(per_tp.values())
         return {"interval_s": round(now - t0, 1), "events_in": by.get("in", {}), "events_out": by.get("out", {}),
-                "rejected": by.get("rejected", {}), "duplicate": by.get("duplicate", {}), "lag": lag,
+                "rejected": by.get("rejected", {}), "duplicate": by.get("duplicate", {}),
+                "alerts": by.get("alerts", {}), "lag": lag,
                 "events_per_s": round(events / (now - t0), 1) if now > t0 else None,
                 "cpu_us_per_event": round((cpu - c0) / events * 1e6, 1) if events else None,
                 "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}

@@ -95,7 +95,8 @@ def test_thousand_dossiers_reach_the_feed_and_ten_malformed_the_dlq(make_setting
 
     def settled() -> dict | None:
         c = counters()
-        return c if c.get(("hub_worker_events_out_total", (("kind", "dossier"),))) == 1000 else None
+        out = ("hub_worker_events_out_total", (("kind", "dossier"), ("source_system", "onestop-ialy")))
+        return c if c.get(out) == 1000 else None
 
     got = wait_for(settled, timeout_s=30, what="worker counters")
     assert got[("hub_worker_events_in_total", (("kind", "dossier"), ("source_system", "onestop-ialy")))] == 1010
