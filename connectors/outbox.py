@@ -34,7 +34,7 @@ from kafka.errors import KafkaError
 
 from connectors.publisher import ingest_record
 from hub import headers as h
-from hub import log, topics
+from hub import kafka_config, log, topics
 from hub.errors import OutboxFull
 from hub.settings import Settings
 
@@ -233,7 +233,7 @@ class Outbox:
     def _producer(self) -> KafkaProducer:
         s = self.settings
         return KafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap,
+            **kafka_config.kafka_python(s),
             client_id=f"hub-outbox-{self.source_system or 'multi'}",
             acks="all",
             enable_idempotence=True,

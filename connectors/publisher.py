@@ -28,7 +28,7 @@ from kafka.errors import KafkaError
 
 from connectors import source_ids
 from hub import headers as h
-from hub import topics
+from hub import kafka_config, topics
 from hub.errors import TransientError
 from hub.settings import Settings
 
@@ -108,7 +108,7 @@ class Publisher:
         self.source_system = source_system
         self.timeout_s = timeout_s
         self._producer = KafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **kafka_config.kafka_python(self.settings),
             client_id=f"hub-publisher-{source_system}",
             acks="all",
             enable_idempotence=True,
