@@ -5,6 +5,16 @@
 #   ops/kafka/kafka.sh status exit 0 when the broker answers
 # Environment: HUB_KAFKA_HOME (default var/kafka), HUB_KAFKA_PORT (9092),
 # HUB_KAFKA_CONTROLLER_PORT (9093), HUB_KAFKA_HEAP (1g), HUB_KAFKA_START_TIMEOUT (120 s).
+#
+# Secure mode (HUB_KAFKA_SECURITY=scram): the client listener on HUB_KAFKA_PORT is SASL_PLAINTEXT
+# with SCRAM-SHA-512, ACLs are enforced (StandardAuthorizer, deny by default) and the operator
+# HUB_KAFKA_USERNAME (default hub-operator) / HUB_KAFKA_PASSWORD is a super user, created when the
+# storage is formatted (`hub security setup` then creates the hub's other principals and ACLs).
+# HUB_KAFKA_TLS_PORT adds a SASL_SSL listener with a self-signed certificate for 127.0.0.1 and
+# localhost; clients trust $HUB_KAFKA_HOME/tls/ca.pem (HUB_KAFKA_TLS_CA_FILE). The broker's own
+# principal ("broker", random password in $HUB_KAFKA_HOME/broker.password) talks to the
+# controller over SASL/PLAIN: no ANONYMOUS super user. A data directory is formatted for one mode;
+# switching modes needs a new HUB_KAFKA_HOME (or `rm -r $HUB_KAFKA_HOME/data`).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +29,9 @@ data=$home/data
 logs=$home/logs
 pidfile=$home/kafka.pid
 conf=$home/server.properties
+security=${HUB_KAFKA_SECURITY:-plaintext}
+tls_port=${HUB_KAFKA_TLS_PORT:-}
+tls=$home/tls
 
 die() { echo "kafka: $*" >&2; exit 1; }
 
@@ -46,18 +59,82 @@ fetch_jars() {
   touch "$libs/.complete"
 }
 
+# A secret that goes into properties and JAAS lines: no quotes, backslashes, commas or brackets.
+check_secret() {
+  case "$2" in
+    *[\"\\,\]\ ]*|"") die "$1 must be non-empty without quotes, backslashes, commas, ']' or spaces" ;;
+  esac
+}
+
+# The broker's own password and the TLS key store: random, created once, readable by this user only.
+make_secrets() (
+  umask 077
+  [ -s "$home/broker.password" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$home/broker.password"
+  [ -n "$tls_port" ] || return 0
+  mkdir -p "$tls"
+  [ -s "$tls/store.password" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tls/store.password"
+  if [ ! -f "$tls/broker.p12" ]; then
+    command -v keytool >/dev/null || die "keytool (Java) is needed to make the TLS certificate"
+    local pw; pw=$(cat "$tls/store.password")
+    keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 -dname CN=localhost \
+      -ext SAN=dns:localhost,ip:127.0.0.1 -keystore "$tls/broker.p12" -storetype PKCS12 \
+      -storepass "$pw" -keypass "$pw" >/dev/null 2>&1 || die "keytool could not make the TLS certificate"
+    keytool -exportcert -alias broker -keystore "$tls/broker.p12" -storepass "$pw" -rfc \
+      -file "$tls/ca.pem" >/dev/null 2>&1 || die "keytool could not export the TLS certificate"
+  fi
+)
+
+secure_props() {
+  local bpw; bpw=$(cat "$home/broker.password")
+  local scram="org.apache.kafka.common.security.scram.ScramLoginModule required"
+  local plain="org.apache.kafka.common.security.plain.PlainLoginModule required"
+  local listeners="SASL_PLAINTEXT://127.0.0.1:$port" map="CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
+  [ -z "$tls_port" ] || { listeners="$listeners,SASL_SSL://127.0.0.1:$tls_port"; map="$map,SASL_SSL:SASL_SSL"; }
+  cat <<PROPS
+listeners=$listeners,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=$listeners,CONTROLLER://127.0.0.1:$cport
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=$map
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=$scram username="broker" password="$bpw";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=$plain username="broker" password="$bpw" user_broker="$bpw";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:broker;User:$user
+allow.everyone.if.no.acl.found=false
+PROPS
+  [ -z "$tls_port" ] || cat <<PROPS
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$tls/broker.p12
+ssl.keystore.password=$(cat "$tls/store.password")
+ssl.key.password=$(cat "$tls/store.password")
+PROPS
+}
+
 write_config() {
   mkdir -p "$data" "$logs"
-  cat > "$conf" <<PROPS
+  local listener_props
+  if [ "$security" = scram ]; then
+    listener_props=$(secure_props)
+  else
+    listener_props="listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+  fi
+  (umask 077; cat > "$conf" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$cport
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+$listener_props
 log.dirs=$data
+PROPS
+)
+  cat >> "$conf" <<PROPS
 num.partitions=1
 auto.create.topics.enable=false
 offsets.topic.replication.factor=1
@@ -93,15 +170,34 @@ up() {
   fi
   need_tools
   fetch_jars
+  case "$security" in
+    plaintext) ;;
+    scram)
+      user=${HUB_KAFKA_USERNAME:-hub-operator}
+      check_secret HUB_KAFKA_USERNAME "$user"
+      check_secret HUB_KAFKA_PASSWORD "${HUB_KAFKA_PASSWORD:-}"
+      mkdir -p "$home"
+      make_secrets ;;
+    *) die "HUB_KAFKA_SECURITY must be plaintext or scram" ;;
+  esac
+  if [ -f "$data/meta.properties" ] && [ "$(cat "$home/security.mode" 2>/dev/null || echo plaintext)" != "$security" ]; then
+    die "$data was formatted for HUB_KAFKA_SECURITY=$(cat "$home/security.mode" 2>/dev/null || echo plaintext); use another HUB_KAFKA_HOME or remove $data"
+  fi
   write_config
   local cp="$libs/*"
   local jvm=(-Xmx"$heap" -Xms"$heap" -XX:+UseG1GC -Djava.awt.headless=true
              -Dkafka.logs.dir="$logs" -Dlog4j2.configurationFile="$home/log4j2.yaml")
   if [ ! -f "$data/meta.properties" ]; then
     local id; id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid)
+    local users=()
+    if [ "$security" = scram ]; then  # SCRAM users live in the metadata log: created with it
+      users=(--add-scram "SCRAM-SHA-512=[name=broker,password=$(cat "$home/broker.password")]"
+             --add-scram "SCRAM-SHA-512=[name=$user,password=$HUB_KAFKA_PASSWORD]")
+    fi
     java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format --standalone \
-      --cluster-id "$id" --config "$conf" > "$logs/format.log" 2>&1 \
+      --cluster-id "$id" --config "$conf" "${users[@]}" > "$logs/format.log" 2>&1 \
       || { cat "$logs/format.log" >&2; die "storage format failed"; }
+    echo "$security" > "$home/security.mode"
   fi
   local start=$SECONDS
   nohup java "${jvm[@]}" -cp "$cp" kafka.Kafka "$conf" > "$logs/stdout.log" 2>&1 < /dev/null &
@@ -113,6 +209,9 @@ up() {
     sleep 0.2
   done
   echo "kafka: started (pid $pid) on 127.0.0.1:$port in $((SECONDS - start))s; logs in $logs"
+  if [ "$security" = scram ]; then
+    echo "kafka: secure mode: SASL/SCRAM-SHA-512 on $port, operator $user${tls_port:+; SASL_SSL on $tls_port, CA $tls/ca.pem}"
+  fi
 }
 
 down() {
