@@ -8,6 +8,7 @@ COMMUNE = "hub.commune"  # commune hint when the payload does not carry one
 SOURCE_EVENT_ID = "hub.source_event_id"  # ingest records: the publisher's own id of the event
 EVENT_ID = "hub.event_id"  # feed and derived records: the hub's id of the event (what dedupe keys on)
 TRACE_ID = "hub.trace_id"
+SIGNATURE = "hub.signature"  # ingest records: HMAC proving hub.source wrote them (hub.signatures)
 REPLAYED = "hub.replayed"  # on re-injected DLQ records: how many times replayed
 
 # Dead-letter headers, modelled on Kafka Connect's __connect.errors.*
