@@ -1,8 +1,9 @@
 """``hub security setup|grant|revoke|list``: Kafka principals (SCRAM users) and their ACLs, as the operator.
 
-Passwords come from an environment variable named with ``--password-env`` (never from the command
-line, which other users of the machine can see); without one, a random password is generated and
-printed once on stdout, like ``hub systems add`` prints a key.
+Passwords come from an environment variable named with ``--password-env`` or a file named with
+``--password-file`` (compose secrets; never from the command line, which other users of the machine
+can see); without either, a random password is generated and printed once on stdout, like ``hub
+systems add`` prints a key. ``hub topics create --with-acls`` runs ``setup`` after creating topics.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from hub import log, security, systems
 from hub.errors import ConfigError
@@ -23,14 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "ACLs of each role; everything else is denied.")
     ssub = p.add_subparsers(dest="action", required=True)
     s = ssub.add_parser("setup", help="create (or update) the worker and gateway principals and their ACLs")
-    s.add_argument("--worker-password-env", metavar="VAR", help="environment variable holding the worker's password")
-    s.add_argument("--gateway-password-env", metavar="VAR",
-                   help="environment variable holding the gateway's password")
+    add_setup_arguments(s)
     s.set_defaults(func=setup, quiet_logs=True)
     g = ssub.add_parser("grant", help="create (or update) a publisher's or a subscriber's principal and ACLs")
     g.add_argument("role", choices=(security.PUBLISHER, security.SUBSCRIBER))
     g.add_argument("name", help="publisher: its system id (registered with `hub systems add`); subscriber: a name")
     g.add_argument("--password-env", metavar="VAR", help="environment variable holding the password")
+    g.add_argument("--password-file", metavar="PATH", help="file holding the password")
     g.set_defaults(func=grant, quiet_logs=True)
     r = ssub.add_parser("revoke", help="delete a principal's ACLs and SCRAM credential")
     r.add_argument("principal", help="the user name, e.g. pub.onestop-ialy")
@@ -39,8 +40,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=list_, quiet_logs=True)
 
 
-def _password(var: str | None) -> tuple[str, bool]:
-    """(password, generated?) from the named environment variable, or a new random one."""
+def add_setup_arguments(p: argparse.ArgumentParser) -> None:
+    """Where ``setup`` takes the worker's and the gateway's passwords from."""
+    for role in (security.WORKER, security.GATEWAY):
+        p.add_argument(f"--{role}-password-env", metavar="VAR", help=f"environment variable holding the {role}'s "
+                       "password")
+        p.add_argument(f"--{role}-password-file", metavar="PATH", help=f"file holding the {role}'s password")
+
+
+def _password(var: str | None, path: str | None) -> tuple[str, bool]:
+    """(password, generated?) from the named environment variable or file, or a new random one."""
+    if var and path:
+        raise ConfigError("give a password's environment variable or its file, not both")
+    if path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the password file {path}: {exc.strerror}") from exc
+        if not value:
+            raise ConfigError(f"password file {path} is empty")
+        return value, False
     if not var:
         return security.new_password(), True
     value = os.environ.get(var, "")
@@ -49,8 +68,8 @@ def _password(var: str | None) -> tuple[str, bool]:
     return value, False
 
 
-def _apply(settings: Settings, plan: security.Plan, var: str | None) -> None:
-    password, generated = _password(var)
+def _apply(settings: Settings, plan: security.Plan, var: str | None, path: str | None = None) -> None:
+    password, generated = _password(var, path)
     security.grant(settings, plan, password)
     log.get().info("principal_granted", principal=plan.principal, role=plan.role, acls=len(plan.rules))
     if generated:  # stdout only, once; logs go to stderr and never carry it
@@ -58,9 +77,12 @@ def _apply(settings: Settings, plan: security.Plan, var: str | None) -> None:
 
 
 def setup(args: argparse.Namespace, settings: Settings) -> int:
-    _apply(settings, security.plan(settings, security.WORKER), args.worker_password_env)
-    _apply(settings, security.plan(settings, security.GATEWAY), args.gateway_password_env)
-    print("Store generated passwords now: they cannot be shown again.", file=sys.stderr)
+    _apply(settings, security.plan(settings, security.WORKER), args.worker_password_env, args.worker_password_file)
+    _apply(settings, security.plan(settings, security.GATEWAY), args.gateway_password_env,
+           args.gateway_password_file)
+    if not (args.worker_password_env or args.worker_password_file) or not (
+            args.gateway_password_env or args.gateway_password_file):
+        print("Store generated passwords now: they cannot be shown again.", file=sys.stderr)
     return 0
 
 
@@ -69,7 +91,7 @@ def grant(args: argparse.Namespace, settings: Settings) -> int:
         system = systems.read(settings).get(args.name)
         if system is None or not system.active or system.role != systems.PUBLISHER:
             raise ConfigError(f"{args.name!r} is not an active publishing system (run `hub systems add` first)")
-    _apply(settings, security.plan(settings, args.role, args.name), args.password_env)
+    _apply(settings, security.plan(settings, args.role, args.name), args.password_env, args.password_file)
     return 0
 
 
