@@ -30,15 +30,15 @@ FORBIDDEN_TO_WRITE = {
 
 def producer(s: Settings) -> KafkaProducer:
     """A plain (non-idempotent) producer: a refused topic fails its own send with the topic's error (not
-    retriable); retries cover leaders still being elected right after topic creation."""
-    return KafkaProducer(**kafka_config.kafka_python(s), acks="all", enable_idempotence=False, retries=10,
-                         max_block_ms=15_000, request_timeout_ms=15_000)
+    retriable); retries (up to ~20 s) cover leaders still being elected right after topic creation."""
+    return KafkaProducer(**kafka_config.kafka_python(s), acks="all", enable_idempotence=False, retries=40,
+                         retry_backoff_ms=500, max_block_ms=15_000, request_timeout_ms=15_000)
 
 
 def write(s: Settings, topic: str, value: bytes = b"x") -> None:
     p = producer(s)
     try:
-        p.send(s.topic(topic), key=b"k", value=value).get(timeout=20)
+        p.send(s.topic(topic), key=b"k", value=value).get(timeout=40)
     finally:
         p.close(timeout=5)
 
@@ -69,7 +69,7 @@ def assert_cannot_read(s: Settings, operator: Settings, topic: str) -> None:
     Fetch (the principal may describe the topic) or the offset lookup (it may not even see the topic)."""
     p = producer(operator)
     try:
-        p.send(operator.topic(topic), key=b"k", value=b"not for you", partition=0).get(timeout=20)
+        p.send(operator.topic(topic), key=b"k", value=b"not for you", partition=0).get(timeout=40)
     finally:
         p.close(timeout=5)
     values, errors = read_attempt(s, topic)
