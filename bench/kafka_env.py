@@ -14,7 +14,7 @@ from pathlib import Path
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from hub import log, testing
+from hub import kafka_config, log, testing
 from hub.settings import ROOT, Settings
 from hub.testing import subprocess_env
 
@@ -59,7 +59,7 @@ class Worker:
 
 def tail_consumer(s: Settings, *topic_names: str) -> KafkaConsumer:
     """A group-less consumer positioned at the beginning of every partition of the topics."""
-    consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, enable_auto_commit=False,
+    consumer = KafkaConsumer(**kafka_config.kafka_python(s), enable_auto_commit=False,
                              client_id="hub-bench-reader", fetch_max_wait_ms=50)
     tps = [TopicPartition(t, p) for t in topic_names for p in sorted(consumer.partitions_for_topic(t) or ())]
     consumer.assign(tps)
@@ -70,7 +70,7 @@ def tail_consumer(s: Settings, *topic_names: str) -> KafkaConsumer:
 
 
 def create_topic(s: Settings, name: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, client_id="hub-bench-admin")
+    admin = KafkaAdminClient(**kafka_config.kafka_python(s), client_id="hub-bench-admin")
     try:
         admin.create_topics([NewTopic(name, s.partitions, s.replication_factor)], timeout_ms=30_000)
     finally:

@@ -36,7 +36,7 @@ from bench.procstat import CpuMeter, listener_pid
 from bench.records import communes, dvcqg_bytes, dvcqg_lifecycle, lifecycle_clock
 from connectors.publisher import Publisher
 from hub import headers as h
-from hub import log, systems, topics
+from hub import kafka_config, log, systems, topics
 from hub.settings import ROOT, Settings
 
 SYSTEM = "bench-onestop"
@@ -92,9 +92,9 @@ class FeedReader:
         self.last: float | None = None
         self.arrived: dict[bytes, float] = {}
         self._stop = threading.Event()
-        self._c = Consumer({"bootstrap.servers": s.kafka_bootstrap, "group.id": f"{s.topic_prefix}bench-reader",
-                            "isolation.level": "read_committed", "enable.auto.commit": False,
-                            "fetch.wait.max.ms": 10, "fetch.min.bytes": 1})
+        self._c = Consumer(kafka_config.librdkafka(s, {"group.id": f"{s.topic_prefix}bench-reader",
+                                                       "isolation.level": "read_committed", "enable.auto.commit": False,
+                                                       "fetch.wait.max.ms": 10, "fetch.min.bytes": 1}))
         parts = self._c.list_topics(topic, timeout=10).topics[topic].partitions
         tps = []
         for p in parts:
@@ -133,7 +133,7 @@ class FeedReader:
 
 
 def _latency(s: Settings, reader: FeedReader, rate: int, seconds: float, codes: list[str], alive) -> dict:
-    producer = Producer({"bootstrap.servers": s.kafka_bootstrap, "linger.ms": 0, "acks": "all"})
+    producer = Producer(kafka_config.librdkafka(s, {"linger.ms": 0, "acks": "all"}))
     topic = s.topic(topics.INGEST_DOSSIER)
     sent: dict[bytes, float] = {}
     n = int(rate * seconds)
@@ -187,7 +187,7 @@ def _committed(s: Settings, topic: str, group: str) -> int:
     from kafka import KafkaConsumer
     from kafka import TopicPartition as KTP
 
-    consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka_config.kafka_python(s), group_id=group, enable_auto_commit=False)
     try:
         parts = consumer.partitions_for_topic(topic) or ()
         return sum(consumer.committed(KTP(topic, p)) or 0 for p in parts)
@@ -208,7 +208,7 @@ def _kpi(s: Settings, timeout_s: float, clock: str) -> dict:
     from kafka import TopicPartition as KTP
 
     feed = s.topic(topics.FEED_DOSSIER)
-    reader = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, client_id="bench-ends")
+    reader = KafkaConsumer(**kafka_config.kafka_python(s), client_id="bench-ends")
     try:
         tps = [KTP(feed, p) for p in sorted(reader.partitions_for_topic(feed) or ())]
         end = sum(reader.end_offsets(tps).values()) - len(tps)  # the last marker of each partition is never passed

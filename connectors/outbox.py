@@ -32,9 +32,9 @@ import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from connectors.publisher import ingest_record
+from connectors.publisher import ingest_record, signing_key
 from hub import headers as h
-from hub import log, topics
+from hub import kafka_config, log, topics
 from hub.errors import OutboxFull
 from hub.settings import Settings
 
@@ -77,9 +77,11 @@ class Outbox:
 
     def __init__(self, settings: Settings | None = None, source_system: str = "", *, batch_size: int = 500,
                  backoff_max_s: float = 30.0, send_timeout_s: float = 40.0, status_interval_s: float = 30.0,
-                 forward: bool = True, path: str | os.PathLike | None = None, metrics_registry=None):
+                 forward: bool = True, path: str | os.PathLike | None = None, metrics_registry=None,
+                 system_key: str | None = None):
         self.settings = settings or Settings.from_env()
         self.source_system = source_system
+        self._system_key = system_key or self.settings.system_key or None  # signs this system's own rows
         self.path = Path(path or self.settings.outbox_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.batch_size = batch_size
@@ -115,22 +117,27 @@ class Outbox:
     # --- publishing side -------------------------------------------------------------------
     def publish(self, kind: str, payload: bytes, *, format: str, commune: str | None = None,
                 event_id: str | None = None, trace_id: str | None = None,
-                source_system: str | None = None) -> str:
+                source_system: str | None = None, system_key: str | None = None) -> str:
         """Store one event durably; returns its source event id. Raises :class:`OutboxFull`.
 
         Without ``event_id`` the id is derived from the payload's natural key (a retry of the same
-        payload gets the same id); without ``trace_id`` the event gets a new trace id.
+        payload gets the same id); without ``trace_id`` the event gets a new trace id. Rows are
+        signed when stored: with ``system_key``, else the outbox's key for its own system.
         """
         return self.publish_many([(kind, payload, dict(format=format, commune=commune, event_id=event_id,
-                                                       trace_id=trace_id, source_system=source_system))])[0]
+                                                       trace_id=trace_id, source_system=source_system,
+                                                       system_key=system_key))])[0]
 
     def publish_many(self, events: list[tuple[str, bytes, dict]]) -> list[str]:
         """Store several events in one transaction (one fsync); all or none are stored."""
         records, size = [], 0
         for kind, payload, opts in events:
-            rec = ingest_record(kind, payload, source_system=opts.get("source_system") or self.source_system,
+            source = opts.get("source_system") or self.source_system
+            own_key = self._system_key if source == self.source_system else None
+            rec = ingest_record(kind, payload, source_system=source,
                                 format=opts.get("format") or "", commune=opts.get("commune"),
-                                event_id=opts.get("event_id"), trace=opts.get("trace_id"))
+                                event_id=opts.get("event_id"), trace=opts.get("trace_id"),
+                                system_key=signing_key(self.settings, source, opts.get("system_key") or own_key))
             records.append(rec)
             size += len(rec.value) + 256
         now = time.time()
@@ -233,7 +240,7 @@ class Outbox:
     def _producer(self) -> KafkaProducer:
         s = self.settings
         return KafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap,
+            **kafka_config.kafka_python(s),
             client_id=f"hub-outbox-{self.source_system or 'multi'}",
             acks="all",
             enable_idempotence=True,

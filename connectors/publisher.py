@@ -13,7 +13,9 @@ ingest record is decided here, once (:func:`ingest_record`):
 * ``hub.source_event_id``: the caller's id, else one derived from the payload's natural key
   (:mod:`connectors.source_ids`), so that a caller's own retry is recognised as a duplicate;
 * ``hub.trace_id``: the caller's trace id, else a new one — the SDK is the event's first point
-  of entry.
+  of entry;
+* ``hub.signature``: with the system's key (``HUB_SYSTEM_KEY``), proof for the worker that this
+  system wrote the record (:mod:`hub.signatures`; required when ``HUB_KAFKA_SECURITY=scram``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from kafka.errors import KafkaError
 
 from connectors import source_ids
 from hub import headers as h
-from hub import topics
-from hub.errors import TransientError
+from hub import kafka_config, signatures, topics
+from hub.errors import ConfigError, TransientError
 from hub.settings import Settings
 
 # What the gateway accepts as X-Trace-Id: a caller's trace id travels unchanged through every path.
@@ -64,7 +66,8 @@ class IngestRecord:
 
 
 def ingest_record(kind: str, payload: bytes, *, source_system: str, format: str, commune: str | None = None,
-                  event_id: str | None = None, trace: str | None = None) -> IngestRecord:
+                  event_id: str | None = None, trace: str | None = None,
+                  system_key: str | None = None) -> IngestRecord:
     """Key, value and hub.* headers of one event; raises ValueError/TypeError on what Kafka must not see."""
     if kind not in topics.INGEST_BY_KIND:
         raise ValueError(f"kind must be one of {', '.join(topics.KINDS)}")
@@ -78,8 +81,22 @@ def ingest_record(kind: str, payload: bytes, *, source_system: str, format: str,
     sid = event_id or source_ids.derive(format, payload)
     headers = {h.SOURCE: source_system, h.FORMAT: format, h.COMMUNE: commune or None, h.SOURCE_EVENT_ID: sid,
                h.TRACE_ID: trace_id(trace)}
-    return IngestRecord(kind, (commune or source_system).encode(), payload,
-                        {k: v for k, v in headers.items() if v is not None})
+    headers = {k: v for k, v in headers.items() if v is not None}
+    if system_key:
+        headers[h.SIGNATURE] = signatures.sign(signatures.key_of(system_key), kind, headers, payload)
+    return IngestRecord(kind, (commune or source_system).encode(), payload, headers)
+
+
+def signing_key(settings: Settings, source_system: str, system_key: str | None = None) -> str | None:
+    """The key to sign ``source_system``'s records with: the given one, else HUB_SYSTEM_KEY.
+
+    :class:`ConfigError` in secure mode without one: the worker would dead-letter every record.
+    """
+    key = system_key or settings.system_key or None
+    if key is None and kafka_config.secure(settings):
+        raise ConfigError(f"HUB_KAFKA_SECURITY=scram: records of {source_system} must be signed; set "
+                          "HUB_SYSTEM_KEY to the key `hub systems add` printed for it")
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +120,13 @@ class Publisher:
     """A connection to the hub's ingest topics for one publishing system."""
 
     def __init__(self, source_system: str, settings: Settings | None = None, *, timeout_s: float = 30.0,
-                 **producer_config):
+                 system_key: str | None = None, **producer_config):
         self.settings = settings or Settings.from_env()
         self.source_system = source_system
+        self._system_key = signing_key(self.settings, source_system, system_key)
         self.timeout_s = timeout_s
         self._producer = KafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **kafka_config.kafka_python(self.settings),
             client_id=f"hub-publisher-{source_system}",
             acks="all",
             enable_idempotence=True,
@@ -122,7 +140,7 @@ class Publisher:
                    timestamp_ms: int | None = None) -> Queued:
         """Queue one event; call ``flush`` or ``.future.get()``. ``event_id`` is your source event id."""
         rec = ingest_record(kind, payload, source_system=self.source_system, format=format, commune=commune,
-                            event_id=event_id, trace=trace_id)
+                            event_id=event_id, trace=trace_id, system_key=self._system_key)
         fut = self._producer.send(self.settings.topic(topics.INGEST_BY_KIND[kind]), value=rec.value, key=rec.key,
                                   headers=h.from_dict(rec.headers), timestamp_ms=timestamp_ms)
         return Queued(rec.source_event_id, rec.trace_id, fut)

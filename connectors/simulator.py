@@ -42,7 +42,7 @@ from pathlib import Path
 
 from connectors import publisher as sdk
 from connectors import scenarios, source_ids
-from hub import log, reference, topics
+from hub import kafka_config, log, reference, topics
 from hub.errors import ConfigError
 from hub.settings import Settings
 
@@ -111,7 +111,9 @@ class Simulator:
             cur = snapshot.get(system_id)
             same = (cur is not None and cur.active and cur.communes == frozenset(communes)
                     and cur.kinds == frozenset(kinds) and cur.organ_ids == frozenset(organs))
-            needs_key = self.cfg.gateway is not None and system_id != "sim-province"
+            # Secure mode: every system's SDK records are signed with its key (hub.signatures).
+            needs_key = (self.cfg.gateway is not None and system_id != "sim-province") or kafka_config.secure(
+                self.settings)
             if same and not needs_key:
                 continue
             self.keys[system_id] = systems.add(self.settings, system_id, communes, kinds, organs, current=snapshot)
@@ -190,7 +192,7 @@ class Simulator:
                         continue
                 if via == "sdk":
                     box.publish(ev.kind, ev.payload, format=ev.format, commune=ev.commune, event_id=event_id,
-                                trace_id=trace_id, source_system=ev.system)
+                                trace_id=trace_id, source_system=ev.system, system_key=self.keys.get(ev.system))
                 self._log.info("sim_sent", path=via, trace_id=trace_id, source_event_id=event_id, kind=ev.kind,
                                source_system=ev.system, commune_code=ev.commune, label=ev.label)
                 counts["kind"][ev.kind] += 1

@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 
 from hub import headers as h
-from hub import kafka_read, log, topics
+from hub import kafka_config, kafka_read, log, topics
 from hub.dead_letters import (  # noqa: F401 - re-exported for callers
     Coords,
     DeadLetter,
@@ -93,7 +93,7 @@ def _ensure_marker_topic(settings: Settings, timeout_s: float) -> None:
     name = settings.topic(topics.DLQ_REPLAYED)
     spec = next(s for s in topics.specs(settings) if s.name == name)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-dlq",
+        admin = KafkaAdminClient(**kafka_config.kafka_python(settings), client_id=f"{settings.app_id}-dlq",
                                  bootstrap_timeout_ms=int(timeout_s * 1000))
         try:
             if name not in set(admin.list_topics()):
@@ -164,7 +164,7 @@ def replay(settings: Settings, todo: ReplayPlan, *, timeout_s: float = 30.0,
     for p, o in wanted:
         starts[p] = min(starts.get(p, o), o)
     try:
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+        producer = KafkaProducer(**kafka_config.kafka_python(settings), acks="all", enable_idempotence=True,
                                  client_id=f"{settings.app_id}-dlq-replay", linger_ms=5,
                                  bootstrap_timeout_ms=int(timeout_s * 1000),
                                  max_request_size=max(1_048_576, settings.max_payload_bytes + 65_536))

@@ -47,6 +47,8 @@ REASONS: dict[str, tuple[int, str]] = {
     "commune_not_in_scope": (403, "the publishing system is not registered for this commune"),
     "kind_not_allowed": (403, "the publishing system is not registered for this kind of event"),
     "unknown_system": (403, "the source system is not registered (or revoked)"),
+    "bad_signature": (403, "an ingest record's hub.signature is missing (secure mode) or was not made with the key "
+                           "of the system its hub.source names"),
     "unauthorized": (401, "missing, malformed or unknown bearer key"),
     "role_not_allowed": (403, "the key's role may not use this route (readers may not publish, publishers may "
                               "not read)"),

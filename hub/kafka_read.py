@@ -21,6 +21,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from hub import kafka_config
 from hub.errors import HubError, TransientError
 from hub.settings import Settings
 
@@ -36,7 +37,7 @@ def consumer(settings: Settings, client: str, *, isolation_level: str = READ_COM
              **config: Any) -> KafkaConsumer:
     """A consumer without a group (``assign`` only) and without auto-commit."""
     try:
-        return KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+        return KafkaConsumer(**kafka_config.kafka_python(settings), enable_auto_commit=False,
                              auto_offset_reset="earliest",  # a start lost to retention: read what is left
                              isolation_level=isolation_level, client_id=f"{settings.app_id}-{client}",
                              bootstrap_timeout_ms=int(timeout_s * 1000),

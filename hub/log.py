@@ -128,6 +128,9 @@ def configure(level: str = "INFO", stream=None) -> None:
     # Client libraries are chatty at INFO (every connection, every rebalance step).
     for noisy in ("kafka", "aiokafka", "faust", "mode", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, numeric))
+    # kafka-python warns on every SCRAM login over SASL_PLAINTEXT, but SCRAM is challenge-response:
+    # the password never crosses the wire (README, "Securing a deployment", says when to add TLS).
+    logging.getLogger("kafka.net.sasl.scram").setLevel(max(logging.ERROR, numeric))
 
 
 def get(name: str = "hub"):

@@ -26,6 +26,20 @@ class Settings:
     """Hub configuration. Build with :meth:`from_env`; values are immutable."""
 
     kafka_bootstrap: str = _setting("127.0.0.1:9092", "Kafka bootstrap servers, comma separated.")
+    # Kafka connection security (hub/kafka_config.py turns these into every client's configuration)
+    kafka_security: str = _setting("plaintext", "plaintext (development: no authentication) or scram: "
+                                   "SASL/SCRAM-SHA-512 as HUB_KAFKA_USERNAME; the broker's ACLs decide what "
+                                   "this process may do, and the worker requires signed ingest records.")
+    kafka_username: str = _setting("", "SCRAM user (Kafka principal) of this process, e.g. hub-worker, "
+                                   "hub-gateway, pub.<system id>, sub.<name>, or the operator.")
+    kafka_password: str = _setting("", "SCRAM password of HUB_KAFKA_USERNAME.", secret=True)
+    kafka_tls: bool = _setting(False, "Encrypt the Kafka connection with TLS (SASL_SSL with scram); the "
+                               "broker's certificate and host name are always verified.")
+    kafka_tls_ca_file: str = _setting("", "PEM file of the CA (or self-signed certificate) the broker's "
+                                      "certificate must chain to; empty: the system's trust store.")
+    system_key: str = _setting("", "Connector SDK: this publishing system's key (hubk_..., printed by `hub "
+                               "systems add`); every ingest record is signed with it (required by workers "
+                               "when HUB_KAFKA_SECURITY=scram).", secret=True)
     topic_prefix: str = _setting("", "Prefix for every topic and consumer group (tenants, tests).")
     partitions: int = _setting(6, "Partitions of ingest, feed and DLQ topics (keys are commune codes).")
     replication_factor: int = _setting(1, "Replication factor of created topics (3 in production).")

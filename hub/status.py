@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hub import clock, codec, dlq, kafka_read, reference, topics, verdict
+from hub import clock, codec, dlq, kafka_config, kafka_read, reference, topics, verdict
 from hub import headers as h
 from hub import systems as systems_list
 from hub.analytics import periods as pr
@@ -230,7 +230,7 @@ def collect(settings: Settings, *, silent_after_h: float = 24.0, tail: int = 100
 
     ms = int(timeout_s * 1000)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-status",
+        admin = KafkaAdminClient(**kafka_config.kafka_python(settings), client_id=f"{settings.app_id}-status",
                                  bootstrap_timeout_ms=ms, request_timeout_ms=ms)
     except (KafkaError, OSError, ValueError) as exc:
         raise BrokerUnreachable(f"Kafka at {settings.kafka_bootstrap} is not reachable: {exc}") from exc
@@ -239,7 +239,7 @@ def collect(settings: Settings, *, silent_after_h: float = 24.0, tail: int = 100
         try:
             cluster = admin.describe_cluster()
             existing = set(admin.list_topics())
-            consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+            consumer = KafkaConsumer(**kafka_config.kafka_python(settings), enable_auto_commit=False,
                                      client_id=f"{settings.app_id}-status", bootstrap_timeout_ms=ms,
                                      request_timeout_ms=max(ms, 10_000))
         except KafkaError as exc:

@@ -37,7 +37,7 @@ from types import MappingProxyType
 
 import orjson
 
-from hub import log, reference, topics
+from hub import kafka_config, log, reference, topics
 from hub.errors import ConfigError, Rejected, TransientError
 from hub.normalize.context import Scope
 from hub.settings import Settings
@@ -159,7 +159,7 @@ ConsumerFactory = Callable[[Settings], object]
 def _kafka_consumer(settings: Settings):
     from kafka import KafkaConsumer
 
-    return KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+    return KafkaConsumer(**kafka_config.kafka_python(settings), enable_auto_commit=False,
                          client_id=f"{settings.app_id}-systems", request_timeout_ms=10_000,
                          bootstrap_timeout_ms=5_000, reconnect_backoff_max_ms=2_000)
 
@@ -324,7 +324,7 @@ def _write(settings: Settings, system: System) -> None:
     from kafka.errors import KafkaError
 
     try:
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+        producer = KafkaProducer(**kafka_config.kafka_python(settings), acks="all",
                                  client_id=f"{settings.app_id}-systems-admin")
     except KafkaError as exc:
         raise TransientError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 
 from hub import headers as h
-from hub import kafka_read
+from hub import kafka_config, kafka_read
 from hub.errors import HubError, TransientError
 from hub.settings import ROOT, Settings
 
@@ -81,7 +81,7 @@ def group_lag(settings: Settings, topic: str, group_id: str | None = None, *, ti
     by default). Transaction markers take offsets but are no records, so they do not count: a group
     that consumed everything of a transactionally written topic has lag 0 (end - committed would say 1
     per partition). Records of a still open transaction count as lag."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+    consumer = KafkaConsumer(**kafka_config.kafka_python(settings),
                              group_id=group_id or settings.group("normalize"), enable_auto_commit=False,
                              client_id="hub-testing-lag", isolation_level="read_committed")
     try:
@@ -106,7 +106,7 @@ def group_lag(settings: Settings, topic: str, group_id: str | None = None, *, ti
 
 def end_offset_total(settings: Settings, topic: str) -> int:
     """How many records ``topic`` holds (sum of end offsets; topics here are never truncated)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, client_id="hub-testing-ends")
+    consumer = KafkaConsumer(**kafka_config.kafka_python(settings), client_id="hub-testing-ends")
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         return sum(consumer.end_offsets(tps).values())
@@ -122,7 +122,7 @@ def delete_prefixed(settings: Settings, timeout_s: float = 30.0) -> int:
     if not settings.topic_prefix:
         return 0
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="hub-testing-cleanup",
+        admin = KafkaAdminClient(**kafka_config.kafka_python(settings), client_id="hub-testing-cleanup",
                                  request_timeout_ms=int(timeout_s * 1000))
     except KafkaError:
         return 0  # a test that stopped the broker on purpose: nothing to clean

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hub import kafka_config
 from hub.settings import Settings
 
 INGEST_DOSSIER = "ingest.dossier"
@@ -119,7 +120,7 @@ def create(s: Settings, *, timeout_s: float = 30.0) -> dict[str, str]:
     """Create missing topics; returns {topic: 'created' | 'exists'}. Idempotent."""
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, client_id=f"{s.app_id}-admin",
+    admin = KafkaAdminClient(**kafka_config.kafka_python(s), client_id=f"{s.app_id}-admin",
                              request_timeout_ms=int(timeout_s * 1000))
     try:
         existing = set(admin.list_topics())

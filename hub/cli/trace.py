@@ -21,7 +21,7 @@ from datetime import datetime
 
 import orjson
 
-from hub import codec, kafka_read, topics, trace
+from hub import codec, kafka_config, kafka_read, topics, trace
 from hub import headers as h
 from hub.errors import ConfigError
 from hub.settings import Settings
@@ -143,7 +143,7 @@ class KafkaSearch:
         group = self.s.group("normalize")
         tps = sorted({(t, p) for t, p, _o in coords})
         try:
-            admin = KafkaAdminClient(bootstrap_servers=self.s.kafka_bootstrap, client_id=f"{self.s.app_id}-trace",
+            admin = KafkaAdminClient(**kafka_config.kafka_python(self.s), client_id=f"{self.s.app_id}-trace",
                                      request_timeout_ms=int(max(self.timeout_s, 5) * 1000))
             try:
                 got = admin.list_group_offsets({group: [TopicPartition(t, p) for t, p in tps]}).get(group, {})

@@ -24,7 +24,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from hub import headers as h
-from hub import log, topics
+from hub import log, signatures, topics
 from hub.errors import Rejected
 from hub.gateway import bodies
 from hub.gateway.auth import SECURITY, authenticate, log_context
@@ -191,9 +191,15 @@ async def _ingest(kind: str, request: Request, system: System, fmt_query: str | 
         await state.keys.refresh()
         fmt, checked = await off_loop_if_large(len(raw), check, state.validator.context(state.systems.snapshot))
     topic = settings.topic(topics.INGEST_BY_KIND[kind])
-    items = [(c.key, c.raw, h.from_dict({h.SOURCE: system.id, h.FORMAT: fmt, h.COMMUNE: commune_header,
-                                         h.SOURCE_EVENT_ID: c.source_event_id, h.TRACE_ID: trace_id}))
-             for c in checked]
+    # Signed with the hash of the key this request authenticated with: the worker verifies gateway
+    # records exactly like SDK records (hub.signatures).
+    signing_key = bytes.fromhex(system.key_hash)
+    items = []
+    for c in checked:
+        hdrs = {h.SOURCE: system.id, h.FORMAT: fmt, h.COMMUNE: commune_header, h.SOURCE_EVENT_ID: c.source_event_id,
+                h.TRACE_ID: trace_id}
+        hdrs[h.SIGNATURE] = signatures.sign(signing_key, kind, hdrs, c.raw)
+        items.append((c.key, c.raw, h.from_dict(hdrs)))
     started = time.perf_counter()
     written = await state.writer.write(topic, items)
     state.metrics.kafka_write.observe(time.perf_counter() - started)

@@ -13,7 +13,7 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from hub import log
+from hub import kafka_config, log
 from hub.errors import TransientError
 from hub.headers import Headers
 from hub.settings import Settings
@@ -66,11 +66,11 @@ class KafkaWriter:
         pause = _RECONNECT_S[0]
         while True:
             s = self.settings
-            producer = AIOKafkaProducer(
-                bootstrap_servers=s.kafka_bootstrap, client_id=f"{s.app_id}-gateway", acks="all",
+            producer = AIOKafkaProducer(**kafka_config.aiokafka(
+                s, client_id=f"{s.app_id}-gateway", acks="all",
                 enable_idempotence=True, linger_ms=5, request_timeout_ms=max(1000, s.gateway_delivery_timeout_ms),
                 retry_backoff_ms=100, max_batch_size=256 * 1024,
-                max_request_size=max(1_048_576, s.max_payload_bytes + 65_536))
+                max_request_size=max(1_048_576, s.max_payload_bytes + 65_536)))
             try:
                 await asyncio.wait_for(producer.start(), timeout=max(1.0, self.timeout_s))
             except Exception as exc:  # noqa: BLE001 - any start failure: report, back off, try again

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import time
 
-from hub import codec, log, topics
+from hub import codec, kafka_config, log, signatures, topics
 from hub import headers as h
 from hub.errors import TransientError
 from hub.normalize import Context
 from hub.pipeline.metrics import PipelineMetrics
-from hub.pipeline.process import Source, dlq_headers, process
+from hub.pipeline.process import Outcome, Source, dlq_headers, envelope, process
 from hub.settings import Settings
 from hub.stream.processor import BaseProcessor, Batch, StoreSpec
 
 logger = log.get("hub.pipeline")
 # Rejections that a registration made seconds ago may cure: look at the systems topic once more.
-_SYSTEMS_REASONS = frozenset({"unknown_system", "commune_not_in_scope", "kind_not_allowed", "unknown_organ"})
+_SYSTEMS_REASONS = frozenset({"unknown_system", "commune_not_in_scope", "kind_not_allowed", "unknown_organ",
+                              "bad_signature"})
 _REFRESH_EVERY_S = 1.0
 
 
@@ -45,6 +46,9 @@ class NormalizeProcessor(BaseProcessor):
         self.dlq = settings.topic(topics.DLQ)
         snapshot = systems.snapshot
         self.ctx = Context.from_settings(settings, organs=snapshot.organs, scope_of=snapshot.scope)
+        self._snapshot = snapshot
+        # Secure mode: only records signed with their source system's key (hub.signatures) get through.
+        self.signed_only = kafka_config.secure(settings)
         self.metrics = metrics or PipelineMetrics()
         self._last_refresh = 0.0
         self._debug = settings.log_level.upper() == "DEBUG"
@@ -68,9 +72,9 @@ class NormalizeProcessor(BaseProcessor):
         raw_headers = m.headers() or []
         hdrs = h.to_dict(raw_headers)
         src = Source(topic, partition, offset, m.timestamp()[1])
-        out = process(kind, m.value(), hdrs, src, self.ctx, self.schemas)
+        out = self._process(kind, m.value(), hdrs, src)
         if out.rejected is not None and out.rejected.reason in _SYSTEMS_REASONS and self._refresh_systems():
-            out = process(kind, m.value(), hdrs, src, self.ctx, self.schemas)
+            out = self._process(kind, m.value(), hdrs, src)
         env = out.envelope
         source = env.source_system or None
         tally.seen(kind, source)
@@ -105,7 +109,16 @@ class NormalizeProcessor(BaseProcessor):
                 batch.send(feed, rec.key, rec.value, rec.headers)
             tally.published(kind, source)
 
+    def _process(self, kind: str, value: bytes | None, hdrs: dict[str, str], src: Source) -> Outcome:
+        system = self._snapshot.get(hdrs.get(h.SOURCE, ""))
+        rej = signatures.check(system.key_hash if system is not None and system.active else None, kind, hdrs,
+                               value, required=self.signed_only)
+        if rej is not None:
+            return Outcome(envelope(kind, hdrs, src), rejected=rej, exception_class="hub.errors.Rejected")
+        return process(kind, value, hdrs, src, self.ctx, self.schemas)
+
     def _use(self, snapshot) -> None:
+        self._snapshot = snapshot
         self.ctx.organs = snapshot.organs
         self.ctx.scope_of = snapshot.scope
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub import kafka_config
 from hub.settings import Settings
 
 
 def _common(s: Settings, client_id: str) -> dict[str, Any]:
-    return {
-        "bootstrap.servers": s.kafka_bootstrap,
+    return kafka_config.librdkafka(s, {
         "client.id": client_id,
         # librdkafka logs through its own callback otherwise; errors reach us as exceptions/events.
         "log_level": 3,
-    }
+    })
 
 
 def producer_config(s: Settings, *, client_id: str, transactional_id: str) -> dict[str, Any]:

@@ -23,8 +23,9 @@ JARS = ROOT / "var" / "kafka" / "libs"
 class LocalBroker:
     """``start`` / ``stop`` (SIGTERM, waits) / ``kill`` (SIGKILL); a context manager stops it at exit."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, env: dict[str, str] | None = None):
         self.home = home
+        self.env = dict(env or {})  # extra kafka.sh environment (secure mode: tests/security)
         self.port = free_port()
         self.controller_port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
@@ -35,7 +36,7 @@ class LocalBroker:
 
     def _kafka_sh(self, command: str) -> str:
         env = {**os.environ, "HUB_KAFKA_HOME": str(self.home), "HUB_KAFKA_PORT": str(self.port),
-               "HUB_KAFKA_CONTROLLER_PORT": str(self.controller_port)}
+               "HUB_KAFKA_CONTROLLER_PORT": str(self.controller_port), **self.env}
         proc = subprocess.run([str(KAFKA_SH), command], env=env, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
             raise RuntimeError(f"kafka.sh {command} failed:\n{proc.stdout}\n{proc.stderr}")

@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 
-from hub import systems, topics
+from hub import signatures, systems, topics
 from hub.errors import TransientError
 from hub.gateway.server import ServerThread
 from hub.settings import Settings
@@ -93,7 +93,11 @@ def test_202_single_event_writes_original_bytes_with_headers(gateway):
     [rec] = gw.ingest(expect=1)
     assert rec.value == raw and rec.key == b"23734"
     assert (rec.partition, rec.offset) == (acc["partition"], acc["offset"])
-    assert rec.headers == {  # no hub.commune: the request did not name one (X-Hub-Commune)
+    # Signed with the key the request authenticated with (the worker checks it: hub.signatures).
+    assert signatures.valid(signatures.key_of(gw.keys["ialy"]), "dossier", rec.headers, raw)
+    assert not signatures.valid(signatures.key_of(gw.keys["multi"]), "dossier", rec.headers, raw)
+    # No hub.commune: the request did not name one (X-Hub-Commune).
+    assert {k: v for k, v in rec.headers.items() if k != "hub.signature"} == {
         "hub.source": "ialy",
         "hub.format": "dvcqg-json",
         "hub.source_event_id": "ialy-evt-1",
