@@ -76,19 +76,45 @@ class MemoryBackend:
         self._data.clear()
 
 
+_ROCKS_CACHE_BYTES = 96 * 1024 * 1024  # blocks, index/filter blocks and memtables of every store
+_ROCKS_MEMTABLE_BYTES = 48 * 1024 * 1024  # of which memtables at most (a flush is triggered beyond)
+_shared: tuple | None = None
+
+
+def _shared_memory() -> tuple:
+    """The process's one block cache and write-buffer manager (created on first use)."""
+    global _shared
+    if _shared is None:
+        from rocksdict import Cache, WriteBufferManager
+
+        cache = Cache(_ROCKS_CACHE_BYTES)
+        _shared = (cache, WriteBufferManager.new_write_buffer_manager_with_cache(_ROCKS_MEMTABLE_BYTES, False, cache))
+    return _shared
+
+
 class RocksBackend:
     """RocksDB (rocksdict, raw bytes) in its own directory; wiped on open (the changelog is the truth)."""
 
     def __init__(self, path: Path, ttl_s: int | None = None) -> None:
-        from rocksdict import AccessType, Options, Rdict
+        from rocksdict import AccessType, BlockBasedOptions, Options, Rdict
 
         shutil.rmtree(path, ignore_errors=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         opts = Options(raw_mode=True)
         opts.create_if_missing(True)
-        # Small memtables: many partitions per process, and memory must stay flat.
-        opts.set_write_buffer_size(8 * 1024 * 1024)
+        # A process opens one database per store and partition (dozens): memory stays flat only if
+        # they share one budget. Memtables are charged to one block cache, which also holds index
+        # and filter blocks (else those grow with every SST file written).
+        cache, write_buffers = _shared_memory()
+        opts.set_write_buffer_size(4 * 1024 * 1024)
         opts.set_max_write_buffer_number(2)
+        opts.set_write_buffer_manager(write_buffers)
+        opts.set_max_open_files(64)
+        table = BlockBasedOptions()
+        table.set_block_cache(cache)
+        table.set_cache_index_and_filter_blocks(True)
+        table.set_pin_l0_filter_and_index_blocks_in_cache(True)
+        opts.set_block_based_table_factory(table)
         self._path = path
         # With a TTL, RocksDB's compactions drop expired entries; readers check times themselves too.
         access = AccessType.with_ttl(ttl_s) if ttl_s else AccessType.read_write()
