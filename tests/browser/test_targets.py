@@ -65,5 +65,15 @@ def test_targets_section_shows_the_behind_communes_first(browser, scenario):  # 
     assert section.locator("svg.progress").count() == 12 and page.locator("script").count() == 0
     section.screenshot(path=str(SHOTS / "targets.png"))
     watch.check()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state(),
+                                is_mobile=True)
+    small = phone.new_page()
+    small_watch = Watch(small, scenario.url)
+    small.goto(f"{scenario.url}/dashboard")
+    first = small.locator('#targets ol.targets[data-indicator="TIEU_CHI"] li').first
+    assert (first.get_attribute("data-commune"), first.locator(".value").inner_text()) == (d.B, "40,0% / 83,3%")
+    assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
+    small_watch.check()
+    phone.close()
     context.close()
     assert (SHOTS / "targets.png").stat().st_size > 5_000
