@@ -26,7 +26,9 @@ is two levels (``(kind, at)`` -> commune -> row), and only the touched inner map
 round costs in proportion to what changed, not to the state's size.
 
 Scale: a province of 135 communes keeps ~381 KPI keys per commune and year (365 days, 12 months,
-4 quarters): ~51,000 rows, ~16 MB; directive reach adds one row per directive and recipient.
+4 quarters): ~51,000 rows, ~16 MB; directive reach adds one row per directive and recipient; targets
+one row per commune, plan year, program and indicator (~135 x a dozen: ~1,600 a year, decoded per
+request for the year asked — the province roll-up and the dashboard section).
 Catching up decodes every row once (a year of a province: seconds of CPU; README "Reading the
 province's answers" has the measurement).
 National scale is one deployment (and one read model) per province: 3,321 communes in 34 provinces.
