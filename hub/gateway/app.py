@@ -86,7 +86,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     settings.organ_map()  # a malformed HUB_ORGANS fails at start-up, not as a 500 on every document
-    from hub.gateway import dashboard, ingest, ops, read_api, registry_api
+    from hub.gateway import dashboard, ingest, ops, read_api, read_targets, registry_api
     from hub.gateway.auth import KeyCheck
     from hub.gateway.limits import InFlightLimit
     from hub.gateway.read_model import ReadModel
@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(registry_api.router, prefix="/registry")
     app.include_router(read_api.router)
+    app.include_router(read_targets.router)
     app.include_router(dashboard.router)
     _declare_bearer(app)
     return app

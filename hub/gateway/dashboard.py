@@ -31,10 +31,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub import log, reference
 from hub.analytics import periods as pr
+from hub.analytics import targets as tg
 from hub.errors import TransientError
 from hub.gateway import dashboard_html as html
+from hub.gateway import dashboard_targets
 from hub.gateway.limits import read_body
-from hub.gateway.read_model import FeedSnapshot, overdue_directives, province_ranking, silent_systems
+from hub.gateway.read_model import (
+    FeedSnapshot,
+    overdue_directives,
+    province_ranking,
+    silent_systems,
+    targets_today,
+)
 from hub.systems import READER, System
 
 router = APIRouter(include_in_schema=False)
@@ -137,10 +145,19 @@ async def dashboard(request: Request, month: str | None = None) -> Response:
         period, snap = _context(request, month)
     except _Refused as refused:
         return refused.response
-    province = request.app.state.settings.province
-    ranked = province_ranking(snap, province, "month", period.at)
-    return _html(html.province(reference.provinces().get(province, province), period, ranked,
-                               overdue_directives(snap), silent_systems(snap), request.app.state.now()))
+    settings, now = request.app.state.settings, request.app.state.now()
+    ranked = province_ranking(snap, settings.province, "month", period.at)
+    year = target_year(snap, now)
+    targets = dashboard_targets.section(year, targets_today(snap, year, now, tg.TargetConfig.from_settings(settings)))
+    return _html(html.province(reference.provinces().get(settings.province, settings.province), period, ranked,
+                               overdue_directives(snap), silent_systems(snap), now, targets))
+
+
+def target_year(snap: FeedSnapshot, now_ms: int) -> int:
+    """The plan year the targets section shows: the current one (Vietnam calendar) once it has rows; before
+    that (early January, nothing assigned yet) the latest earlier year that has some."""
+    current = pr.civil_from_days(pr.vn_day(now_ms))[0]
+    return next((y for y in snap.target_years() if y <= current), current)
 
 
 @router.get("/dashboard/communes/{code}")

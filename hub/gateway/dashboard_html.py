@@ -75,7 +75,8 @@ def page(title: str, body: str, *, logged_in: bool = True) -> str:
         '<link rel="icon" href="/dashboard/static/icon.svg" type="image/svg+xml"></head><body>'
         f'<header><a class="home" href="/dashboard">Trung tâm điều hành tỉnh</a>{logout}</header>'
         f'<main>{body}</main><footer>Số liệu từ các luồng dữ liệu của hub (feed.kpi.commune.v1, '
-        'feed.directive.v1, feed.freshness.v1), theo Quyết định 766/QĐ-TTg.</footer></body></html>')
+        'feed.directive.v1, feed.freshness.v1, feed.target.progress.v1), theo Quyết định 766/QĐ-TTg.</footer>'
+        '</body></html>')
 
 
 def login(error: str | None = None, next_path: str = "/dashboard") -> str:
@@ -185,7 +186,8 @@ def _silent(systems: list[dict[str, Any]], now_ms: int) -> str:
             f'<th>Lần nhận cuối</th><th>Im lặng</th></tr></thead><tbody>{rows}</tbody></table></div>')
 
 
-def province(province_name: str, month: pr.Period, ranked, overdue, silent, now_ms: int) -> str:
+def province(province_name: str, month: pr.Period, ranked, overdue, silent, now_ms: int, targets: str = "") -> str:
+    """The province page; ``targets`` is the targets section's HTML (:mod:`hub.gateway.dashboard_targets`)."""
     previous = pr.containing("month", month.start - 1)
     following = pr.following(month)
     nav = (f'<nav class="months"><a href="/dashboard?month={previous.at}">« {period_label(previous)}</a>'
@@ -196,7 +198,7 @@ def province(province_name: str, month: pr.Period, ranked, overdue, silent, now_
         f'<section id="timeliness"><h2>Tỷ lệ giải quyết hồ sơ đúng hạn — {period_label(month)}</h2>{nav}'
         f'<p>{with_rate} / {len(ranked)} xã có số liệu, xếp từ cao đến thấp.</p>{_ranking(ranked)}</section>'
         f'<section id="directives"><h2>Văn bản chỉ đạo quá hạn</h2>{_directives(overdue)}</section>'
-        f'<section id="silent"><h2>Hệ thống không gửi dữ liệu</h2>{_silent(silent, now_ms)}</section>')
+        f'{targets}<section id="silent"><h2>Hệ thống không gửi dữ liệu</h2>{_silent(silent, now_ms)}</section>')
     return page(f"Trung tâm điều hành — {province_name}", body)
 
 

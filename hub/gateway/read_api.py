@@ -2,9 +2,9 @@
 
 Every answer comes from the gateway's read model (:mod:`hub.gateway.read_model`): the rows the
 worker wrote to ``feed.kpi.commune.v1``, ``feed.directive.v1`` and ``feed.freshness.v1``, renamed
-for HTTP — never a second computation. Instants are ISO 8601 UTC strings with milliseconds
-(``2025-11-14T09:00:00.000Z``), durations ``*_ms`` integers, rates fractions 0-1 (null when the
-denominator is 0).
+for HTTP — never a second computation (the target routes are in :mod:`hub.gateway.read_targets`).
+Instants are ISO 8601 UTC strings with milliseconds (``2025-11-14T09:00:00.000Z``), durations
+``*_ms`` integers, rates fractions 0-1 (null when the denominator is 0).
 
 A commune of the province without a row for the period answers 200 with zero counts, null rates
 and ``"data": false``: the province asked about one of its communes, and "nothing was reported" is
@@ -263,7 +263,8 @@ def snapshot(request: Request) -> FeedSnapshot:
     """The read model's snapshot; 503 until it has read the feeds to their end once."""
     snap = request.app.state.read_model.snapshot
     if not snap.caught_up:
-        raise TransientError("the read model has not read the KPI, directive and freshness feeds to their end yet")
+        raise TransientError("the read model has not read the KPI, directive, freshness and target feeds to their "
+                             "end yet")
     return snap
 
 

@@ -1,17 +1,19 @@
-"""The gateway's read model: the latest KPI, directive-reach and freshness rows, in memory.
+"""The gateway's read model: the latest KPI, directive-reach, freshness and target-progress rows, in memory.
 
 The read API, the dashboard and ``hub status`` answer from the rows the worker wrote to
-``feed.kpi.commune.v1``, ``feed.directive.v1`` and ``feed.freshness.v1`` — never from a second
-computation. The feeds are compacted and keyed by what a row is about (``23734|month|2025-11``,
-``<document id>|<commune>``, ``<commune>``), so "the latest value per key" is the whole state.
+``feed.kpi.commune.v1``, ``feed.directive.v1``, ``feed.freshness.v1`` and ``feed.target.progress.v1``
+— never from a second computation. The feeds are compacted and keyed by what a row is about
+(``23734|month|2025-11``, ``<document id>|<commune>``, ``<commune>``,
+``<commune>|<year>|<program>|<indicator>``), so "the latest value per key" is the whole state.
 
 Three parts, one job each:
 
-* :class:`FeedSnapshot` — an immutable view: rows indexed by period, by directive and by commune.
+* :class:`FeedSnapshot` — an immutable view: rows indexed by period, by directive, by commune
+  (freshness) and by commune then target key (targets).
   Readers take ``model.snapshot`` and never wait: no lock, no I/O. Rows are kept as their Avro
   bytes (about 200 bytes a row, against ~1.7 KB as a decoded dict) and decoded on lookup
   (:func:`hub.codec.decode_plain`, tens of microseconds a row).
-* :func:`read_round` / :func:`load` — one bounded read of the three feeds up to their end offsets
+* :func:`read_round` / :func:`load` — one bounded read of the four feeds up to their end offsets
   (``hub.kafka_read``, ``read_committed``: the worker writes them in transactions), folded into a
   new snapshot. ``hub status`` calls :func:`load` with a key filter; the follower calls
   :func:`read_round` again and again.
@@ -24,7 +26,9 @@ is two levels (``(kind, at)`` -> commune -> row), and only the touched inner map
 round costs in proportion to what changed, not to the state's size.
 
 Scale: a province of 135 communes keeps ~381 KPI keys per commune and year (365 days, 12 months,
-4 quarters): ~51,000 rows, ~16 MB; directive reach adds one row per directive and recipient.
+4 quarters): ~51,000 rows, ~16 MB; directive reach adds one row per directive and recipient; targets
+one row per commune, plan year, program and indicator (~135 x a dozen: ~1,600 a year, decoded per
+request for the year asked — the province roll-up and the dashboard section).
 Catching up decodes every row once (a year of a province: seconds of CPU; README "Reading the
 province's answers" has the measurement).
 National scale is one deployment (and one read model) per province: 3,321 communes in 34 provinces.
@@ -34,17 +38,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hub import codec, kafka_read, log, reference, topics
 from hub.analytics import directives as reach
 from hub.analytics import periods as pr
+from hub.analytics import targets as tg
 from hub.errors import HubError, SchemaError
 from hub.settings import Settings
 
-FEEDS = {"kpi": topics.FEED_KPI, "directive": topics.FEED_DIRECTIVE, "freshness": topics.FEED_FRESHNESS}
+FEEDS = {"kpi": topics.FEED_KPI, "directive": topics.FEED_DIRECTIVE, "freshness": topics.FEED_FRESHNESS,
+         "target": topics.FEED_TARGET_PROGRESS}
 KeyFilter = Callable[[str, str], bool]  # (feed name, record key) -> keep it
 Changes = dict[str, dict[str, bytes | None]]  # feed name -> record key -> latest value (None: tombstone)
 _EMPTY: Mapping = {}
@@ -61,13 +67,14 @@ class Reach:
 
 @dataclass(frozen=True)
 class FeedSnapshot:
-    """The three feeds at one point of reading. Immutable: its maps are never changed once built."""
+    """The four feeds at one point of reading. Immutable: its maps are never changed once built."""
 
     schemas: codec.Schemas
     kpi: Mapping[tuple[str, str], Mapping[str, bytes]] = field(default_factory=dict)  # (kind, at) -> commune
     directives: Mapping[str, Mapping[str, Reach]] = field(default_factory=dict)  # document id -> commune
     overdue: frozenset[str] = frozenset()  # documents with an overdue recipient
     freshness: Mapping[str, bytes] = field(default_factory=dict)  # commune -> row
+    targets: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)  # commune -> progress key -> row
     rows: int = 0
     caught_up: bool = False  # a round reached the end offsets of every feed
     built_ms: int = 0
@@ -106,6 +113,24 @@ class FeedSnapshot:
     def freshness_rows(self) -> list[dict[str, Any]]:
         return [self._decode(v) for _c, v in sorted(self.freshness.items())]
 
+    # -- target progress --------------------------------------------------------------------------
+    def target_rows(self, year: int, commune: str | None = None) -> list[dict[str, Any]]:
+        """Progress rows of a plan year (one commune's, or every commune's), as the pure functions of
+        :mod:`hub.analytics.targets` take them (status in lower case); by commune and key."""
+        communes = [commune] if commune is not None else sorted(self.targets)
+        prefix_year = f"|{year}|"
+        out = []
+        for c in communes:
+            for key, value in sorted(self.targets.get(c, _EMPTY).items()):
+                if key[len(c):].startswith(prefix_year):  # the year is in the key: decode only that year's rows
+                    out.append(tg.from_avro(self._decode(value)))
+        return out
+
+    def target_years(self) -> list[int]:
+        """Plan years with at least one progress row, latest first."""
+        years = {int(key.split("|")[1]) for inner in self.targets.values() for key in inner}
+        return sorted(years, reverse=True)
+
 
 # --- folding records into a snapshot (pure) -----------------------------------------------------
 def _kpi_index(key: str) -> tuple[tuple[str, str], str] | None:
@@ -116,56 +141,65 @@ def _kpi_index(key: str) -> tuple[tuple[str, str], str] | None:
     return (parts[1], parts[2]), parts[0]
 
 
+def _target_index(key: str) -> str | None:
+    """The commune of a progress key ``<commune>|<year>|<program>|<indicator>``; None for another shape."""
+    parts = key.split("|")
+    if len(parts) != 4 or not parts[0] or not parts[1].isdigit():
+        return None
+    return parts[0]
+
+
 def apply(snap: FeedSnapshot, changes: Changes, *, caught_up: bool = True) -> FeedSnapshot:
     """A new snapshot with ``changes`` folded in; what they do not touch is shared with ``snap``.
 
     ``changes`` hold decodable values only (:func:`FeedReaders.read_round` leaves the others out);
     keys of another shape (KPI v1 rows were keyed by commune alone) are skipped.
     """
-    kpi, directives, freshness = snap.kpi, snap.directives, snap.freshness
+    kpi, directives, freshness, progress = snap.kpi, snap.directives, snap.freshness, snap.targets
     overdue = snap.overdue
     rows = snap.rows
     if changes.get("kpi"):
-        kpi = dict(kpi)
-        touched: dict[tuple[str, str], dict[str, bytes]] = {}
-        for key, value in changes["kpi"].items():
-            index = _kpi_index(key)
-            if index is None:
-                continue
-            period, commune = index
-            inner = touched.get(period)
-            if inner is None:
-                inner = touched[period] = dict(kpi.get(period, _EMPTY))
-            rows += _set(inner, commune, value)
-        for period, inner in touched.items():
-            if inner:
-                kpi[period] = inner
-            else:
-                kpi.pop(period, None)
+        kpi, _touched, delta = _fold(kpi, ((*index, value) for key, value in changes["kpi"].items()
+                                           if (index := _kpi_index(key)) is not None))
+        rows += delta
     if changes.get("directive"):
-        directives = dict(directives)
-        docs: dict[str, dict[str, Reach]] = {}
-        for key, value in changes["directive"].items():
-            doc, sep, commune = key.rpartition("|")
-            if not sep or not doc:
-                continue
-            inner = docs.get(doc)
-            if inner is None:
-                inner = docs[doc] = dict(directives.get(doc, _EMPTY))
-            rows += _set(inner, commune, None if value is None else _reach(snap.schemas, value))
-        for doc, inner in docs.items():
-            if inner:
-                directives[doc] = inner
-            else:
-                directives.pop(doc, None)
+        split = ((key.rpartition("|"), value) for key, value in changes["directive"].items())
+        directives, docs, delta = _fold(directives, (
+            (doc, commune, None if value is None else _reach(snap.schemas, value))
+            for (doc, sep, commune), value in split if sep and doc))
+        rows += delta
         now_overdue = {d for d in docs if any(r.overdue for r in docs[d].values())}
         overdue = frozenset((overdue - docs.keys()) | now_overdue)
     if changes.get("freshness"):
         freshness = dict(freshness)
         for key, value in changes["freshness"].items():
             rows += _set(freshness, key, value)
-    return replace(snap, kpi=kpi, directives=directives, overdue=overdue, freshness=freshness, rows=rows,
-                   caught_up=caught_up or snap.caught_up, built_ms=int(time.time() * 1000))
+    if changes.get("target"):
+        progress, _touched, delta = _fold(progress, ((commune, key, value) for key, value in changes["target"].items()
+                                                     if (commune := _target_index(key)) is not None))
+        rows += delta
+    return replace(snap, kpi=kpi, directives=directives, overdue=overdue, freshness=freshness, targets=progress,
+                   rows=rows, caught_up=caught_up or snap.caught_up, built_ms=int(time.time() * 1000))
+
+
+def _fold(outer: Mapping, items: Iterable[tuple[Any, str, Any]]) -> tuple[dict, dict[Any, dict], int]:
+    """A two-level index with ``(outer key, inner key, value or None)`` set or deleted: a new outer map in
+    which only the touched inner maps are copies (the others are shared), the touched inner maps, and the
+    change in the number of rows."""
+    new = dict(outer)
+    touched: dict[Any, dict] = {}
+    delta = 0
+    for key, inner_key, value in items:
+        inner = touched.get(key)
+        if inner is None:
+            inner = touched[key] = dict(outer.get(key, _EMPTY))
+        delta += _set(inner, inner_key, value)
+    for key, inner in touched.items():
+        if inner:
+            new[key] = inner
+        else:
+            new.pop(key, None)
+    return new, touched, delta
 
 
 def _set(target: dict, key: str, value: Any) -> int:
@@ -241,7 +275,7 @@ class FeedReaders:
 
 def load(settings: Settings, *, keep: KeyFilter | None = None, timeout_s: float = 10.0,
          client: str = "read-model-once") -> FeedSnapshot:
-    """The three feeds read once to their end offsets (``hub status``); ``keep`` filters record keys."""
+    """The four feeds read once to their end offsets (``hub status``); ``keep`` filters record keys."""
     readers = FeedReaders(settings, client=client, timeout_s=timeout_s)
     try:
         changes, _unreadable = readers.read_round(keep=keep)
@@ -251,7 +285,7 @@ def load(settings: Settings, *, keep: KeyFilter | None = None, timeout_s: float 
 
 
 class ReadModel:
-    """Follows the three feeds in a daemon thread; ``snapshot`` is always ready to use.
+    """Follows the four feeds in a daemon thread; ``snapshot`` is always ready to use.
 
     Before the first complete round ``snapshot.caught_up`` is False (``/readyz`` says so and the
     read API answers 503 rather than zeros). A failed round keeps the last snapshot, logs
@@ -365,3 +399,18 @@ def acceptance_met(row: dict[str, Any]) -> bool:
     (hub.analytics.directives.ANSWERS['acceptance']: rejected, accepted, assigned, processing, completed)."""
     return (any(row.get(t) is not None for t in _ACCEPTANCE_TIMES)
             or row.get("last_status") in reach.ANSWERS["acceptance"])
+
+
+def targets_today(snap: FeedSnapshot, year: int, now_ms: int, cfg: tg.TargetConfig,
+                  commune: str | None = None) -> list[dict[str, Any]]:
+    """Progress rows of a plan year as of the reader's today (by commune and key).
+
+    A row the worker already evaluated for that day is answered as written. Otherwise — the worker's
+    daily timer has not run yet after midnight, or the plan closed since — it is moved to today with
+    :func:`hub.analytics.targets.reevaluate`, the worker's own rule, so the read API and the dashboard
+    never show yesterday's expected share.
+    """
+    today = pr.vn_day(now_ms)
+    day, final = tg.date_of(min(today, tg.close_day(year))), today > tg.close_day(year)
+    return [r if (r["evaluated_for"], r["final"]) == (day, final) else tg.reevaluate(r, now_ms, cfg)
+            for r in snap.target_rows(year, commune)]

@@ -88,7 +88,7 @@ def test_no_server_errors(live):
     assert time.monotonic() - started < 240
 
 
-READ_PATHS = ("/v1/kpi/", "/v1/directives", "/v1/freshness")
+READ_PATHS = ("/v1/kpi/", "/v1/directives", "/v1/freshness", "/v1/targets/")
 
 
 @pytest.fixture
@@ -115,7 +115,8 @@ def test_read_api_has_no_server_errors(reader_live):
 
     failures = _fuzz(srv.url, key, wanted)
     assert sorted(fuzzed) == ["/v1/directives", "/v1/directives/{document_id}", "/v1/freshness",
-                              "/v1/kpi/communes/{code}", "/v1/kpi/province"]
+                              "/v1/kpi/communes/{code}", "/v1/kpi/province", "/v1/targets/communes/{code}",
+                              "/v1/targets/province"]
     assert not failures, "\n\n".join(failures)
 
 
