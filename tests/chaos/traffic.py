@@ -127,6 +127,7 @@ class GatewayClient(_Worker):
         self.client = httpx.Client(base_url=url, timeout=15.0, headers={
             "authorization": f"Bearer {key}", "content-type": "application/json", "x-hub-format": "hub-json"})
         self.unavailable = 0  # 503 answers seen
+        self.acked = 0  # events answered 202
         self.refused: list[tuple[int, str]] = []  # 4xx/5xx other than 503: a client would give up on these
 
     def send(self, events: list[Event]) -> None:
@@ -141,6 +142,7 @@ class GatewayClient(_Worker):
                 continue
             if r.status_code == 202:
                 self.ledger.ack(events)
+                self.acked += len(events)
                 return
             if r.status_code == 503:
                 self.unavailable += 1
@@ -198,3 +200,29 @@ def settled(read, timeout_s: float, interval_s: float):
         return now if agreed else None
 
     return wait_for(same, timeout_s=timeout_s, interval_s=interval_s, what="two equal readings")
+
+
+class Supervisor:
+    """Keeps one ``hub worker`` running as systemd's ``Restart=always`` would: ``check()`` (call it from the
+    test's polling) starts a new one, with the same ``HUB_WORKER_ID``, when the last one exited; each restart
+    is recorded with the exit code and the last error line (``worker_crashed``) of the process that died."""
+
+    def __init__(self, hub_process, s: Settings, name: str = "worker") -> None:
+        self.hub_process, self.s, self.name = hub_process, s, name
+        self.restarts: list[str] = []
+        self.current = hub_process(["worker"], s, name=f"{name}-0")
+
+    def check(self) -> None:
+        rc = self.current.popen.poll()
+        if rc is None:
+            return
+        crash = [line for line in self.current.output().splitlines() if '"worker_crashed"' in line]
+        self.restarts.append(f"exit {rc}: {crash[-1][:300] if crash else 'no worker_crashed line'}")
+        self.current = self.hub_process(["worker"], self.s, name=f"{self.name}-{len(self.restarts)}")
+
+    def until(self, predicate):
+        """``predicate`` wrapped for ``wait_for``: the worker is kept running while it is polled."""
+        def check():
+            self.check()
+            return predicate()
+        return check
