@@ -2,7 +2,7 @@
 partition SIGKILLed mid-stream while SDK publishers (acks=all) and a worker run; nothing acknowledged is
 lost, nothing duplicated, per-dossier order kept. The killed node comes back and catches up.
 
-Size: 800 dossiers (about 3,000 events); ``HUB_CHAOS_SCALE=N`` makes it N times bigger.
+Size: 400 dossiers (about 1,750 events); ``HUB_CHAOS_SCALE=N`` makes it N times bigger.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from hub.testing import wait_for
 pytestmark = pytest.mark.integration
 
 SCALE = max(1.0, float(os.environ.get("HUB_CHAOS_SCALE", "1")))
-DOSSIERS = size(800, SCALE)
+DOSSIERS = size(400, SCALE)
 SYSTEM = "chaos-cluster"
 
 
