@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint kafka-up kafka-down bench schemas-check setup clean
+.PHONY: run test lint kafka-up kafka-down bench schemas-check setup clean chaos
 
 setup: $(STAMP)
 
@@ -27,6 +27,15 @@ test: setup
 	@$(BIN)/ruff check hub connectors tests bench
 	@$(BIN)/hub schemas check
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The chaos scenarios at full size (HUB_CHAOS_SCALE, default 5: about 10,000 hostile inputs, 25+ worker
+# kills, 5x the events); `make test` runs them at scale 1. The checker's lines are printed at the end.
+chaos: setup
+	@ops/preflight.sh kafka
+	@mkdir -p var/chaos
+	@HUB_CHAOS_SCALE=$${HUB_CHAOS_SCALE:-5} $(BIN)/python -m pytest tests/chaos -q -p no:logging \
+		-o junit_family=xunit1 --junitxml=var/chaos/report.xml $(PYTEST_ARGS); rc=$$?; \
+		$(BIN)/python tests/chaos/report.py var/chaos/report.xml; exit $$rc
 
 lint: setup
 	@$(BIN)/ruff check hub connectors tests bench

@@ -292,13 +292,13 @@ class Outbox:
                                       error=f"{type(error).__name__}: {error}"[:300])
                     if producer is not None:
                         # A fresh producer after a failure: the old one may hold expired batches.
-                        producer.close(timeout=1)
+                        _discard(producer, timeout_s=1)
                         producer = None
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, self.backoff_max_s)
         finally:
             if producer is not None:
-                producer.close(timeout=5)
+                _discard(producer, timeout_s=5)
             if self._lock_file is not None:
                 self._lock_file.close()
                 self._lock_file = None
@@ -326,6 +326,21 @@ class Outbox:
             acked += 1
             self._counts["forwarded"] += 1
         return acked, None
+
+
+def _discard(producer: KafkaProducer, *, timeout_s: float) -> None:
+    """Close a producer that may still hold unacknowledged batches (the broker is away).
+
+    ``KafkaProducer.close`` flushes first and raises ``KafkaTimeoutError`` when batches remain: raised
+    here, it ended the forwarder thread, and the outbox stopped draining after a broker outage. The rows
+    are still on disk, so the batches are dropped (force close) and the next producer sends them again.
+    """
+    try:
+        producer.close(timeout=timeout_s)
+    except KafkaError:
+        sender = getattr(producer, "_sender", None)
+        if sender is not None:
+            sender.force_close()
 
 
 def _event_fields(kind: str, headers: dict[str, str]) -> dict[str, str | None]:

@@ -19,6 +19,10 @@ from hub.headers import Headers
 from hub.settings import Settings
 
 _RECONNECT_S = (0.2, 5.0)  # first and largest pause between connection attempts
+# Errors after which an idempotent producer stays unusable (its sequence numbers or id no longer match the
+# broker's; aiokafka does not reset them): every later write would fail the same way, so a new producer is made.
+_BROKEN_PRODUCER = frozenset({"OutOfOrderSequenceNumber", "UnknownProducerIdError", "InvalidProducerEpoch",
+                              "ProducerFenced", "InvalidProducerIdMapping"})
 
 
 async def cancel(task: asyncio.Task | None) -> None:
@@ -27,6 +31,11 @@ async def cancel(task: asyncio.Task | None) -> None:
         task.cancel()
         with contextlib.suppress(BaseException):
             await task
+
+
+async def _stop(producer) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(producer.stop(), timeout=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +117,23 @@ class KafkaWriter:
                                  "by event id)") from None
         except Exception as exc:  # aiokafka raises KafkaError subclasses; any failure is "not accepted"
             self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            if type(exc).__name__ in _BROKEN_PRODUCER:
+                self._renew(producer, self.last_error)
             raise TransientError(f"Kafka did not acknowledge the write: {type(exc).__name__}: {exc}; nothing is "
                                  "accepted, retry the whole request (events already written are deduplicated "
                                  "by event id)") from exc
         return [Written(md.topic, md.partition, md.offset) for md in done]
+
+    def _renew(self, broken, reason: str) -> None:
+        """Replace a producer left unusable (found by the broker-fault chaos test: after a broker restart the
+        gateway answered 503 ``OutOfOrderSequenceNumber`` to every write, for good)."""
+        if self._producer is not broken:
+            return  # another request renewed it already
+        self._producer = None
+        log.get().warning("gateway_kafka_reconnect", reason=reason)
+        loop = asyncio.get_running_loop()
+        loop.create_task(_stop(broken))
+        self._task = loop.create_task(self._connect(), name="gateway-kafka-connect")
 
     async def close(self) -> None:
         self._task = await cancel(self._task)

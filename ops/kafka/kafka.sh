@@ -4,6 +4,7 @@
 #   ops/kafka/kafka.sh down   stop the broker started by `up` (by PID file)
 #   ops/kafka/kafka.sh status exit 0 when the broker answers
 #   ops/kafka/kafka.sh run    like up, in the foreground (the broker replaces the shell: containers)
+#   ops/kafka/kafka.sh jars   only resolve the jars into $HUB_KAFKA_HOME/libs (ops/kafka/cluster.sh uses them)
 # Environment: HUB_KAFKA_HOME (default var/kafka), HUB_KAFKA_PORT (9092),
 # HUB_KAFKA_CONTROLLER_PORT (9093), HUB_KAFKA_HEAP (1g), HUB_KAFKA_START_TIMEOUT (120 s),
 # HUB_KAFKA_LIBS (the Kafka jars; default $HUB_KAFKA_HOME/libs, fetched with Maven; when set, used
@@ -292,5 +293,6 @@ case "${1:-}" in
   run) run ;;
   down) down ;;
   status) port_open "$port" ;;
-  *) echo "usage: $0 up|run|down|status" >&2; exit 2 ;;
+  jars) need_tools; fetch_jars ;;
+  *) echo "usage: $0 up|run|down|status|jars" >&2; exit 2 ;;
 esac
