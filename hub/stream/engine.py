@@ -21,6 +21,7 @@ engine, and the worker exits non-zero.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import defaultdict
@@ -37,6 +38,11 @@ from hub.stream.store import Store, open_backend
 
 logger = log.get("hub.stream")
 _BACKOFF_MAX_S = 30.0
+# Errors after which the producer's transactional state cannot be trusted: a new producer is made.
+_PRODUCER_STATE_ERRORS = frozenset({"_FENCED", "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE",
+                                    "OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID", "_STATE"})
+_RENEWALS_MAX = 5  # producer renewals within _RENEWAL_WINDOW_S before the engine stops loudly
+_RENEWAL_WINDOW_S = 600.0
 _FIRST_CHUNK = 500  # records in the first transaction; the chunk then adapts (see _step)
 _MIN_CHUNK = 50
 
@@ -90,6 +96,7 @@ class Engine:
         self._copartitioned = frozenset(spec.name for spec in processor.stores if spec.copartitioned)
         self._next_punctuate = time.monotonic() + (processor.punctuate_every_s or 0)
         self._backoff_s = 0.0
+        self._renewals: list[float] = []  # monotonic times the producer was replaced
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._restorer: Consumer | None = None
@@ -115,10 +122,7 @@ class Engine:
 
     def _start(self) -> None:
         s = self.settings
-        self._producer = Producer(clients.producer_config(s, client_id=self.transactional_id,
-                                                          transactional_id=self.transactional_id))
-        # Fences an earlier instance with the same transactional id and aborts what it left open.
-        self._producer.init_transactions(60)
+        self._producer = self._new_producer()
         config = clients.consumer_config(s, group_id=self.group_id, client_id=self.transactional_id)
         if self._copartitioned:
             # Range gives partition p of every input topic (equal partition counts) to one member.
@@ -226,18 +230,44 @@ class Engine:
                     continue  # librdkafka allows calling commit again after a retriable error
                 raise
 
+    def _new_producer(self) -> Producer:
+        producer = Producer(clients.producer_config(self.settings, client_id=self.transactional_id,
+                                                    transactional_id=self.transactional_id))
+        # Fences an earlier instance with the same transactional id and aborts what it left open.
+        producer.init_transactions(60)
+        return producer
+
+    def _renew_producer(self, err) -> None:
+        """Replace a producer whose transactional state is broken (fenced after a coordinator
+        fail-over or a transaction timeout, out-of-order sequence after a broker restart): the new
+        one's init_transactions aborts whatever the old one left open, and the batch is retried from
+        its first records. A worker that keeps being fenced (two live processes with the same
+        HUB_WORKER_ID) stops loudly instead of fencing the other one forever."""
+        now = time.monotonic()
+        self._renewals = [t for t in self._renewals if now - t < _RENEWAL_WINDOW_S]
+        if len(self._renewals) >= _RENEWALS_MAX:
+            self._log.error("batch_fatal", reason=err.name(), error=err.str()[:300], renewals=len(self._renewals))
+            raise KafkaException(err)
+        self._renewals.append(now)
+        self._log.warning("producer_renewed", reason=err.name(), error=err.str()[:300])
+        old, self._producer = self._producer, None
+        with contextlib.suppress(KafkaException, RuntimeError):
+            old.purge(True, True, False)  # nothing of it may be sent any more
+        del old
+        self._producer = self._new_producer()
+
     def _abort(self, data: list, exc: KafkaException | None) -> None:
         err = exc.args[0] if exc is not None else None
-        if err is not None and err.fatal():
-            self._log.error("batch_fatal", reason=err.name(), error=err.str()[:300], records=len(data))
-            raise exc
-        try:
-            self._producer.abort_transaction(self.commit_timeout_s)
-        except KafkaException as abort_exc:
-            aerr = abort_exc.args[0]
-            if aerr.fatal():
-                raise
-            self._log.warning("abort_failed", reason=aerr.name(), error=aerr.str()[:200])
+        broken = err is not None and (err.fatal() or err.name() in _PRODUCER_STATE_ERRORS)
+        if not (err is not None and err.fatal()):
+            try:
+                self._producer.abort_transaction(self.commit_timeout_s)
+            except KafkaException as abort_exc:
+                aerr = abort_exc.args[0]
+                if aerr.fatal() or aerr.name() in _PRODUCER_STATE_ERRORS:
+                    broken, err = True, aerr
+                else:
+                    self._log.warning("abort_failed", reason=aerr.name(), error=aerr.str()[:200])
         for stores in self._stores.values():
             for store in stores.values():
                 store.abort()
@@ -248,6 +278,8 @@ class Engine:
             self._log.error("batch_aborted", reason=err.name(), error=err.str()[:300], records=len(data),
                             partitions=sorted({f"{m.topic()}:{m.partition()}" for m in data}),
                             retry_in_s=min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2)))
+        if broken:
+            self._renew_producer(err)
 
     def _rewind(self, data: list) -> None:
         first: dict[TP, int] = {}

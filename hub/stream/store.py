@@ -76,8 +76,8 @@ class MemoryBackend:
         self._data.clear()
 
 
-_ROCKS_CACHE_BYTES = 96 * 1024 * 1024  # blocks, index/filter blocks and memtables of every store
-_ROCKS_MEMTABLE_BYTES = 48 * 1024 * 1024  # of which memtables at most (a flush is triggered beyond)
+_ROCKS_CACHE_BYTES = 48 * 1024 * 1024  # blocks, index/filter blocks and memtables of every store
+_ROCKS_MEMTABLE_BYTES = 24 * 1024 * 1024  # of which memtables at most (a flush is triggered beyond)
 _shared: tuple | None = None
 
 
