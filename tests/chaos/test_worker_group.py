@@ -1,7 +1,7 @@
 """Chaos: three workers in one group under a steady stream; a fourth joins, one leaves (SIGTERM), one is
 SIGKILLed — every rebalance mid-stream; nothing is lost or duplicated and every dossier keeps its order.
 
-Size: 1,000 dossiers (about 3,700 events) at about 400 events/s; ``HUB_CHAOS_SCALE=N`` makes the stream
+Size: 1,000 dossiers (about 3,700 events) at about 100 events/s; ``HUB_CHAOS_SCALE=N`` makes the stream
 N times longer.
 """
 
@@ -42,7 +42,8 @@ def test_workers_joining_leaving_and_dying_mid_stream_lose_and_repeat_nothing(ma
     wait_for(lambda: all(_owns_partitions(w) for w in workers.values()), timeout_s=120, interval_s=0.2,
              what="three workers sharing the ingest partitions")
     ledger = Ledger()
-    sender = SdkSender(s, SYSTEM, events, ledger, chunk=40, pause_s=0.1)
+    # ~100 events/s: the stream must outlast a join, a graceful leave and a kill on a quiet machine too
+    sender = SdkSender(s, SYSTEM, events, ledger, chunk=40, pause_s=0.4)
     sender.start()
     steps: list[str] = []
 
@@ -53,7 +54,8 @@ def test_workers_joining_leaving_and_dying_mid_stream_lose_and_repeat_nothing(ma
     rc = workers["g0"].stop()
     steps.append(f"g0 left (SIGTERM, exit {rc}) at {ledger.count()} acks")
     before = ledger.count()
-    wait_for(lambda: ledger.count() >= before + len(events) // 10, timeout_s=120, what="stream going on")
+    wait_for(lambda: ledger.count() >= min(before + len(events) // 10, len(events)), timeout_s=120,
+             what="stream going on")
     workers["g1"].kill()
     steps.append(f"g1 SIGKILLed at {ledger.count()} acks")
 
