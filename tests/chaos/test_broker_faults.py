@@ -28,14 +28,10 @@ from hub import systems, topics
 from hub.errors import TransientError
 from hub.testing import free_port, wait_for
 
-# Not yet reliable, so off by default (HUB_CHAOS_BROKER_FAULTS=1 runs it): it found two defects, one fixed
-# (the gateway's producer wedged with OutOfOrderSequenceNumber after a broker restart) and one open — after
-# the SIGKILL/restart the worker's kpi engine aborted with OUT_OF_ORDER_SEQUENCE_NUMBER and then stopped
-# progressing (kpi lag stuck at 844 for 5 minutes, normalize at 0); see docs/reliability.md.
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(os.environ.get("HUB_CHAOS_BROKER_FAULTS") != "1",
-                                 reason="open defect: a worker engine stalls after a broker restart "
-                                        "(docs/reliability.md); HUB_CHAOS_BROKER_FAULTS=1 runs it")]
+# It found three defects, each fixed with its own regression test: the gateway's producer wedged with
+# OutOfOrderSequenceNumber after a broker restart, the outbox forwarder died when a producer could not
+# flush on close, and the worker's transactional producer broke (docs/reliability.md).
+pytestmark = pytest.mark.integration
 
 SCALE = max(1.0, float(os.environ.get("HUB_CHAOS_SCALE", "1")))
 DOSSIERS = size(300, SCALE)
