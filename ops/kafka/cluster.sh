@@ -49,7 +49,9 @@ check_node() {
 
 jars() {
   [ -f "$libs/.complete" ] && return 0
-  HUB_KAFKA_HOME=$(dirname "$libs") "$here/kafka.sh" jars
+  ls "$libs"/kafka_*.jar >/dev/null 2>&1 && [ -n "${HUB_KAFKA_LIBS:-}" ] && return 0  # jars given as they are
+  # kafka.sh resolves into $HUB_KAFKA_HOME/libs only when HUB_KAFKA_LIBS is unset (else it takes them as given)
+  env -u HUB_KAFKA_LIBS HUB_KAFKA_HOME="$(dirname "$libs")" "$here/kafka.sh" jars
 }
 
 voters() {
