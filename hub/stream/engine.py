@@ -40,7 +40,7 @@ logger = log.get("hub.stream")
 _BACKOFF_MAX_S = 30.0
 # Errors after which the producer's transactional state cannot be trusted: a new producer is made.
 _PRODUCER_STATE_ERRORS = frozenset({"_FENCED", "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE",
-                                    "OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID", "_STATE"})
+                                    "OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID", "_STATE", "_CONFLICT"})
 _RENEWALS_MAX = 5  # producer renewals within _RENEWAL_WINDOW_S before the engine stops loudly
 _RENEWAL_WINDOW_S = 600.0
 _FIRST_CHUNK = 500  # records in the first transaction; the chunk then adapts (see _step)
@@ -264,10 +264,11 @@ class Engine:
                 self._producer.abort_transaction(self.commit_timeout_s)
             except KafkaException as abort_exc:
                 aerr = abort_exc.args[0]
-                if aerr.fatal() or aerr.name() in _PRODUCER_STATE_ERRORS:
-                    broken, err = True, aerr
-                else:
-                    self._log.warning("abort_failed", reason=aerr.name(), error=aerr.str()[:200])
+                # An abort that did not complete (timed out while the broker was away, or _CONFLICT
+                # with the one still in progress) leaves the producer unable to begin the next
+                # transaction: a new producer's init_transactions aborts it on the broker instead.
+                self._log.warning("abort_failed", reason=aerr.name(), error=aerr.str()[:200])
+                broken, err = True, aerr
         for stores in self._stores.values():
             for store in stores.values():
                 store.abort()
