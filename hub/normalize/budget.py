@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
@@ -27,34 +26,42 @@ from hub.errors import Rejected
 T = TypeVar("T")
 R = TypeVar("R")
 clock = time.monotonic
-_deadline: ContextVar[float] = ContextVar("hub_normalize_deadline", default=math.inf)
-_budget_ms: ContextVar[float] = ContextVar("hub_normalize_budget_ms", default=math.inf)
+# (deadline on ``clock``, budget in ms for messages)
+_limit: ContextVar[tuple[float, float]] = ContextVar("hub_normalize_limit", default=(math.inf, math.inf))
 
 
-@contextmanager
-def limit(seconds: float | None) -> Iterator[None]:
-    """Run the body under a deadline ``seconds`` from now (None: no deadline)."""
-    if seconds is None:
-        yield
-        return
-    tokens = (_deadline.set(clock() + seconds), _budget_ms.set(seconds * 1000))
-    try:
-        yield
-    finally:
-        _deadline.reset(tokens[0])
-        _budget_ms.reset(tokens[1])
+class limit:  # noqa: N801 - used as ``with budget.limit(seconds):``, like a function
+    """Run the body under a deadline ``seconds`` from now (None: no deadline).
+
+    A class, not ``@contextmanager``: it wraps every event normalized, and a generator-based
+    context manager costs several times more to enter and leave.
+    """
+
+    __slots__ = ("_seconds", "_token")
+
+    def __init__(self, seconds: float | None) -> None:
+        self._seconds = seconds
+
+    def __enter__(self) -> None:
+        if self._seconds is not None:
+            self._token = _limit.set((clock() + self._seconds, self._seconds * 1000))
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._seconds is not None:
+            _limit.reset(self._token)
 
 
 def check(what: str) -> None:
     """Raise ``too_expensive`` if the current record's deadline has passed; ``what`` names the loop."""
-    if clock() > _deadline.get():
+    deadline, budget_ms = _limit.get()
+    if clock() > deadline:
         raise Rejected("too_expensive", f"normalizing took longer than the per-record budget of "
-                       f"{_budget_ms.get():.0f} ms (HUB_MAX_RECORD_MS), at {what}", stage="map")
+                       f"{budget_ms:.0f} ms (HUB_MAX_RECORD_MS), at {what}", stage="map")
 
 
 def each(items: Iterable[T], what: str) -> Iterator[T]:
     """``items`` with a deadline check before each one."""
-    deadline = _deadline.get()
+    deadline = _limit.get()[0]
     if deadline == math.inf:
         yield from items
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import pkgutil
-from functools import cache
+from functools import cache, lru_cache
 from types import ModuleType
 
 import orjson
@@ -47,6 +47,9 @@ def kinds_of(mod: ModuleType) -> tuple[str, ...]:
     return kinds if kinds and all(k in _KINDS for k in kinds) else ()
 
 
+_kinds = cache(kinds_of)  # per event: a dialect's KIND does not change after import
+
+
 def event_id(source_system: str, source_event_id: str) -> str:
     """The hub's identity of an event: what deduplication keys on."""
     return hashlib.sha256(f"{source_system}\x1f{source_event_id}".encode()).hexdigest()[:32]
@@ -58,8 +61,16 @@ def content_id(rec: dict) -> str:
     Pseudonyms and their key ids are left out: the gateway validates with throw-away keys and must
     answer the ids the worker will publish, and a key rotation must not turn re-sends into new events.
     """
-    content = {k: v for k, v in rec.items() if not k.endswith(("_pseudonym", "_pseudonym_key_id"))}
+    content = rec.copy()
+    for key in _pseudonym_keys(tuple(rec)):
+        del content[key]
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+@lru_cache(maxsize=256)
+def _pseudonym_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    # A dialect emits a few key layouts: the suffix test runs once per layout, not per key per record.
+    return tuple(k for k in keys if k.endswith(("_pseudonym", "_pseudonym_key_id")))
 
 
 def normalize(raw: bytes, env: Envelope, ctx: Context, *, budget_s: float | None = None) -> list[dict]:
@@ -81,7 +92,7 @@ def normalize(raw: bytes, env: Envelope, ctx: Context, *, budget_s: float | None
     if mod is None:
         raise Rejected("unknown_format",
                        f"format {env.format[:32]!r} is not one of {', '.join(sorted(formats()))}", stage="parse")
-    if env.kind not in kinds_of(mod):
+    if env.kind not in _kinds(mod):
         served = " or ".join(kinds_of(mod))
         raise Rejected("unknown_format", f"format {env.format!r} carries {served} events, not {env.kind}",
                        stage="parse")

@@ -13,7 +13,8 @@ from hub.normalize import Context, Envelope, normalize
 from hub.topics import FEED_BY_KIND
 
 
-@dataclass(frozen=True, slots=True)
+# Not ``frozen`` (see Envelope): these are made per event and never changed.
+@dataclass(slots=True)
 class Source:
     """Where the raw record was read (for DLQ headers and logs)."""
 
@@ -23,7 +24,7 @@ class Source:
     timestamp_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FeedRecord:
     key: bytes
     value: bytes
@@ -32,7 +33,7 @@ class FeedRecord:
     commune_code: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     envelope: Envelope
     records: list[FeedRecord] = field(default_factory=list)
