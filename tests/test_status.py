@@ -10,7 +10,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from hub import headers as h
-from hub import status, systems, topics, verdict
+from hub import status, status_text, systems, topics, verdict
 from hub.errors import Rejected
 from hub.pipeline.process import Source, dlq_headers
 from hub.settings import Settings
@@ -57,7 +57,7 @@ def test_province_glance_names_the_five_worst_communes():
         "456/CT-UBND", ["23749", "23767"], ["23767"])
     assert [(s["code"], s["source_system"]) for s in g["silent_systems"]] == [
         ("23728", "onestop-iakhuol"), ("23734", "onestop-ialy")]
-    text = status.render({"bootstrap": "b", "brokers": 1, "topics": {}, "groups": {},
+    text = status_text.render({"bootstrap": "b", "brokers": 1, "topics": {}, "groups": {},
                           "systems": {"active": 0, "revoked": 0}, "dlq": {"error": "x"},
                           "freshness": {"error": "y"}, "province_glance": g})
     assert "worst timeliness (7 communes rated): 23701 " in text and "not accepted: 23767" in text
@@ -110,7 +110,7 @@ def _report() -> dict:
 
 def test_render_is_one_screen_with_every_section_and_the_verdict_last():
     """The text report names broker, topics, groups, systems, dead letters, silences, and ends with the reasons."""
-    text = status.render(_report())
+    text = status_text.render(_report())
     lines = text.splitlines()
     assert text.startswith("broker      127.0.0.1:9092: reachable (1 broker(s))")
     assert any(line.split() == ["p.ingest.dossier", "3", "5", "4,0,1"] for line in lines)
@@ -139,7 +139,7 @@ def test_render_reports_section_errors():
     r["silent_systems"] = {"error": "topic p.feed.freshness.v1 does not exist"}
     r["freshness"] = {"error": "no progress"}
     r["verdict"] = verdict.judge(r)
-    text = status.render(r)
+    text = status_text.render(r)
     for msg in ("p.hub-normalize: error: CoordinatorNotAvailable", "error: registry unreadable", "does not exist",
                 "silent systems error: topic p.feed.freshness.v1", "freshness   error: no progress"):
         assert msg in text

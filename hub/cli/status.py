@@ -9,7 +9,7 @@ import sys
 
 import orjson
 
-from hub import status, verdict
+from hub import status, status_text, verdict
 from hub.settings import Settings
 
 DESCRIPTION = """\
@@ -59,5 +59,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(orjson.dumps(report, option=orjson.OPT_NON_STR_KEYS).decode())
     else:
-        sys.stdout.write(status.render(report))
+        sys.stdout.write(status_text.render(report))
     return 0 if report["verdict"]["ok"] else 1

@@ -29,12 +29,12 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from hub import log, topics
+from hub import log
 from hub.settings import Settings
-from hub.stream import clients
+from hub.stream import clients, restore
 from hub.stream.metrics import EngineMetrics
 from hub.stream.processor import TP, Headers, Processor
-from hub.stream.store import Store, open_backend
+from hub.stream.store import Store
 
 logger = log.get("hub.stream")
 _BACKOFF_MAX_S = 30.0
@@ -348,24 +348,8 @@ class Engine:
         """Rebuild the stores of newly assigned partitions from their changelogs (read_committed)."""
         if not self.p.stores or not tps:
             return 0
-        wanted: dict[TP, Store] = {}
-        for spec in self.p.stores:
-            if spec.copartitioned:
-                targets = {("*", p): topics.changelog(self.settings, self.p.name, spec.name) for _t, p in tps}
-            else:
-                targets = {(t, p): topics.changelog(self.settings, self.p.name, spec.name, t) for t, p in tps}
-            for tp, log_topic in targets.items():
-                partition = tp[1]
-                name = f"{self.p.name}/{spec.name}/{log_topic}/{partition}"
-                backend = open_backend(self.settings.worker_store, self.settings.worker_data_dir, name,
-                                       ttl_ms=spec.retention_ms)
-                old = self._stores[spec.name].pop(tp, None)
-                if old is not None:
-                    old.close()
-                store = Store(spec.name, log_topic, partition, backend)
-                self._stores[spec.name][tp] = store
-                wanted[(log_topic, partition)] = store
-        return _read_changelogs(self._restorer_consumer(), wanted)
+        wanted = restore.open_stores(self.settings, self.p.name, self.p.stores, tps, self._stores)
+        return restore.read_changelogs(self._restorer_consumer(), wanted)
 
     def _restorer_consumer(self) -> Consumer:
         if self._restorer is None:
@@ -407,38 +391,3 @@ def _offsets(data: list) -> list[TopicPartition]:
     for m in data:
         last[(m.topic(), m.partition())] = m.offset()
     return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
-
-
-def _read_changelogs(consumer: Consumer, wanted: dict[TP, Store]) -> int:
-    """Read every wanted changelog partition from its beginning to its end (EOF), into its store."""
-    assign = [TopicPartition(t, p, 0) for (t, p) in wanted]  # 0 = the earliest kept offset
-    for tp in assign:
-        tp.offset = -2  # OFFSET_BEGINNING
-    consumer.assign(assign)
-    pending: dict[TP, dict[bytes, bytes | None]] = {tp: {} for tp in wanted}
-    open_ = set(wanted)
-    count = 0
-    deadline = time.monotonic() + 600
-    try:
-        while open_:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"changelog restore did not reach the end of {sorted(open_)} within 600 s")
-            for m in consumer.consume(1000, 0.5):
-                tp = (m.topic(), m.partition())
-                err = m.error()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        open_.discard(tp)
-                        continue
-                    raise KafkaException(err)
-                pending[tp][m.key()] = m.value()
-                count += 1
-                if len(pending[tp]) >= 10_000:
-                    wanted[tp].restore(pending[tp])
-                    pending[tp] = {}
-    finally:
-        consumer.unassign()
-    for tp, writes in pending.items():
-        if writes:
-            wanted[tp].restore(writes)
-    return count
