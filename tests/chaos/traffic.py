@@ -172,16 +172,44 @@ class Watch:
         self._tps = [TopicPartition(topic, p) for p in sorted(meta.topics[topic].partitions)]
 
     def end(self) -> int:
-        return sum(self._consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in self._tps)
+        return _retrying(lambda: sum(self._consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in self._tps))
 
     def behind(self) -> int:
         """Offsets between the group's committed positions and the ends (0: all consumed)."""
-        committed = self._consumer.committed(self._tps, timeout=10)
-        return sum(self._consumer.get_watermark_offsets(tp, timeout=10)[1] - max(0, c.offset)
-                   for tp, c in zip(self._tps, committed, strict=True))
+        def look() -> int:
+            committed = self._consumer.committed(self._tps, timeout=10)
+            return sum(self._consumer.get_watermark_offsets(tp, timeout=10)[1] - max(0, c.offset)
+                       for tp, c in zip(self._tps, committed, strict=True))
+        return _retrying(look)
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def _retrying(look, timeout_s: float = 30.0):
+    """``look()``, asked again while the broker answers with a retriable error (a loaded broker said
+    NOT_LEADER_FOR_PARTITION for a moment while its chaos neighbours created and deleted topics)."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    # librdkafka does not flag every one of these as retriable when a metadata lookup fails with it
+    transient = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.REQUEST_TIMED_OUT,
+                 KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError.NOT_COORDINATOR,
+                 KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE}
+    failures: list[str] = []
+
+    def attempt():
+        try:
+            return (look(),)
+        except KafkaException as exc:
+            if not (exc.args[0].retriable() or exc.args[0].code() in transient):
+                raise
+            failures.append(exc.args[0].name())
+            return None
+
+    try:
+        return wait_for(attempt, timeout_s=timeout_s, interval_s=0.2, what="an answer")[0]
+    except TimeoutError:
+        raise TimeoutError(f"the broker kept answering with retriable errors: {failures[-3:]}") from None
 
 
 def drained(s: Settings, *topics_: str) -> bool:
