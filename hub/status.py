@@ -88,7 +88,7 @@ def track(acc: dict[str, dict[str, Any]], key: bytes | None, timestamp_ms: int, 
 def glance(snap, province: str, month: str) -> dict[str, Any]:
     """The province at a glance from a read-model snapshot: the worst communes by timeliness in ``month``,
     overdue directives (who has not accepted them) and silent systems."""
-    from hub.gateway.read_model import acceptance_met, overdue_directives, province_ranking, silent_systems
+    from hub.gateway.read_queries import acceptance_met, overdue_directives, province_ranking, silent_systems
 
     rated = [(c, r) for c, r in province_ranking(snap, province, "month", month)
              if r is not None and r.get("timeliness_rate") is not None]

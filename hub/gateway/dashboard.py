@@ -36,13 +36,8 @@ from hub.errors import TransientError
 from hub.gateway import dashboard_html as html
 from hub.gateway import dashboard_targets
 from hub.gateway.limits import read_body
-from hub.gateway.read_model import (
-    FeedSnapshot,
-    overdue_directives,
-    province_ranking,
-    silent_systems,
-    targets_today,
-)
+from hub.gateway.read_model import FeedSnapshot
+from hub.gateway.read_queries import overdue_directives, province_ranking, silent_systems, targets_today
 from hub.systems import READER, System
 
 router = APIRouter(include_in_schema=False)

@@ -13,7 +13,7 @@ from typing import Any
 
 from hub import reference
 from hub.analytics import periods as pr
-from hub.gateway.read_model import acceptance_met
+from hub.gateway.read_queries import acceptance_met
 
 _DATA_KIND = {"dossier": "hồ sơ", "document": "văn bản"}
 DAY_MS = pr.DAY_MS

@@ -24,7 +24,8 @@ from hub.analytics import periods as pr
 from hub.errors import Rejected, TransientError
 from hub.gateway.auth import current_reader
 from hub.gateway.ingest import ErrorBody
-from hub.gateway.read_model import FeedSnapshot, acceptance_met, province_ranking
+from hub.gateway.read_model import FeedSnapshot
+from hub.gateway.read_queries import acceptance_met, province_ranking
 
 _ERRORS = {
     400: "A parameter cannot be read (`bad_parameter`): the message names it and the rule",

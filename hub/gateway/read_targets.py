@@ -2,7 +2,7 @@
 what the province assigned, and the province's roll-up — reader keys only, like the rest of the read API.
 
 The rows are those of ``feed.target.progress.v1`` in the read model, moved to the hub's today when the
-worker has not done it yet (:func:`hub.gateway.read_model.targets_today`); the roll-up and the attention
+worker has not done it yet (:func:`hub.gateway.read_queries.targets_today`); the roll-up and the attention
 order are :func:`hub.analytics.targets.rollup` and :func:`~hub.analytics.targets.attention_key`. Nothing
 here decides a status or adds up a number itself.
 """
@@ -22,7 +22,7 @@ from hub.errors import Rejected
 from hub.gateway.auth import current_reader
 from hub.gateway.ingest import ErrorBody
 from hub.gateway.read_api import _ERRORS, iso, province_commune, snapshot
-from hub.gateway.read_model import targets_today
+from hub.gateway.read_queries import targets_today
 
 router = APIRouter(tags=["read"], dependencies=[Depends(current_reader)],
                    responses={code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()})

@@ -10,7 +10,8 @@ from hub import codec, topics
 from hub.analytics import directives, freshness, kpi
 from hub.analytics import periods as pr
 from hub.analytics.config import AnalyticsConfig
-from hub.gateway.read_model import FeedSnapshot, ReadModel, apply, overdue_directives, province_ranking, silent_systems
+from hub.gateway.read_model import FeedSnapshot, ReadModel, apply
+from hub.gateway.read_queries import overdue_directives, province_ranking, silent_systems
 from hub.settings import Settings
 from hub.testing import wait_for
 from tests.analytics.datasets import (

@@ -7,7 +7,8 @@ from fractions import Fraction as F
 
 from hub import codec, topics
 from hub.analytics import targets as tg
-from hub.gateway.read_model import FeedSnapshot, apply, targets_today
+from hub.gateway.read_model import FeedSnapshot, apply
+from hub.gateway.read_queries import targets_today
 from hub.settings import Settings
 from tests.analytics import target_datasets as d
 from tests.analytics.datasets import vn
