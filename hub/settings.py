@@ -83,6 +83,9 @@ class Settings:
     worker_linger_ms: int = _setting(5, "Producer linger: how long records wait to share a produce request.")
     worker_compression: str = _setting("lz4", "Compression of the worker's output records: none, lz4, zstd, gzip.")
     worker_stats_interval_s: int = _setting(30, "Seconds between two worker_stats log lines.")
+    worker_stall_s: int = _setting(0, "Seconds a processor may stay inside one step of its loop before the worker "
+                                   "logs worker_stalled and exits 1 for its supervisor to restart it; 0: "
+                                   "max(120, 60 + 6 x the transaction timeout).")
     worker_metrics_host: str = _setting("127.0.0.1", "Address of the worker's /metrics, /healthz and /readyz.")
     worker_metrics_port: int = _setting(8081, "Port of the worker's /metrics, /healthz and /readyz; 0 turns them off.")
     gateway_host: str = _setting("127.0.0.1", "Address the HTTP gateway listens on.")

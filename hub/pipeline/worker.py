@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import resource
 import threading
 import time
@@ -26,10 +27,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from hub import log
 from hub.settings import Settings
+from hub.stream import watchdog
 from hub.stream.engine import Engine
 from hub.stream.metrics import EngineMetrics
 
 logger = log.get("hub.worker")
+_EXIT_GRACE_S = 90.0  # a stalled worker's shutdown may take this long before the process is ended hard
 
 
 class _NoKafka(BootStrategy):
@@ -41,13 +44,15 @@ class _App(faust.App):
 
 
 class EnginesService(mode.Service):
-    """Starts one thread per engine; a thread that dies with an error crashes the worker (exit 1)."""
+    """Starts one thread per engine; a thread that dies with an error, or stays stuck inside one step
+    of its loop longer than its stall bound (hub.stream.watchdog), crashes the worker (exit 1)."""
 
     def __init__(self, engines: list[Engine], **kwargs) -> None:
         super().__init__(**kwargs)
         self.engines = engines
         self._stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.stalled: set[str] = set()
 
     async def on_start(self) -> None:
         for engine in self.engines:
@@ -71,6 +76,18 @@ class EnginesService(mode.Service):
                                  error=str(error)[:500])
                     await self.crash(error)
                     return
+            stalls = watchdog.stalls(zip(self.engines, self._threads, strict=False))
+            if stalls and not self._stop_event.is_set():
+                for st in stalls:
+                    logger.error("worker_stalled", processor=st.name, seconds=st.seconds, where=st.where)
+                self.stalled = {st.name for st in stalls}
+                # The stuck thread may never return: whatever the shutdown waits for, the process ends.
+                hard_exit = threading.Timer(_EXIT_GRACE_S, os._exit, (1,))
+                hard_exit.daemon = True
+                hard_exit.start()
+                first = stalls[0]
+                await self.crash(RuntimeError(f"engine {first.name} made no progress for {first.seconds} s"))
+                return
             await self.sleep(0.5)
 
     async def on_stop(self) -> None:
@@ -78,8 +95,9 @@ class EnginesService(mode.Service):
         await asyncio.to_thread(self._join)
 
     def _join(self) -> None:
-        for t in self._threads:
-            t.join(timeout=60)
+        for engine, t in zip(self.engines, self._threads, strict=False):
+            if engine.name not in self.stalled:  # a stuck thread would only delay the exit
+                t.join(timeout=60)
 
 
 class Stats:
@@ -135,7 +153,7 @@ def build(settings: Settings, processors: list, registry: CollectorRegistry, tot
 
     @app.page("/healthz")
     async def healthz(web, request):
-        alive = all(t.is_alive() for t in service._threads) and bool(service._threads)
+        alive = all(t.is_alive() for t in service._threads) and bool(service._threads) and not service.stalled
         return web.json({"status": "ok" if alive else "failed"}, status=200 if alive else 503)
 
     @app.page("/readyz")

@@ -31,7 +31,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from hub import log
 from hub.settings import Settings
-from hub.stream import clients, restore
+from hub.stream import clients, restore, watchdog
 from hub.stream.metrics import EngineMetrics
 from hub.stream.processor import TP, Headers, Processor
 from hub.stream.store import Store
@@ -82,6 +82,7 @@ class Engine:
     def __init__(self, processor: Processor, settings: Settings, *, worker_id: str,
                  metrics: EngineMetrics | None = None) -> None:
         self.p = processor
+        self.name = processor.name
         self.settings = settings
         self.group_id = settings.group(processor.name)
         self.transactional_id = f"{self.group_id}-{worker_id}"
@@ -90,6 +91,9 @@ class Engine:
         self.wait_s = settings.worker_batch_wait_ms / 1000
         self.commit_timeout_s = max(10.0, settings.worker_transaction_timeout_ms / 1000)
         self._txn_budget_s = settings.worker_transaction_timeout_ms / 1000 / 4
+        # The worker's watcher stops the process when no beat came for stall_s (hub.stream.watchdog).
+        self.stall_s = watchdog.bound_s(settings.worker_stall_s, self.commit_timeout_s)
+        self.heartbeat = time.monotonic()
         # Start small and grow: the first transactions of a busy machine must not outlive the timeout.
         self._chunk = min(self.max_batch, _FIRST_CHUNK)
         self._stores: dict[str, dict[TP, Store]] = {spec.name: {} for spec in processor.stores}
@@ -109,6 +113,7 @@ class Engine:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
+        self.beat()
         try:
             self._start()
             while not stop.is_set():
@@ -149,8 +154,13 @@ class Engine:
             self._producer.flush(5)
         self._log.info("engine_stopped")
 
+    def beat(self) -> None:
+        """The engine is making progress (its loop came back from a call that may block)."""
+        self.heartbeat = time.monotonic()
+
     # -- one step of the loop ------------------------------------------------------------------
     def _step(self, stop: threading.Event) -> None:
+        self.beat()
         msgs = self._consumer.consume(self.max_batch, self.wait_s)
         self._update_lag()
         data = []
@@ -187,6 +197,7 @@ class Engine:
                 return
 
     def _transact(self, data: list, punctuate: bool, rewind: list) -> bool:
+        self.beat()
         started = time.perf_counter()
         batch = _Batch(self, data)
         producer = self._producer
@@ -280,6 +291,7 @@ class Engine:
                             partitions=sorted({f"{m.topic()}:{m.partition()}" for m in data}),
                             retry_in_s=min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2)))
         if broken:
+            self.beat()
             self._renew_producer(err)
 
     def _rewind(self, data: list) -> None:
@@ -349,7 +361,7 @@ class Engine:
         if not self.p.stores or not tps:
             return 0
         wanted = restore.open_stores(self.settings, self.p.name, self.p.stores, tps, self._stores)
-        return restore.read_changelogs(self._restorer_consumer(), wanted)
+        return restore.read_changelogs(self._restorer_consumer(), wanted, tick=self.beat)
 
     def _restorer_consumer(self) -> Consumer:
         if self._restorer is None:

@@ -8,6 +8,7 @@ partition's first batch.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -43,8 +44,9 @@ def open_stores(settings: Settings, processor: str, specs: tuple[StoreSpec, ...]
     return wanted
 
 
-def read_changelogs(consumer: Consumer, wanted: dict[TP, Store]) -> int:
-    """Read every wanted changelog partition from its beginning to its end (EOF), into its store."""
+def read_changelogs(consumer: Consumer, wanted: dict[TP, Store], tick: Callable[[], None] = lambda: None) -> int:
+    """Read every wanted changelog partition from its beginning to its end (EOF), into its store;
+    ``tick()`` after each read (a long restore is progress, not a stall)."""
     assign = [TopicPartition(t, p, -2) for (t, p) in wanted]  # -2 = OFFSET_BEGINNING, the earliest kept
     consumer.assign(assign)
     pending: dict[TP, dict[bytes, bytes | None]] = {tp: {} for tp in wanted}
@@ -56,7 +58,9 @@ def read_changelogs(consumer: Consumer, wanted: dict[TP, Store]) -> int:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"changelog restore did not reach the end of {sorted(open_)} "
                                    f"within {_RESTORE_TIMEOUT_S:.0f} s")
-            for m in consumer.consume(1000, 0.5):
+            msgs = consumer.consume(1000, 0.5)
+            tick()
+            for m in msgs:
                 tp = (m.topic(), m.partition())
                 err = m.error()
                 if err is not None:

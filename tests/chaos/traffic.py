@@ -233,7 +233,8 @@ def settled(read, timeout_s: float, interval_s: float):
 class Supervisor:
     """Keeps one ``hub worker`` running as systemd's ``Restart=always`` would: ``check()`` (call it from the
     test's polling) starts a new one, with the same ``HUB_WORKER_ID``, when the last one exited; each restart
-    is recorded with the exit code and the last error line (``worker_crashed``) of the process that died."""
+    is recorded with the exit code and the last error line (``worker_crashed``, ``worker_stalled``) of the
+    process that died."""
 
     def __init__(self, hub_process, s: Settings, name: str = "worker") -> None:
         self.hub_process, self.s, self.name = hub_process, s, name
@@ -244,7 +245,8 @@ class Supervisor:
         rc = self.current.popen.poll()
         if rc is None:
             return
-        crash = [line for line in self.current.output().splitlines() if '"worker_crashed"' in line]
+        crash = [line for line in self.current.output().splitlines()
+                 if '"worker_crashed"' in line or '"worker_stalled"' in line]
         self.restarts.append(f"exit {rc}: {crash[-1][:300] if crash else 'no worker_crashed line'}")
         self.current = self.hub_process(["worker"], self.s, name=f"{self.name}-{len(self.restarts)}")
 
