@@ -8,6 +8,7 @@ notice that the engine stopped beating and end the process with exit 1.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import faust
 from prometheus_client import CollectorRegistry
@@ -35,6 +36,7 @@ def _wait_for_an_answer_that_never_comes() -> None:
 def main() -> None:
     s = Settings.from_env()
     log.configure(s.log_level)
+    Path(s.worker_data_dir).mkdir(parents=True, exist_ok=True)  # as `hub worker` does
     app, _engines = worker.build(s, [StuckProcessor(s)], CollectorRegistry(), dict)
     w = faust.Worker(app, loglevel="INFO", override_logging=False, redirect_stdouts=False, quiet=True)
     w.spinner = None
