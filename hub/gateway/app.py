@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.organ_map()  # a malformed HUB_ORGANS fails at start-up, not as a 500 on every document
     from hub.gateway import dashboard, ingest, ops, read_api, read_targets, registry_api
     from hub.gateway.auth import KeyCheck
+    from hub.gateway.ingest_fast import IngestFastPath
     from hub.gateway.limits import InFlightLimit
     from hub.gateway.read_model import ReadModel
     from hub.gateway.writer import KafkaWriter
@@ -131,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.readiness = ops.Readiness(state.writer, [settings.topic(topics.INGEST_BY_KIND[k]) for k in topics.KINDS])
     state.validator = ingest.Validator(settings)
     state.metrics = ops.Metrics()
+    # Innermost first: the ingest fast path runs inside the in-flight limit and the metrics.
+    app.add_middleware(IngestFastPath, fastapi_app=app, routes=ingest.router.routes)
     app.add_middleware(InFlightLimit, limit=settings.gateway_max_in_flight)
     app.add_middleware(ops.MetricsMiddleware, metrics=state.metrics)  # outermost: also counts the 503s above
     _install_error_handlers(app)
