@@ -138,7 +138,11 @@ class Publisher:
     def send_async(self, kind: str, payload: bytes, *, format: str, commune: str | None = None,
                    event_id: str | None = None, trace_id: str | None = None,
                    timestamp_ms: int | None = None) -> Queued:
-        """Queue one event; call ``flush`` or ``.future.get()``. ``event_id`` is your source event id."""
+        """Queue one event; call ``flush`` or ``.future.get()``. ``event_id`` is your source event id.
+
+        ``timestamp_ms`` sets the record's time, which the hub takes as its ingest time; leave it unset
+        (the send time). Kafka's retention counts from it: a time older than HUB_RAW_RETENTION_HOURS may
+        be deleted before the worker reads the event."""
         rec = ingest_record(kind, payload, source_system=self.source_system, format=format, commune=commune,
                             event_id=event_id, trace=trace_id, system_key=self._system_key)
         fut = self._producer.send(self.settings.topic(topics.INGEST_BY_KIND[kind]), value=rec.value, key=rec.key,

@@ -45,6 +45,7 @@ class Settings:
     replication_factor: int = _setting(1, "Replication factor of created topics (3 in production).")
     min_insync_replicas: int = _setting(1, "min.insync.replicas of created topics (2 in production).")
     raw_retention_hours: int = _setting(168, "Retention of raw ingest and DLQ topics (they hold personal data).")
+    feed_retention_days: int = _setting(30, "Retention of the unified feeds (the targets feed keeps two plan years).")
     province: str = _setting("52", "Province code this deployment serves (Gia Lai is 52).")
     organs: str = _setting("", "Extra organization directory entries: OrganId=code, comma separated.")
     dev_mode: bool = _setting(False, "Development mode: allows a built-in pseudonym key. Never in production.")

@@ -38,7 +38,7 @@ def specs(s: Settings) -> list[TopicSpec]:
     raw_ms = str(s.raw_retention_hours * 3600 * 1000)
     base = {"min.insync.replicas": str(s.min_insync_replicas)}
     raw = {**base, "retention.ms": raw_ms}
-    feed = {**base, "retention.ms": str(30 * 24 * 3600 * 1000)}
+    feed = {**base, "retention.ms": str(s.feed_retention_days * 24 * 3600 * 1000)}
     # Assignments are made once a year and followed until 31 January of the next: keep two plan years,
     # so a subscriber (or a processor started afresh) can still read this year's assignments.
     target_feed = {**base, "retention.ms": str(800 * 24 * 3600 * 1000)}

@@ -30,6 +30,13 @@ def kafka_bootstrap() -> str:
         pytest.fail(str(exc))
 
 
+# The fixtures' records carry their own times from 2025 (the hub's ingest time is the record's time, and
+# the KPI, directive and chaos references depend on it). With 7 days of raw and 30 of feed retention,
+# Kafka's retention check (every 5 minutes) deleted them whenever it ran mid-test ("Deleting segment
+# ... due to log retention time 604800000ms breach"): test topics keep records for 20 years.
+KEEP_FIXTURE_TIMES = {"raw_retention_hours": 24 * 365 * 20, "feed_retention_days": 365 * 20}
+
+
 @pytest.fixture
 def make_settings(kafka_bootstrap):
     """Factory: Settings on their own topic prefix, topics created. Extra kwargs override.
@@ -43,7 +50,7 @@ def make_settings(kafka_bootstrap):
         prefix = f"t{uuid.uuid4().hex[:10]}."
         base = dict(kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, partitions=3, dev_mode=True,
                     worker_data_dir=str(ROOT / "var" / "test-worker" / prefix), worker_store="memory://",
-                    worker_metrics_port=0)
+                    worker_metrics_port=0, **KEEP_FIXTURE_TIMES)
         base.update(overrides)
         s = Settings.from_env(env={}, **base)
         made.append(s)

@@ -34,7 +34,7 @@ from tests.analytics.datasets import (
     RECIPIENTS,
 )
 from tests.analytics.test_kpi import EXPECTED
-from tests.conftest import ROOT, Proc
+from tests.conftest import KEEP_FIXTURE_TIMES, ROOT, Proc
 from tests.pipeline.test_analytics import AVRO_NAME, _publish
 
 READER = "province-office"
@@ -94,7 +94,8 @@ def province(kafka_bootstrap: str, log_dir: Path) -> Iterator[Scenario]:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     s = Settings.from_env(env={}, kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, partitions=3, dev_mode=True,
                           worker_data_dir=str(ROOT / "var" / "test-worker" / prefix), worker_store="memory://",
-                          worker_metrics_port=0, clock=_iso(NOW), analytics_timer_s=1)
+                          worker_metrics_port=0, clock=_iso(NOW), analytics_timer_s=1,
+                          **KEEP_FIXTURE_TIMES)
     worker = None
     try:
         topics.create(s)

@@ -21,7 +21,7 @@ from hub.gateway.server import ServerThread
 from hub.settings import Settings
 from hub.testing import delete_prefixed, wait_for
 from tests.analytics import target_datasets as d
-from tests.conftest import ROOT, Proc
+from tests.conftest import KEEP_FIXTURE_TIMES, ROOT, Proc
 from tests.gateway.read_scenario import READER, Scenario, _iso
 from tests.pipeline.test_targets import PROCESSORS, _publish, _wait_rows
 
@@ -45,7 +45,8 @@ def province(kafka_bootstrap: str, log_dir: Path, today: str) -> Iterator[Scenar
     prefix = f"t{uuid.uuid4().hex[:10]}."
     s = Settings.from_env(env={}, kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix, partitions=3, dev_mode=True,
                           worker_data_dir=str(ROOT / "var" / "test-worker" / prefix), worker_store="memory://",
-                          worker_metrics_port=0, clock=_iso(d.TODAY[today]), analytics_timer_s=1)
+                          worker_metrics_port=0, clock=_iso(d.TODAY[today]), analytics_timer_s=1,
+                          **KEEP_FIXTURE_TIMES)
     worker = None
     try:
         topics.create(s)
