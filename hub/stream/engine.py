@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -32,6 +31,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from hub import log
 from hub.settings import Settings
 from hub.stream import clients, restore, watchdog
+from hub.stream.batch import TxnBatch
 from hub.stream.metrics import EngineMetrics
 from hub.stream.processor import TP, Headers, Processor
 from hub.stream.store import Store
@@ -45,35 +45,6 @@ _RENEWALS_MAX = 5  # producer renewals within _RENEWAL_WINDOW_S before the engin
 _RENEWAL_WINDOW_S = 600.0
 _FIRST_CHUNK = 500  # records in the first transaction; the chunk then adapts (see _step)
 _MIN_CHUNK = 50
-
-
-class _Batch:
-    """One transaction's outputs, as the processor sees them."""
-
-    __slots__ = ("engine", "messages", "sent", "_after")
-
-    def __init__(self, engine: Engine, messages: list) -> None:
-        self.engine = engine
-        self.messages = messages
-        self.sent: dict[str, int] = defaultdict(int)
-        self._after: list[Callable[[], None]] = []
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` once the transaction committed (log lines that must not precede the fact)."""
-        self._after.append(callback)
-
-    def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers | None = None, *,
-             on_delivery: Callable | None = None) -> None:
-        self.engine._produce(topic, key, value, headers, on_delivery=on_delivery)
-        self.sent[topic] += 1
-
-    def store(self, name: str, tp: TP) -> Store:
-        if name in self.engine._copartitioned:
-            tp = ("*", tp[1])
-        return self.engine._stores[name][tp]
-
-    def stores(self, name: str) -> dict[TP, Store]:
-        return self.engine._stores[name]
 
 
 class Engine:
@@ -199,7 +170,7 @@ class Engine:
     def _transact(self, data: list, punctuate: bool, rewind: list) -> bool:
         self.beat()
         started = time.perf_counter()
-        batch = _Batch(self, data)
+        batch = TxnBatch(self, data)
         producer = self._producer
         try:
             producer.begin_transaction()
@@ -338,7 +309,7 @@ class Engine:
         started = time.perf_counter()
         restored = self._restore(tps)
         self.assignment = sorted(set(self.assignment) | set(tps))
-        self.p.assigned(tps, _Batch(self, []))
+        self.p.assigned(tps, TxnBatch(self, []))
         self._log.info("partitions_assigned", partitions=[f"{t}:{p}" for t, p in tps], restored_records=restored,
                        seconds=round(time.perf_counter() - started, 3))
         self.ready.set()
