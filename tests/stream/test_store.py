@@ -64,3 +64,15 @@ def test_memory_backend_drops_the_oldest_while_the_predicate_holds():
     st.commit()
     assert st.drop_while(lambda _k, v: int(v) < 250) == 2
     assert [k for k, _ in st.items()] == [b"e2", b"e3"]
+
+
+def test_rocksdb_stores_answer_absent_keys_from_a_bloom_filter(tmp_path):
+    """Most dedupe lookups are of new events: RocksDB is opened with a Bloom filter, so they skip SST files."""
+    backend = RocksBackend(tmp_path / "db")
+    try:
+        options = sorted((tmp_path / "db").glob("OPTIONS-*"))[-1].read_text()
+        assert "filter_policy=bloomfilter" in [line.strip() for line in options.splitlines()]
+        backend.apply({b"seen": b"1"})
+        assert backend.get(b"seen") == b"1" and backend.get(b"new") is None
+    finally:
+        backend.close()
