@@ -13,7 +13,7 @@ from conftest import ROOT, settings_env
 from hub import systems, topics
 from hub.errors import ConfigError, Rejected
 from hub.normalize.context import Scope
-from hub.systems import KEY_PREFIX, System, SystemsFollower, SystemsSnapshot, hash_key
+from hub.systems import KEY_PREFIX, System, SystemsFollower, SystemsSnapshot, _follower, hash_key
 from hub.testing import read_topic, wait_for
 
 
@@ -208,7 +208,7 @@ def test_lookups_do_not_wait_for_a_stalled_read(settings):
     stall = {"on": False}
 
     def factory(s):
-        consumer = systems._kafka_consumer(s)
+        consumer = _follower._kafka_consumer(s)
         return StalledConsumer(consumer, entered, release) if stall["on"] else consumer
 
     follower = SystemsFollower(settings, interval_s=3600, consumer_factory=factory).start()

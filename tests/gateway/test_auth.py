@@ -13,7 +13,7 @@ from test_systems import StalledConsumer
 from hub import systems
 from hub.gateway.auth import current_reader
 from hub.gateway.server import ServerThread
-from hub.systems import System
+from hub.systems import System, _follower
 
 DOSSIER = {"MaHoSo": "A-1", "TrangThaiHoSo": "2", "MaXa": "23734", "NgayTiepNhan": "20250801083000"}
 
@@ -90,7 +90,7 @@ def test_requests_are_answered_while_a_systems_read_is_stalled(make_settings):
         follower = srv.app.state.systems
         with follower._io:  # swap in a consumer that stalls (between two reads, under the read lock)
             follower._close_consumer()
-            follower._factory = lambda settings: StalledConsumer(systems._kafka_consumer(settings), entered,
+            follower._factory = lambda settings: StalledConsumer(_follower._kafka_consumer(settings), entered,
                                                                   release)
         reader = threading.Thread(target=follower.refresh_now, args=(120,), daemon=True)
         try:

@@ -1,0 +1,113 @@
+"""Registering and revoking systems: validate, write one record, wait for the broker's acknowledgement."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import replace
+
+from hub import kafka_config, log, reference, topics
+from hub.errors import ConfigError, Rejected, TransientError
+from hub.settings import Settings
+from hub.systems._follower import read
+from hub.systems._records import (
+    _ID,
+    _ORGAN,
+    KEY_PREFIX,
+    PUBLISHER,
+    READER,
+    ROLES,
+    System,
+    SystemsSnapshot,
+    _now_ms,
+    hash_key,
+)
+
+
+# --- writing ------------------------------------------------------------------------------------
+def _write(settings: Settings, system: System) -> None:
+    """Send one record and wait for the broker's acknowledgement (acks=all)."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    try:
+        producer = KafkaProducer(**kafka_config.kafka_python(settings), acks="all",
+                                 client_id=f"{settings.app_id}-systems-admin")
+    except KafkaError as exc:
+        raise TransientError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
+    try:
+        producer.send(settings.topic(topics.SYSTEMS), key=system.id.encode(), value=system.to_json()).get(timeout=30)
+    except KafkaError as exc:
+        raise TransientError(f"Kafka did not acknowledge the systems write for {system.id}: {exc}") from exc
+    finally:
+        producer.close(timeout=10)
+
+
+def validate(settings: Settings, current: SystemsSnapshot, system_id: str, communes: Iterable[str],
+             kinds: Iterable[str], organ_ids: Iterable[str] = (), role: str = PUBLISHER
+             ) -> tuple[frozenset, frozenset, frozenset]:
+    """(communes, kinds, organ ids) of a valid registration, or :class:`Rejected` naming the field."""
+    if not _ID.match(system_id or ""):
+        raise Rejected("invalid_value", "system id must match [a-z0-9._-]{1,64}", field="id")
+    if role not in ROLES:
+        raise Rejected("invalid_value", f"role must be one of {', '.join(ROLES)}", field="role")
+    cs = frozenset(c.strip() for c in communes if c and c.strip())
+    ks = frozenset(k.strip() for k in kinds if k and k.strip())
+    os_ = frozenset(o.strip() for o in organ_ids if o and o.strip())
+    if role == READER:  # readers read province-wide feeds: communes, kinds and organs mean nothing
+        if cs or ks or os_:
+            raise Rejected("invalid_value", "a reader has no communes, kinds or organ ids", field="role")
+        return cs, ks, os_
+    if not cs:
+        raise Rejected("missing_field", "a system needs at least one commune code", field="communes")
+    units = reference.communes()
+    for code in sorted(cs):
+        unit = units.get(code)
+        if unit is None:
+            raise Rejected("unknown_commune", f"commune code {code[:20]!r} is not in the national reference list",
+                           field="communes")
+        if unit.province_code != settings.province:
+            raise Rejected("commune_not_in_province", f"commune {code} ({unit.name}) belongs to province "
+                           f"{unit.province_code}, not {settings.province}", field="communes")
+    if not ks:
+        raise Rejected("missing_field", f"a system needs at least one kind ({', '.join(topics.KINDS)})",
+                       field="kinds")
+    if not ks <= set(topics.KINDS):
+        raise Rejected("invalid_value", f"kinds must be among {', '.join(topics.KINDS)}", field="kinds")
+    for organ in sorted(os_):
+        if not _ORGAN.match(organ):
+            raise Rejected("invalid_value", "an OrganId must match [A-Za-z0-9._-]{1,64}", field="organ_ids")
+        for other in current.list():
+            if other.active and other.id != system_id and organ in other.organ_ids:
+                raise Rejected("invalid_value", f"OrganId {organ} is already registered by system "
+                               f"{other.id}; revoke it there first", field="organ_ids")
+    return cs, ks, os_
+
+
+def add(settings: Settings, system_id: str, communes: Iterable[str] = (), kinds: Iterable[str] = (),
+        organ_ids: Iterable[str] = (), *, role: str = PUBLISHER, current: SystemsSnapshot | None = None) -> str:
+    """Register (or re-register) a system; returns its new plaintext key, which is not stored.
+
+    Returns once the record is acknowledged on the topic, so a gateway that re-reads the topic
+    when it meets the key sees it. ``current`` (read from the topic when omitted) is what OrganId
+    conflicts are checked against.
+    """
+    current = current if current is not None else read(settings)
+    cs, ks, os_ = validate(settings, current, system_id, communes, kinds, organ_ids, role)
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    _write(settings, System(system_id, cs, ks, os_, hash_key(key), _now_ms(), None, role))
+    log.get().info("system_added", source_system=system_id, role=role, communes=sorted(cs), kinds=sorted(ks),
+                   organ_ids=sorted(os_), topic=settings.topic(topics.SYSTEMS))
+    return key
+
+
+def revoke(settings: Settings, system_id: str, *, current: SystemsSnapshot | None = None) -> None:
+    """Mark a system revoked (its record stays, with ``revoked_at``); a no-op if it already is."""
+    current = current if current is not None else read(settings)
+    system = current.get(system_id)
+    if system is None:
+        raise ConfigError(f"no system {system_id!r} in {settings.topic(topics.SYSTEMS)}")
+    if not system.active:
+        return
+    _write(settings, replace(system, revoked_at=_now_ms()))
+    log.get().info("system_revoked", source_system=system_id, topic=settings.topic(topics.SYSTEMS))
