@@ -7,13 +7,16 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint kafka-up kafka-down bench schemas-check setup clean chaos
 
+# The hot path's modules compiled by mypyc (hub/_native.py): rebuilt when their sources change; the
+# pure Python modules run where that cannot be done (no C compiler), with the reason printed.
 setup: $(STAMP)
+	@$(BIN)/python -c 'import sys, hub._native as n; sys.exit(n.main(["build"]))'
 
 $(STAMP): pyproject.toml
 	@ops/preflight.sh python
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
-	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@$(BIN)/python -m pip install -q -e '.[dev,native]'
 	@$(BIN)/python -m pip check
 	@touch $(STAMP)
 

@@ -85,6 +85,9 @@ class Settings:
                                                   "transaction is aborted by the broker after this.")
     worker_linger_ms: int = _setting(5, "Producer linger: how long records wait to share a produce request.")
     worker_compression: str = _setting("lz4", "Compression of the worker's output records: none, lz4, zstd, gzip.")
+    # Read by hub/_native.py when `hub` is imported (before any setting is): listed here for the docs.
+    pure_python: bool = _setting(False, "Run the normalize hot path from its .py sources even where `make setup` "
+                                 "compiled it (mypyc): for comparing the two or ruling the compiled code out.")
     worker_stats_interval_s: int = _setting(30, "Seconds between two worker_stats log lines.")
     worker_stall_s: int = _setting(0, "Seconds a processor may stay inside one step of its loop before the worker "
                                    "logs worker_stalled and exits 1 for its supervisor to restart it; 0: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hub import log
+from hub import _native, log
 from hub.settings import Settings
 
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     processors = [build[name]() for name in available if name in names]
     app, _engines = worker.build(settings, processors, registry, lambda: pipeline_metrics.totals)
     log.get().info("worker_starting", app_id=settings.app_id, bootstrap=settings.kafka_bootstrap,
-                   processors=names, store=settings.worker_store)
+                   processors=names, store=settings.worker_store, compiled=_native.in_use())
     _freeze_startup_heap()
     # override_logging=False keeps our JSON logging; quiet drops faust's banner on stdout.
     w = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False, quiet=True)

@@ -61,7 +61,7 @@ def scalar(value: Any, field: str, *, booleans: bool = False) -> str | None:
 
 def unique(values: Iterable[str | None]) -> list[str]:
     """Non-empty values, first occurrence kept, in order — in linear time (a dict, not ``x not in list``)."""
-    return list(dict.fromkeys(v for v in values if v))
+    return list(dict.fromkeys([v for v in values if v]))
 
 
 def required(record: dict, key: str, value: Any) -> str:
