@@ -80,12 +80,21 @@ class StateStore:
     inputs: tuple[str, ...]  # contract topic names
     retention_ms: int | None = None  # also delete changelog records older than this
     copartitioned: bool = False
+    # One changelog record per transaction instead of per key (hub.stream.changelog): for state that
+    # is appended and forgotten by age, never updated in place, so it needs retention_ms.
+    batched: bool = False
+
+    def __post_init__(self) -> None:
+        if self.batched and self.retention_ms is None:
+            raise ValueError(f"store {self.processor}/{self.name}: a batched changelog is never compacted "
+                             "away, so it needs retention_ms")
 
 
 def stores(s: Settings) -> list[StateStore]:
     """Every changelogged store of every processor (the processors declare theirs from here)."""
     return [
-        StateStore("normalize", "dedupe", tuple(INGEST_BY_KIND.values()), s.dedupe_window_hours * 3600 * 1000),
+        StateStore("normalize", "dedupe", tuple(INGEST_BY_KIND.values()), s.dedupe_window_hours * 3600 * 1000,
+                   batched=True),
         StateStore("kpi", "dossiers", (FEED_DOSSIER,)),
         StateStore("kpi", "pending", (FEED_DOSSIER,)),
         StateStore("kpi", "emitted", (FEED_DOSSIER,)),

@@ -28,13 +28,7 @@ def resolve_commune(rec: dict, env: Envelope, ctx: Context) -> str:
 
 
 def check_commune(code: str, env: Envelope, ctx: Context) -> None:
-    unit = reference.communes().get(code)
-    if unit is None:
-        raise Rejected("unknown_commune", f"commune code {code} is not in the national reference list",
-                       field="commune_code")
-    if unit.province_code != ctx.province:
-        raise Rejected("commune_not_in_province", f"commune {code} ({unit.name}) belongs to province "
-                       f"{unit.province_code}, not {ctx.province}", field="commune_code")
+    reference.in_province(code, ctx.province, field="commune_code")
     if ctx.scope_of is None:
         return
     scope = ctx.scope_of(env.source_system)

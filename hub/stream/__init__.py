@@ -6,6 +6,7 @@
       └── Processor.process(batch)   plain code over a batch: read messages, read/write stores, send
           Processor.punctuate(...)   a timer inside the same kind of transaction
       Store (per input partition)    pending writes -> changelog topic in the same transaction
+                                     (a record per key, or per batch: hub.stream.changelog)
 
 See :mod:`hub.stream.engine` for the loop and its guarantees.
 """

@@ -30,7 +30,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from hub import log
 from hub.settings import Settings
-from hub.stream import clients, restore, watchdog
+from hub.stream import changelog, clients, restore, watchdog
 from hub.stream.batch import TxnBatch
 from hub.stream.metrics import EngineMetrics
 from hub.stream.processor import TP, Headers, Processor
@@ -295,10 +295,19 @@ class Engine:
                 self._producer.poll(0.05)
 
     def _produce_changelogs(self) -> int:
+        """Write the stores' pending writes to their changelogs; returns the state changes written."""
         n = 0
         for stores in self._stores.values():
             for store in stores.values():
-                for key, value in store.pending().items():
+                pending = store.pending()
+                if not pending:
+                    continue
+                if store.batched:
+                    for key, value in changelog.pack(pending):
+                        self._produce(store.changelog, key, value, changelog.BATCH_HEADERS, partition=store.partition)
+                    n += len(pending)
+                    continue
+                for key, value in pending.items():
                     self._produce(store.changelog, key, value, None, partition=store.partition)
                     n += 1
         return n

@@ -27,11 +27,13 @@ class StoreSpec:
     # One store per partition NUMBER shared by all inputs (the engine then assigns with the range
     # strategy, so partition p of every input goes to the same worker).
     copartitioned: bool = False
+    # One changelog record per transaction holding all its writes (hub.stream.changelog), not one per key.
+    batched: bool = False
 
     @classmethod
     def of(cls, st) -> StoreSpec:
         """From a :class:`hub.topics.StateStore` declaration."""
-        return cls(st.name, st.retention_ms, st.copartitioned)
+        return cls(st.name, st.retention_ms, st.copartitioned, st.batched)
 
 
 class Batch(Protocol):

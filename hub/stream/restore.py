@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from hub import topics
 from hub.settings import Settings
+from hub.stream import changelog
 from hub.stream.processor import TP, StoreSpec
 from hub.stream.store import Store, open_backend
 
@@ -38,7 +39,7 @@ def open_stores(settings: Settings, processor: str, specs: tuple[StoreSpec, ...]
             old = stores[spec.name].pop(tp, None)
             if old is not None:
                 old.close()
-            store = Store(spec.name, log_topic, partition, backend)
+            store = Store(spec.name, log_topic, partition, backend, batched=spec.batched)
             stores[spec.name][tp] = store
             wanted[(log_topic, partition)] = store
     return wanted
@@ -68,8 +69,11 @@ def read_changelogs(consumer: Consumer, wanted: dict[TP, Store], tick: Callable[
                         open_.discard(tp)
                         continue
                     raise KafkaException(err)
-                pending[tp][m.key()] = m.value()
-                count += 1
+                if changelog.is_batch(m.headers()):
+                    count += changelog.unpack(m.value() or b"", pending[tp])
+                else:
+                    pending[tp][m.key()] = m.value()
+                    count += 1
                 if len(pending[tp]) >= _APPLY_EVERY:
                     wanted[tp].restore(pending[tp])
                     pending[tp] = {}

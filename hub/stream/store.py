@@ -173,10 +173,11 @@ def open_backend(url: str, data_dir: str, name: str, ttl_ms: int | None = None) 
 class Store:
     """One store of one input partition: a backend plus the writes of the batch in progress."""
 
-    def __init__(self, name: str, changelog: str, partition: int, backend: Backend) -> None:
+    def __init__(self, name: str, changelog: str, partition: int, backend: Backend, *, batched: bool = False) -> None:
         self.name = name
         self.changelog = changelog  # topic
         self.partition = partition  # changelog partition = input partition
+        self.batched = batched  # changelog layout (hub.stream.changelog)
         self._backend = backend
         self._pending: dict[bytes, bytes | None] = {}
 

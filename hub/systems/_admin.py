@@ -60,15 +60,8 @@ def validate(settings: Settings, current: SystemsSnapshot, system_id: str, commu
         return cs, ks, os_
     if not cs:
         raise Rejected("missing_field", "a system needs at least one commune code", field="communes")
-    units = reference.communes()
     for code in sorted(cs):
-        unit = units.get(code)
-        if unit is None:
-            raise Rejected("unknown_commune", f"commune code {code[:20]!r} is not in the national reference list",
-                           field="communes")
-        if unit.province_code != settings.province:
-            raise Rejected("commune_not_in_province", f"commune {code} ({unit.name}) belongs to province "
-                           f"{unit.province_code}, not {settings.province}", field="communes")
+        reference.in_province(code, settings.province, field="communes")
     if not ks:
         raise Rejected("missing_field", f"a system needs at least one kind ({', '.join(topics.KINDS)})",
                        field="kinds")

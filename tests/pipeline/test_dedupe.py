@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import struct
 
 import pytest
 
@@ -46,3 +47,43 @@ def test_events_published_twice_through_three_worker_kills_give_one_record_each(
     ids = [codec.decode(schemas, r.value)["source_event_id"] for r in feed]
     assert len(ids) == N, (kills, len(ids), last.output()[-1500:])
     assert set(ids) == {f"evt-{i}" for i in range(N)}
+
+
+def _entries(value: bytes) -> dict[bytes, bytes | None]:
+    """A batch changelog record read by hand: count, then (4-byte length, key, 4-byte length, value)."""
+    (count,), i, out = struct.unpack_from(">I", value, 0), 4, {}
+    for _ in range(count):
+        (klen,) = struct.unpack_from(">I", value, i)
+        key, i = value[i + 4:i + 4 + klen], i + 4 + klen
+        (vlen,) = struct.unpack_from(">I", value, i)
+        out[key], i = (None, i + 4) if vlen == 0xFFFFFFFF else (value[i + 4:i + 4 + vlen], i + 4 + vlen)
+    assert i == len(value)
+    return out
+
+
+def test_the_dedupe_changelog_holds_a_record_per_transaction_with_every_event_id(make_settings, hub_process):
+    """The dedupe store is changelogged per batch: far fewer records than events, each marked
+    hub.changelog: batch, their entries exactly the feed's event ids, each with the time it was seen."""
+    n = 2000
+    s = make_settings()
+    systems.add(s, "onestop-gl", COMMUNES, ["dossier"])
+    with Publisher("onestop-gl", s) as pub:
+        for i in range(n):
+            pub.send_async("dossier", payloads.encode(payloads.dossier(i)), format="dvcqg-json",
+                           commune=COMMUNES[i % len(COMMUNES)], event_id=f"evt-{i}")
+        pub.flush()
+    worker = hub_process(["worker"], s, name="w")
+    feed = read_topic(s, s.topic(topics.FEED_DOSSIER), expect=n, timeout_s=120, idle_s=1)
+    wait_for(lambda: group_lag(s, s.topic(topics.INGEST_DOSSIER)) == 0, timeout_s=60, interval_s=0.2,
+             what="ingest consumed")
+    worker.stop()
+
+    log = read_topic(s, topics.changelog(s, "normalize", "dedupe", s.topic(topics.INGEST_DOSSIER)), timeout_s=20)
+    assert 0 < len(log) <= n // 10, len(log)
+    assert all(r.headers.get("hub.changelog") == "batch" and r.key.startswith(b"batch-") for r in log)
+    entries: dict[bytes, bytes | None] = {}
+    for r in log:
+        entries.update(_entries(r.value))
+    assert len(feed) == n
+    assert set(entries) == {r.headers["hub.event_id"].encode() for r in feed}
+    assert all(v is not None and v.isdigit() and len(v) == 13 for v in entries.values())  # ms since 1970
