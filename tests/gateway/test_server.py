@@ -23,7 +23,8 @@ def test_hub_gateway_command_serves_and_logs_json(make_settings, hub_process):
     wait_for(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), timeout_s=60, what="gateway /healthz")
     r = httpx.post(f"http://127.0.0.1:{port}/v1/events/dossier", json={})
     assert r.status_code == 401
-    assert proc.stop() is not None
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: -15, never the fixture's SIGKILL (-9)
+    assert proc.stop() == -15
     lines = [line for line in proc.output().splitlines() if line.strip()]
     events = [orjson.loads(line)["event"] for line in lines]
     assert "gateway_started" in events and "gateway_rejected" in events
