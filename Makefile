@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint kafka-up kafka-down bench schemas-check setup clean chaos
+.PHONY: run test test-fast test-broker test-slow lint kafka-up kafka-down bench schemas-check setup clean chaos
 
 # The hot path's modules compiled by mypyc (hub/_native.py): rebuilt when their sources change; the
 # pure Python modules run where that cannot be done (no C compiler), with the reason printed.
@@ -30,6 +30,22 @@ test: setup
 	@$(BIN)/ruff check hub connectors tests bench
 	@$(BIN)/hub schemas check
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Tiers (derived in tests/conftest.py from what each test uses; `make test` runs all three). The fast
+# tier points Kafka at a closed port: a test that reaches a broker without saying so fails there.
+test-fast: setup
+	@$(BIN)/ruff check hub connectors tests bench
+	@HUB_KAFKA_BOOTSTRAP=127.0.0.1:1 $(BIN)/python -m pytest -m fast -q $(PYTEST_ARGS)
+
+test-broker: setup
+	@ops/preflight.sh kafka
+	@$(BIN)/python -m pytest -m broker $(PYTEST_ARGS)
+
+test-slow: setup
+	@ops/preflight.sh kafka
+	@ops/preflight.sh chromium
+	@ops/preflight.sh promtool
+	@$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # The chaos scenarios at full size (HUB_CHAOS_SCALE, default 5: about 10,000 hostile inputs, 25+ worker
 # kills, 5x the events); `make test` runs them at scale 1. The checker's lines are printed at the end.

@@ -20,6 +20,47 @@ from hub.testing import BrokerUnavailable, broker, delete_prefixed, subprocess_e
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# --- test tiers, derived from what a test uses (never hand-marked) ---------------------------------
+# fast: no broker (pure code, files, in-process HTTP without Kafka); `make test-fast` runs them with
+#       HUB_KAFKA_BOOTSTRAP on a closed port, so a test that reaches Kafka without saying so fails there.
+# broker: the session's shared broker (the kafka_bootstrap fixture, directly or through another fixture).
+# slow: own brokers (chaos, security), real Chromium, schemathesis, or hub processes run end to end.
+TIERS = ("fast", "broker", "slow")
+_SLOW_FOLDERS = frozenset({"chaos", "browser", "security"})
+_SLOW_MODULES = frozenset({"test_schemathesis.py"})
+_SLOW_FIXTURES = frozenset({"hub_process"})
+
+
+def tier_of(item: pytest.Item) -> str:
+    path = Path(str(item.fspath))
+    folders = set(path.relative_to(ROOT / "tests").parts[:-1]) if path.is_relative_to(ROOT / "tests") else set()
+    names = set(getattr(item, "fixturenames", ()))
+    if folders & _SLOW_FOLDERS or path.name in _SLOW_MODULES or names & _SLOW_FIXTURES:
+        return "slow"
+    return "broker" if "kafka_bootstrap" in names else "fast"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    counts = dict.fromkeys(TIERS, 0)
+    for item in items:
+        tier = tier_of(item)
+        item.add_marker(getattr(pytest.mark, tier))
+        counts[tier] += 1
+    config.stash[_TIER_COUNTS] = (counts, len(items))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    counts, total = config.stash.get(_TIER_COUNTS, ({}, 0))
+    if counts:
+        # The tiers partition what was collected: each test has exactly one, so they add up to the whole.
+        parts = ", ".join(f"{t} {counts[t]}" for t in TIERS)
+        terminalreporter.write_line(f"tiers (before -m/-k selection): {parts} = {sum(counts.values())} of "
+                                    f"{total} collected")
+
+
+_TIER_COUNTS = pytest.StashKey[tuple]()
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     """A real broker: the one at HUB_KAFKA_BOOTSTRAP, or a local one this session starts."""
