@@ -29,8 +29,10 @@ from hub.settings import ROOT
 
 
 def _preload(s, n: int, codes: list[str]) -> None:
+    # murmur2 like the SDK and Kafka's Java clients: the worker refuses a record on another partition than
+    # its key's (wrong_partition), and librdkafka's default partitioner is CRC32
     producer = Producer({"bootstrap.servers": s.kafka_bootstrap, "linger.ms": 20, "compression.type": "lz4",
-                         "queue.buffering.max.messages": 200_000})
+                         "queue.buffering.max.messages": 200_000, "partitioner": "murmur2_random"})
     topic = s.topic(topics.INGEST_DOSSIER)
     for i in range(n):
         commune = codes[i // 4 % len(codes)]

@@ -146,7 +146,8 @@ class FeedReader:
 
 
 def _latency(s: Settings, reader: FeedReader, rate: int, seconds: float, codes: list[str], alive) -> dict:
-    producer = Producer(kafka_config.librdkafka(s, {"linger.ms": 0, "acks": "all"}))
+    # murmur2 like the SDK: the worker refuses a record on another partition than its key's (wrong_partition)
+    producer = Producer(kafka_config.librdkafka(s, {"linger.ms": 0, "acks": "all", "partitioner": "murmur2_random"}))
     topic = s.topic(topics.INGEST_DOSSIER)
     sent: dict[bytes, float] = {}
     n = int(rate * seconds)

@@ -19,6 +19,13 @@ logged on ``import_file_done`` and carried in each record's ``hub.trace_id`` hea
 
 The directory itself is the durable queue: a file stays in place until it is acknowledged, so
 a broker outage only delays it to the next run or poll.
+
+A drop folder is written by others, so nothing in it is trusted: only regular files with a single
+name are read, opened with ``O_NOFOLLOW`` (a symbolic link, a hard link to a file elsewhere, a FIFO or
+a device is moved to ``rejected/`` unread, reason ``unsafe_file``); ``done/``, ``rejected/`` and the
+ledger must be what they look like (a real folder, a real file) or the run stops; what the import
+writes is this user's only (folders 0700, files 0600); and a reason file or a log line names the
+rule a file broke, never its content.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import hashlib
 import io
 import os
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +57,11 @@ NAMESPACES = {"http://www.mic.gov.vn/TBT/QCVN_102_2016": "edxml", "http://www.go
 _COMMUNE = {"maxa", "communecode", "maxaphuong", "madonvihanhchinh"}
 _SETTLE_S = 2.0  # in watch mode a file modified more recently may still be being copied in
 LEDGER = ".hub-import-ledger"
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # NONBLOCK: a FIFO must not hang the run
+
+
+class UnsafeFolder(OSError):
+    """A folder or file the import writes is a symbolic link or not what it should be: nothing is imported."""
 
 
 class FileRejected(Exception):
@@ -103,9 +116,10 @@ def csv_records(raw: bytes) -> list[Record]:
     folded = [source_ids.fold(c) for c in header]
     kind = kind_of_header(header)  # the hub's own header names decide: one list, no drift
     if kind is None:
+        # the count, never the names: the first line of a file is its content (reason files and logs)
         raise FileRejected("malformed_csv", "no known header: the first line must name the dossier code "
                            "column (MaHoSo) or, for a target report, the indicator code column (Mã chỉ tiêu); "
-                           f"found {', '.join(h[:30] for h in header[:8])}")
+                           f"its {len(header)} column(s) include neither")
     if len(rows) == 1:
         raise FileRejected("malformed_csv", "the file has a header line but no rows")
     commune_col = next((i for i, c in enumerate(folded) if c in _COMMUNE), None)
@@ -126,7 +140,7 @@ def json_records(raw: bytes) -> list[Record]:
     try:
         doc = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise FileRejected("malformed_json", f"not valid JSON: {str(exc)[:160]}") from None
+        raise FileRejected("malformed_json", f"not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     if isinstance(doc, dict):
         for wrapper in ("data", "HoSo"):  # DVCQG exports wrap the list
             if isinstance(doc.get(wrapper), list):
@@ -150,12 +164,14 @@ def xml_records(raw: bytes) -> list[Record]:
     except DefusedXmlException as exc:
         raise FileRejected("malformed_xml", f"forbidden XML construct: {type(exc).__name__}") from None
     except Exception as exc:  # noqa: BLE001 - expat raises ParseError, but also ValueError on odd encodings
-        raise FileRejected("malformed_xml", f"not well-formed XML: {str(exc)[:160]}") from None
+        line, column = getattr(exc, "position", (None, None))
+        where = f" (line {line}, column {column})" if line is not None else ""
+        raise FileRejected("malformed_xml", f"not well-formed XML{where}") from None
     ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     fmt = NAMESPACES.get(ns)
     if fmt is None:
-        raise FileRejected("unknown_document_root", f"root <{root.tag.split('}')[-1][:40]}> in namespace "
-                           f"{ns[:80]!r} is neither edXML nor eDoc ({' or '.join(NAMESPACES)})")
+        raise FileRejected("unknown_document_root", "the root element is in neither the edXML nor the eDoc "
+                           f"namespace ({' or '.join(NAMESPACES)})")
     return [Record("document", fmt, raw, source_ids.derive(fmt, raw))]
 
 
@@ -166,6 +182,8 @@ class Ledger:
     """Content hashes of files already published from this folder."""
 
     def __init__(self, folder: Path):
+        for name in (LEDGER, LEDGER + "-wal", LEDGER + "-shm", LEDGER + "-journal"):  # SQLite follows links
+            _private_file(folder / name, create=name == LEDGER)
         self._db = sqlite3.connect(folder / LEDGER, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS files (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, "
@@ -182,17 +200,71 @@ class Ledger:
         self._db.close()
 
 
+def _private_dir(folder: Path) -> Path:
+    """``folder`` as a real directory of this user's only (made 0700, or narrowed to it)."""
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        st = os.lstat(folder)
+        if not stat.S_ISDIR(st.st_mode):
+            raise UnsafeFolder(f"{folder} is a symbolic link or not a folder: refusing to write there") from None
+        if st.st_mode & 0o077:
+            os.chmod(folder, 0o700)
+    return folder
+
+
+def _private_file(path: Path, *, create: bool) -> None:
+    """Refuse ``path`` unless it is absent or a regular file; make it 0600 (creating it when asked)."""
+    flags = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        return
+    except OSError as exc:  # ELOOP: a symbolic link; ENXIO, EISDIR: a FIFO, a folder
+        raise UnsafeFolder(f"{path} is a symbolic link or not a regular file: refusing to write it") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeFolder(f"{path} is not a regular file: refusing to write it")
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of a regular file with one name, never through a link. FileRejected otherwise."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if path.is_symlink():
+            raise FileRejected("unsafe_file", "a symbolic link: only regular files of the drop folder "
+                               "are imported") from None
+        raise FileRejected("unsafe_file", f"cannot open the file: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileRejected("unsafe_file", "not a regular file (a FIFO, socket or device)")
+        if st.st_nlink > 1:
+            # a hard link may name a file outside the folder that the dropper could not read
+            raise FileRejected("unsafe_file", f"the file has {st.st_nlink} names (hard links): copy it in instead")
+        return f.read()
+
+
 def _move(path: Path, folder: Path) -> Path:
-    folder.mkdir(exist_ok=True)
+    _private_dir(folder)
     target = folder / path.name
-    if target.exists():  # a re-dropped copy: keep both
+    if os.path.lexists(target):  # a re-dropped copy: keep both
         target = folder / f"{path.stem}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}{path.suffix}"
-    return path.replace(target)
+    return path.replace(target)  # rename(2): a link is moved itself, never what it points to
 
 
 def _reject(path: Path, folder: Path, reason: str, message: str) -> None:
     moved = _move(path, folder / "rejected")
-    moved.with_name(moved.name + ".reason.txt").write_text(f"{reason}: {message}\n", encoding="utf-8")
+    note = moved.with_name(moved.name + ".reason.txt")
+    if os.path.lexists(note):
+        note.unlink()  # unlinks a planted link itself, not its target
+    fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"{reason}: {message}\n")
 
 
 class FileDrop:
@@ -221,11 +293,19 @@ class FileDrop:
         return self._publisher
 
     def candidates(self, settle_s: float = 0.0) -> list[Path]:
+        """Every entry but folders (links, FIFOs and the like are candidates: they are refused, not
+        skipped in silence), by modification time of the entry itself (lstat)."""
         now = time.time()
-        files = [p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                 and not p.name.endswith((".part", ".tmp", ".crdownload"))
-                 and now - p.stat().st_mtime >= settle_s]
-        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+        found = []
+        with os.scandir(self.folder) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False) or e.name.startswith(".") \
+                        or e.name.endswith((".part", ".tmp", ".crdownload")):
+                    continue
+                mtime = e.stat(follow_symlinks=False).st_mtime
+                if now - mtime >= settle_s:
+                    found.append((mtime, e.name))
+        return [self.folder / name for _mtime, name in sorted(found)]
 
     def run_once(self, settle_s: float = 0.0) -> Summary:
         """Import every file currently in the folder."""
@@ -251,9 +331,12 @@ class FileDrop:
     def _one(self, path: Path, ledger: Ledger, summary: Summary, trace: str) -> None:
         logger = self._log.bind(trace_id=trace, file=path.name)
         try:
-            raw = path.read_bytes()
+            raw = _read(path)
+        except FileRejected as exc:
+            self._rejected(path, summary, logger, exc.reason, exc.message)
+            return
         except OSError as exc:
-            self._rejected(path, summary, logger, "bad_encoding", f"cannot read the file: {exc.strerror}")
+            self._rejected(path, summary, logger, "unsafe_file", f"cannot read the file: {exc.strerror}")
             return
         digest = hashlib.sha256(raw).hexdigest()
         if ledger.seen(digest):

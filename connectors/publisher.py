@@ -20,7 +20,6 @@ ingest record is decided here, once (:func:`ingest_record`):
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -34,15 +33,12 @@ from hub import kafka_config, signatures, topics
 from hub.errors import ConfigError, TransientError
 from hub.settings import Settings
 
-# What the gateway accepts as X-Trace-Id: a caller's trace id travels unchanged through every path.
-_TRACE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
 
 def trace_id(given: str | None = None) -> str:
-    """The caller's trace id (checked: 1-64 of A-Z a-z 0-9 . _ -) or a new random one."""
+    """The caller's trace id (checked: 1-64 of A-Z a-z 0-9 . _ -, the worker's ingest rule) or a new one."""
     if given is None or given == "":
         return uuid.uuid4().hex
-    if not _TRACE_ID.match(given):
+    if not h.valid_trace_id(given):
         raise ValueError("trace_id must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
     return given
 
@@ -78,6 +74,8 @@ def ingest_record(kind: str, payload: bytes, *, source_system: str, format: str,
     if not source_system:
         raise ValueError("source_system is required")
     payload = bytes(payload)
+    if event_id and not h.valid_source_event_id(event_id):  # the worker would dead-letter it (bad_header)
+        raise ValueError(f"event_id must be 1-{h.SOURCE_EVENT_ID_MAX} printable ASCII characters without spaces")
     sid = event_id or source_ids.derive(format, payload)
     headers = {h.SOURCE: source_system, h.FORMAT: format, h.COMMUNE: commune or None, h.SOURCE_EVENT_ID: sid,
                h.TRACE_ID: trace_id(trace)}

@@ -25,7 +25,8 @@ Anything else — no natural key, unparseable bytes — is a digest of the paylo
 JSON (sorted keys, no whitespace) when it is JSON, else of the raw bytes. The same payload
 re-serialized with other whitespace or key order therefore keeps its id.
 
-Ids look like ``<format>-<32 hex>`` (a single hub-json object's own ``event_id`` is kept as is).
+Ids look like ``<format>-<32 hex>`` (a single hub-json object's own ``event_id`` is kept as is when it
+fits the ``hub.source_event_id`` rule: 1-200 printable ASCII characters without spaces).
 The connector SDK (publisher and outbox), the file drop and the simulator all use :func:`derive`.
 """
 
@@ -39,6 +40,8 @@ from typing import Any
 
 import orjson
 from defusedxml.ElementTree import fromstring
+
+from hub.headers import valid_source_event_id as valid_header_id
 
 FORMATS = ("dvcqg-json", "hub-json", "edxml", "edoc-go", "csv")
 _SEP, _REC = "\x1f", "\x1e"
@@ -74,7 +77,9 @@ def derive(format: str, payload: bytes) -> str:
     except Exception:  # noqa: BLE001 - hostile bytes of any kind fall back to the content digest
         key = None
     if isinstance(key, _Own):
-        return str(key)
+        # Kept as is only if it may travel as hub.source_event_id (the worker's ingest header rule);
+        # otherwise a digest of it, so that a retry still gets the same id.
+        return str(key) if valid_header_id(key) else f"{tag}-{digest('own' + _SEP + key)}"
     return f"{tag}-{digest('key' + _SEP + key if key is not None else b'raw' + _SEP.encode() + _content(payload))}"
 
 

@@ -16,6 +16,12 @@ from hub import topics
 from hub.settings import Settings
 
 _ERROR_PREFIX = "hub.error."
+# The system whose valid signature the record carried, else "unverified" (hub.pipeline.blame): who wrote it,
+# as opposed to hub.source, the name it claims. Dead letters from before this header read as unverified.
+ERR_WRITER = "hub.error.writer"
+UNVERIFIED = "unverified"
+_MAX_CLAIMED_ROWS = 50  # distinct claimed names listed one per row; the rest are summed in one row
+OTHER_CLAIMED = "(other names)"
 
 Coords = tuple[int, int]  # (DLQ partition, DLQ offset)
 
@@ -41,6 +47,7 @@ class DeadLetter:
     origin_offset: int | None
     failed_at_ms: int | None
     replays: int  # hub.replayed of the record that failed (it may itself have been a replay)
+    writer: str = UNVERIFIED  # who provably wrote it (hub.error.writer); source_system is only the claim
     key: bytes | None = field(default=None, repr=False)
     value: bytes | None = field(default=None, repr=False)
     headers: h.Headers = field(default_factory=list, repr=False)
@@ -52,7 +59,8 @@ class DeadLetter:
     def metadata(self, replayed: int = 0) -> dict[str, Any]:
         """What ``hub dlq list --show`` prints: never the payload (it may hold personal data)."""
         return {"dlq_partition": self.partition, "dlq_offset": self.offset, "reason": self.reason,
-                "stage": self.stage, "message": self.message, "source_system": self.source_system,
+                "stage": self.stage, "message": self.message, "writer": self.writer,
+                "source_system": self.source_system,
                 "commune": self.commune, "event_id": self.event_id, "topic": self.origin_topic,
                 "partition": self.origin_partition, "offset": self.origin_offset,
                 "failed_at": _iso(self.failed_at_ms or self.timestamp_ms), "replayed": replayed}
@@ -85,45 +93,57 @@ def parse(partition: int, offset: int, timestamp_ms: int, key: bytes | None, val
         event_id=h.source_event_id(d) or "", trace_id=d.get(h.TRACE_ID, ""),
         origin_topic=d.get(h.ERR_TOPIC, ""), origin_partition=_int(d.get(h.ERR_PARTITION)),
         origin_offset=_int(d.get(h.ERR_OFFSET)), failed_at_ms=_int(d.get(h.ERR_TIME)),
-        replays=_int(d.get(h.REPLAYED)) or 0,
+        replays=_int(d.get(h.REPLAYED)) or 0, writer=d.get(ERR_WRITER) or UNVERIFIED,
         key=key if keep_payload else None, value=value if keep_payload else None,
         headers=raw if keep_payload else [],
     )
 
 
-def matches(dl: DeadLetter, reason: str | None = None, source: str | None = None) -> bool:
-    return (not reason or dl.reason == reason) and (not source or dl.source_system == source)
+def matches(dl: DeadLetter, reason: str | None = None, source: str | None = None, writer: str | None = None) -> bool:
+    """``source`` filters on the claimed hub.source, ``writer`` on the verified writer."""
+    return ((not reason or dl.reason == reason) and (not source or dl.source_system == source)
+            and (not writer or dl.writer == writer))
 
 
 @dataclass
 class Summary:
-    """Counts of matching dead letters: total and still pending (never replayed)."""
+    """Counts of matching dead letters: total and still pending (never replayed).
+
+    ``by_writer`` groups by who provably wrote each record (the blame); ``by_source`` by the name the
+    record claims, which any publisher can set: at most _MAX_CLAIMED_ROWS names get a row of their
+    own, the rest are summed under OTHER_CLAIMED, so 20,000 invented names make one row, not 20,000.
+    """
 
     total: int = 0
     pending: int = 0
     by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_writer: dict[str, dict[str, int]] = field(default_factory=dict)
     by_source: dict[str, dict[str, int]] = field(default_factory=dict)
     shown: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, dl: DeadLetter, replayed: int) -> None:
         self.total += 1
         self.pending += replayed == 0
-        for table, name in ((self.by_reason, dl.reason), (self.by_source, dl.source_system or "(none)")):
+        claimed = dl.source_system or "(none)"
+        if claimed not in self.by_source and len(self.by_source) >= _MAX_CLAIMED_ROWS:
+            claimed = OTHER_CLAIMED
+        for table, name in ((self.by_reason, dl.reason), (self.by_writer, dl.writer), (self.by_source, claimed)):
             row = table.setdefault(name, {"total": 0, "pending": 0})
             row["total"] += 1
             row["pending"] += replayed == 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "pending": self.pending, "by_reason": dict(sorted(self.by_reason.items())),
+                "by_writer": dict(sorted(self.by_writer.items())),
                 "by_source": dict(sorted(self.by_source.items())), "records": self.shown}
 
 
 def summarize(letters, markers: dict[Coords, int], *, reason: str | None = None, source: str | None = None,
-              show: int = 0) -> Summary:
-    """Count matching dead letters by reason and source; keep the metadata of the first ``show``."""
+              writer: str | None = None, show: int = 0) -> Summary:
+    """Count matching dead letters by reason, verified writer and claimed source; keep the first ``show``."""
     out = Summary()
     for dl in letters:
-        if not matches(dl, reason, source):
+        if not matches(dl, reason, source, writer):
             continue
         replayed = markers.get(dl.coords, 0)
         out.add(dl, replayed)

@@ -1,4 +1,4 @@
-"""Dead letters: list them by reason and source system, and replay them into their ingest topic.
+"""Dead letters: list them by reason, verified writer and claimed source, and replay them into their ingest topic.
 
 A dead letter (``hub.dlq.v1``) is the original ingest record — key, value, headers — plus
 ``hub.error.*`` headers saying why it was rejected and where it was read. Listing never shows
@@ -35,8 +35,8 @@ from typing import Any
 
 import orjson
 
+from hub import bounded, kafka_config, kafka_read, log, topics
 from hub import headers as h
-from hub import kafka_config, kafka_read, log, topics
 from hub.dead_letters import (  # noqa: F401 - re-exported for callers
     Coords,
     DeadLetter,
@@ -107,12 +107,13 @@ def _ensure_marker_topic(settings: Settings, timeout_s: float) -> None:
         raise kafka_read.unreachable(settings, exc) from exc
 
 
-def list_letters(settings: Settings, *, reason: str | None = None, source: str | None = None, show: int = 0,
-                 timeout_s: float = 30.0) -> Summary:
+def list_letters(settings: Settings, *, reason: str | None = None, source: str | None = None,
+                 writer: str | None = None, show: int = 0, timeout_s: float = 30.0) -> Summary:
     """Counts of the whole DLQ (up to the end offsets seen at the start), with pending counts."""
     ends = kafka_read.end_offsets(settings, settings.topic(topics.DLQ), timeout_s=timeout_s)
     markers = read_markers(settings, timeout_s)
-    return summarize(scan(settings, ends, timeout_s=timeout_s), markers, reason=reason, source=source, show=show)
+    return summarize(scan(settings, ends, timeout_s=timeout_s), markers, reason=reason, source=source,
+                     writer=writer, show=show)
 
 
 @dataclass
@@ -124,25 +125,31 @@ class ReplayPlan:
     todo: list[DeadLetter] = field(default_factory=list)  # metadata only
     already: int = 0  # matching but replayed before (skipped without --again)
     refused: list[DeadLetter] = field(default_factory=list)  # hub.error.topic is not an ingest topic
+    # hub.error.truncated (hub.bounded): the bytes are not the original record's, a replay would inject
+    # a cut record under the original's identity
+    truncated: list[DeadLetter] = field(default_factory=list)
 
     def counts(self) -> dict[str, dict[str, int]]:
-        by_reason: dict[str, int] = {}
-        by_source: dict[str, int] = {}
+        s = Summary()  # its claimed-name table is bounded
         for dl in self.todo:
-            by_reason[dl.reason] = by_reason.get(dl.reason, 0) + 1
-            by_source[dl.source_system or "(none)"] = by_source.get(dl.source_system or "(none)", 0) + 1
-        return {"by_reason": dict(sorted(by_reason.items())), "by_source": dict(sorted(by_source.items()))}
+            s.add(dl, 0)
+        return {name: {k: c["total"] for k, c in sorted(table.items())}
+                for name, table in (("by_reason", s.by_reason), ("by_writer", s.by_writer),
+                                    ("by_source", s.by_source))}
 
 
-def plan(settings: Settings, *, reason: str | None = None, source: str | None = None, again: bool = False,
-         timeout_s: float = 30.0) -> ReplayPlan:
+def plan(settings: Settings, *, reason: str | None = None, source: str | None = None, writer: str | None = None,
+         again: bool = False, timeout_s: float = 30.0) -> ReplayPlan:
     ends = kafka_read.end_offsets(settings, settings.topic(topics.DLQ), timeout_s=timeout_s)
     out = ReplayPlan(ends=ends, markers=read_markers(settings, timeout_s))
-    for dl in scan(settings, ends, timeout_s=timeout_s):
-        if not matches(dl, reason, source):
+    for m in kafka_read.read(settings, settings.topic(topics.DLQ), ends, timeout_s=timeout_s, client="dlq"):
+        dl = parse(m.partition, m.offset, m.timestamp, m.key, m.value, m.headers)
+        if not matches(dl, reason, source, writer):
             continue
         if out.markers.get(dl.coords, 0) and not again:
             out.already += 1
+        elif bounded.is_truncated([(k, v or b"") for k, v in m.headers or ()]):
+            out.truncated.append(dl)
         elif replay_target(dl, settings) is None:
             out.refused.append(dl)
         else:
@@ -189,8 +196,9 @@ def replay(settings: Settings, todo: ReplayPlan, *, timeout_s: float = 30.0,
             # dl.event_id is the publisher's id (the hub id is only known once normalized).
             # The commune only when the record named one (dl.commune falls back to the key, which is
             # a partitioning device, not a commune).
-            logger.info("dlq_replayed", reason=dl.reason, kind=kind_of.get(md.topic), source_system=dl.source_system
-                        or None, source_event_id=dl.event_id or None, trace_id=dl.trace_id or None,
+            logger.info("dlq_replayed", reason=dl.reason, kind=kind_of.get(md.topic), writer=dl.writer,
+                        source_system=dl.source_system[:128] or None, source_event_id=dl.event_id or None,
+                        trace_id=dl.trace_id or None,
                         commune_code=h.to_dict(dl.headers).get(h.COMMUNE), topic=md.topic, partition=md.partition,
                         offset=md.offset, dlq_partition=dl.partition, dlq_offset=dl.offset, replay_count=count)
             if on_replayed is not None:
@@ -205,7 +213,8 @@ def replay(settings: Settings, todo: ReplayPlan, *, timeout_s: float = 30.0,
             if dl.coords not in wanted:
                 continue
             target = replay_target(dl, settings)
-            if target is None:  # planned records passed this check; a changed header would be a bug
+            # planned records passed these checks; a changed header would be a bug
+            if target is None or bounded.is_truncated(dl.headers):
                 continue
             count = dl.replays + todo.markers.get(dl.coords, 0) + 1
             fut = producer.send(target, key=dl.key, value=dl.value, headers=replay_headers(dl, count))

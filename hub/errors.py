@@ -32,6 +32,14 @@ REASONS: dict[str, tuple[int, str]] = {
     "malformed_xml": (400, "the body is not well-formed XML, or uses forbidden entities / DTDs"),
     "malformed_csv": (400, "the CSV cannot be read or has no recognised header"),
     "unknown_format": (400, "the format header names no known dialect"),
+    "unsafe_file": (400, "hub import only: a dropped entry is a symbolic link, has more than one name (a hard "
+                         "link), or is not a regular file; it is moved to rejected/ unread"),
+    "bad_header": (400, "an ingest header breaks its rule (an unknown hub.* name, a repeated one, a trace id, "
+                        "source event id, commune, source or format of the wrong shape or length, too many or "
+                        "too large headers); the message names the header and the rule, never the value"),
+    "wrong_partition": (400, "an ingest record has no Kafka key, or sits in another partition than a default "
+                             "(murmur2) producer puts its key, or its key is neither its commune nor its "
+                             "hub.source: a copy on a second partition would escape deduplication"),
     "unknown_document_root": (422, "XML root or namespace is neither edXML nor eDoc"),
     "missing_field": (422, "a required field is absent or empty"),
     "invalid_value": (422, "a field has a value of the wrong type or out of range"),
@@ -45,6 +53,8 @@ REASONS: dict[str, tuple[int, str]] = {
     "missing_commune": (422, "no commune could be determined (payload, header or registration)"),
     "unknown_organ": (422, "an OrganId is not in the organization directory"),
     "commune_not_in_scope": (403, "the publishing system is not registered for this commune"),
+    "organ_not_in_scope": (403, "a document's sender or a status's reporter (From/OrganId) is not an OrganId "
+                                "registered to the publishing system"),
     "kind_not_allowed": (403, "the publishing system is not registered for this kind of event"),
     "unknown_system": (403, "the source system is not registered (or revoked)"),
     "bad_signature": (403, "an ingest record's hub.signature is missing (secure mode) or was not made with the key "
@@ -63,6 +73,8 @@ REASONS: dict[str, tuple[int, str]] = {
     "unavailable": (503, "Kafka or the systems topic is unreachable; nothing was accepted, retry later"),
     "encode_failed": (422, "the canonical record does not fit its Avro schema"),
     "internal_error": (500, "a mapper raised an unexpected exception (a hub bug); the record is kept for replay"),
+    "unwritable": (422, "the record, alone in its transaction, was refused by Kafka HUB_WORKER_POISON_ATTEMPTS "
+                        "times for a reason of its own (too large, invalid); dead-lettered so its partition moves on"),
 }
 
 STAGES = ("parse", "validate", "map", "encode", "produce", "auth")

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, TopicAuthorizationFailedError
 
 from hub import kafka_config
 from hub.errors import HubError, TransientError
@@ -46,12 +46,43 @@ def consumer(settings: Settings, client: str, *, isolation_level: str = READ_COM
         raise unreachable(settings, exc) from exc
 
 
-def partitions(kafka: KafkaConsumer, topic: str) -> list[TopicPartition]:
-    """The topic's partitions; HubError when the topic does not exist."""
+def partitions(kafka: KafkaConsumer, topic: str, settings: Settings | None = None) -> list[TopicPartition]:
+    """The topic's partitions; HubError when the topic does not exist or this principal may not read it."""
     parts = kafka.partitions_for_topic(topic)
     if not parts:
+        if settings is not None and _denied(settings, topic):
+            raise HubError(f"principal {settings.kafka_username} is not authorized to read topic {topic} "
+                           "(its ACLs come from hub/security.py: the operator runs `hub security setup` or "
+                           "`hub security grant`)")
         raise HubError(f"topic {topic} does not exist (run `hub topics create`)")
     return [TopicPartition(topic, p) for p in sorted(parts)]
+
+
+def _denied(settings: Settings, topic: str) -> bool:
+    """True when the broker refuses to describe ``topic`` to this principal (secure mode only).
+
+    A consumer's metadata of all topics silently leaves out the ones a principal may not see, so a
+    missing ACL looks like a missing topic; a metadata request naming the topic tells them apart
+    (TOPIC_AUTHORIZATION_FAILED, code 29). Only asked on this failure path.
+    """
+    if not kafka_config.secure(settings):
+        return False
+    from kafka.admin import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(**kafka_config.kafka_python(settings), client_id=f"{settings.app_id}-describe",
+                                 bootstrap_timeout_ms=10_000, request_timeout_ms=10_000)
+    except KafkaError:
+        return False
+    try:
+        described = admin.describe_topics([topic])
+    except TopicAuthorizationFailedError:
+        return True
+    except KafkaError:
+        return False
+    finally:
+        admin.close()
+    return any(t.get("error_code") == TopicAuthorizationFailedError.errno for t in described)
 
 
 class Reader:
@@ -68,7 +99,7 @@ class Reader:
         self.topic = topic
         self._kafka = consumer(settings, client, isolation_level=isolation_level, timeout_s=timeout_s)
         try:
-            tps = partitions(self._kafka, topic)
+            tps = partitions(self._kafka, topic, settings)
             if only is not None:
                 wanted = set(only)
                 tps = [tp for tp in tps if tp.partition in wanted]
@@ -107,7 +138,7 @@ class Reader:
         """
         ends = self.ends() if ends is None else ends
         by_partition = {tp.partition: tp for tp in self.tps}
-        yield from _drain(self.settings, self._kafka, {by_partition[p]: end for p, end in ends.items()
+        yield from drain(self.settings, self._kafka, {by_partition[p]: end for p, end in ends.items()
                                                        if p in by_partition}, timeout_s, self.topic)
 
     def poll(self, timeout_s: float = 0.5) -> list[Any]:
@@ -128,10 +159,11 @@ class Reader:
         self.close()
 
 
-def _drain(settings: Settings, kafka: KafkaConsumer, ends: dict[TopicPartition, int], timeout_s: float,
+def drain(settings: Settings, kafka: KafkaConsumer, ends: dict[TopicPartition, int], timeout_s: float,
            what: str) -> Iterator[Any]:
     """Poll the assigned partitions until each position reaches its end offset; TransientError after
-    ``timeout_s`` without progress."""
+    ``timeout_s`` without progress. A record at or past its end offset is left where it is (the consumer
+    is sought back to it), so the next read of the same consumer starts with it."""
     remaining = set(ends)
     progress_at = time.monotonic()
     try:
@@ -150,6 +182,11 @@ def _drain(settings: Settings, kafka: KafkaConsumer, ends: dict[TopicPartition, 
                     if m.offset < ends.get(tp, 0):
                         progress_at = time.monotonic()
                         yield m
+                    else:
+                        # Written after the end offsets were taken: the position is already past it, so a
+                        # later read_to_end / poll on this consumer would never see it. Go back to it.
+                        kafka.seek(tp, m.offset)
+                        break
     except KafkaError as exc:
         raise unreachable(settings, exc) from exc
 
@@ -178,7 +215,7 @@ def read_since(settings: Settings, names: list[str], since_ms: int, *, missing: 
         kafka.assign(list(wanted))
         for tp in wanted:
             kafka.seek(tp, starts[tp])
-        yield from _drain(settings, kafka, wanted, timeout_s, ", ".join(names))
+        yield from drain(settings, kafka, wanted, timeout_s, ", ".join(names))
     except KafkaError as exc:
         raise unreachable(settings, exc) from exc
     finally:
@@ -190,7 +227,7 @@ def end_offsets(settings: Settings, topic: str, *, timeout_s: float = 15.0,
     """{partition: end offset} captured now: a bounded read goes up to here and no further."""
     kafka = consumer(settings, client, isolation_level=isolation_level, timeout_s=timeout_s)
     try:
-        tps = partitions(kafka, topic)
+        tps = partitions(kafka, topic, settings)
         return {tp.partition: off for tp, off in kafka.end_offsets(tps).items()}
     except KafkaError as exc:
         raise unreachable(settings, exc) from exc

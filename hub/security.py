@@ -7,16 +7,22 @@ role, as data (:func:`plan`, pure, unit-tested) and the operator's Admin API cal
 creates its ACLs; :func:`revoke` deletes both. Every name carries the deployment's topic prefix, so
 two deployments on one cluster cannot read each other's topics.
 
+The topics of worker, gateway and publisher come from one declaration per process,
+:data:`hub.topics.WORKER` / :data:`~hub.topics.GATEWAY` / :data:`~hub.topics.PUBLISHER` (the
+worker's from its processors, the gateway's from its read model's feeds), one literal ACL per topic:
+a feed a process starts to read cannot be forgotten here.
+
 ================  ===========================================================================
 role              may
 ================  ===========================================================================
-worker            read ``ingest.*``, ``feed.*`` and ``hub.systems.v1``; write ``feed.*`` and
-                  ``hub.dlq.v1``; read/write its changelogs ``<app>-*``, use the consumer groups
-                  and transactional ids ``<app>-*``
-gateway           write ``ingest.*``; read ``hub.systems.v1`` and the derived feeds it serves
-                  (KPIs, directives, freshness), with groups ``<app>-gateway*``
-publisher         write ``ingest.*`` — nothing else (it cannot even read the systems list, so
-                  it never learns another system's key hash: see :mod:`hub.signatures`)
+worker            read its processors' inputs (``ingest.*`` and the unified feeds) and
+                  ``hub.systems.v1``; write its processors' outputs (feeds, ``hub.dlq.v1``);
+                  read/write its changelogs ``<app>-*``, use the consumer groups and
+                  transactional ids ``<app>-*``
+gateway           write the ``ingest.*`` topics; read ``hub.systems.v1`` and the feeds of its read
+                  model (KPIs, directives, freshness, target progress), with groups ``<app>-gateway*``
+publisher         write the ``ingest.*`` topics — nothing else (it cannot even read the systems
+                  list, so it never learns another system's key hash: see :mod:`hub.signatures`)
 subscriber        read ``feed.*`` with its own groups ``<principal>.*``; write nothing
 operator          everything (the broker's super user): the only writer of ``hub.systems.v1``
 ================  ===========================================================================
@@ -84,40 +90,43 @@ def principal(s: Settings, role: str, name: str | None = None) -> str:
     return f"{s.topic_prefix}{'pub' if role == PUBLISHER else 'sub'}.{name}"
 
 
+# The processes whose topics are declared in hub.topics (a subscriber reads any feed: feed.*).
+ACCESS = {WORKER: topics.WORKER, GATEWAY: topics.GATEWAY, PUBLISHER: topics.PUBLISHER}
+
+
+def _topic_rules(s: Settings, access: topics.Access) -> tuple[Rule, ...]:
+    return (*(Rule("topic", s.topic(t), "read") for t in access.reads),
+            *(Rule("topic", s.topic(t), "write") for t in access.writes))
+
+
 def plan(s: Settings, role: str, name: str | None = None) -> Plan:
     """The principal of ``role`` (and ``name`` for publishers and subscribers) and its ACLs."""
     who = principal(s, role, name)
-    ingest, feed = s.topic("ingest."), s.topic("feed.")
-    systems, dlq = s.topic(topics.SYSTEMS), s.topic(topics.DLQ)
     own = f"{s.app_id}-"  # changelogs, consumer groups and transactional ids of the stream processors
     if role == WORKER:
         rules = (
-            Rule("topic", ingest, "read", prefixed=True),
-            Rule("topic", feed, "read", prefixed=True),
-            Rule("topic", feed, "write", prefixed=True),
-            Rule("topic", dlq, "write"),
-            Rule("topic", systems, "read"),
+            *_topic_rules(s, ACCESS[WORKER]),
             Rule("topic", own, "read", prefixed=True),
             Rule("topic", own, "write", prefixed=True),
             Rule("group", own, "read", prefixed=True),
             Rule("transactional_id", own, "write", prefixed=True),
         )
     elif role == GATEWAY:
-        derived = (topics.FEED_KPI, topics.FEED_DIRECTIVE, topics.FEED_FRESHNESS)
-        rules = (
-            Rule("topic", ingest, "write", prefixed=True),
-            Rule("topic", systems, "read"),
-            *(Rule("topic", s.topic(t), "read") for t in derived),
-            Rule("group", who, "read", prefixed=True),
-        )
+        rules = (*_topic_rules(s, ACCESS[GATEWAY]), Rule("group", who, "read", prefixed=True))
     elif role == PUBLISHER:
-        rules = (Rule("topic", ingest, "write", prefixed=True),)
+        rules = _topic_rules(s, ACCESS[PUBLISHER])
     else:
         rules = (
-            Rule("topic", feed, "read", prefixed=True),
+            Rule("topic", s.topic("feed."), "read", prefixed=True),
             Rule("group", f"{who}.", "read", prefixed=True),
         )
     return Plan(role, who, rules)
+
+
+def covers(p: Plan, topic: str, operation: str) -> bool:
+    """True when the plan allows ``operation`` (read or write) on the full topic name ``topic``."""
+    return any(r.resource == "topic" and r.operation == operation
+               and (topic.startswith(r.name) if r.prefixed else topic == r.name) for r in p.rules)
 
 
 def acls(p: Plan) -> list:
@@ -174,8 +183,16 @@ def revoke(s: Settings, user: str) -> int:
         deleted = admin.delete_acls([ACLFilter(f"User:{user}", None, ACLOperation.ANY, ACLPermissionType.ANY,
                                                any_resource)])
         count = sum(len(matched) for _f, matched, _err in deleted)
-        admin.alter_user_scram_credentials([UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_512)])
+        # A principal without a credential (never granted, or revoked before) is not an error: revoking is
+        # idempotent, so an operator can simply run it again after a failure.
+        errors = admin.alter_user_scram_credentials([UserScramCredentialDeletion(user,
+                                                                                 ScramMechanism.SCRAM_SHA_512)])
+        error = errors.get(user)  # the broker's message (kafka-python keeps no code): RESOURCE_NOT_FOUND's
+        if error and "not exist" not in str(error):
+            raise ConfigError(f"the broker refused to delete the credential of {user}: {error}")
         return count
+    except KafkaError as exc:
+        raise TransientError(f"revoking {user} on {s.kafka_bootstrap} failed (run it again): {exc}") from exc
     finally:
         admin.close()
 

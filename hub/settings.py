@@ -40,6 +40,9 @@ class Settings:
     system_key: str = _setting("", "Connector SDK: this publishing system's key (hubk_..., printed by `hub "
                                "systems add`); every ingest record is signed with it (required by workers "
                                "when HUB_KAFKA_SECURITY=scram).", secret=True)
+    signature_accept_v1: bool = _setting(True, "Workers still verify v1 ingest signatures (which do not bind "
+                                         "hub.trace_id); set false once ingest topics hold no record older "
+                                         "than the v2 SDK and gateway (HUB_RAW_RETENTION_HOURS).")
     topic_prefix: str = _setting("", "Prefix for every topic and consumer group (tenants, tests).")
     partitions: int = _setting(6, "Partitions of ingest, feed and DLQ topics (keys are commune codes).")
     replication_factor: int = _setting(1, "Replication factor of created topics (3 in production).")
@@ -68,6 +71,9 @@ class Settings:
     max_record_ms: int = _setting(10_000, "Time budget to normalize one raw event; beyond it the event is "
                                   "dead-lettered as too_expensive (0: no budget).")
     log_level: str = _setting("INFO", "Log level of the JSON log lines.")
+    log_rejected_burst: int = _setting(20, "event_rejected lines written per (verified writer, reason) and window; "
+                                       "further ones are counted (event_rejected_suppressed line, metric).")
+    log_rejected_window_s: int = _setting(60, "Window of HUB_LOG_REJECTED_BURST, in seconds.")
     # worker: batched, transactional stream engines (hub.stream) inside a faust application
     worker_store: str = _setting("rocksdb://", "Processor state: rocksdb:// (on disk, memory stays flat) or memory://.")
     worker_data_dir: str = _setting(str(ROOT / "var" / "worker"), "Directory for the worker's local state stores.")
@@ -92,6 +98,19 @@ class Settings:
     worker_stall_s: int = _setting(0, "Seconds a processor may stay inside one step of its loop before the worker "
                                    "logs worker_stalled and exits 1 for its supervisor to restart it; 0: "
                                    "max(120, 60 + 6 x the transaction timeout).")
+    worker_shutdown_s: int = _setting(30, "Seconds the worker may take to stop after SIGTERM or SIGINT; past them "
+                                      "it logs worker_shutdown_forced (with the processors still running and "
+                                      "where) and exits 1, even if a thread is stuck in a Kafka client call.")
+    # poison isolation and stuck partitions (hub/stream/poison.py; docs/operations.md, "partition_stuck")
+    worker_poison_attempts: int = _setting(3, "Times one record, alone in its transaction, may fail for a reason "
+                                           "of its own (too large, invalid, a processor exception) before it is "
+                                           "dead-lettered (unwritable or internal_error) and its partition moves on.")
+    partition_stuck_s: int = _setting(300, "Seconds a partition with records waiting may go without its committed "
+                                      "offset moving before it is stuck: a partition_stuck log line, the "
+                                      "hub_worker_partition_stuck gauge, worker /readyz 503 and `hub status` exit 1.")
+    dlq_max_value_bytes: int = _setting(262_144, "Largest original value a dead letter keeps; a larger one is cut "
+                                        "to this, with its size and SHA-256 in headers (hub.error.truncated), and "
+                                        "cannot be replayed.")
     worker_metrics_host: str = _setting("127.0.0.1", "Address of the worker's /metrics, /healthz and /readyz.")
     worker_metrics_port: int = _setting(8081, "Port of the worker's /metrics, /healthz and /readyz; 0 turns them off.")
     gateway_host: str = _setting("127.0.0.1", "Address the HTTP gateway listens on.")
@@ -108,6 +127,16 @@ class Settings:
                                             "then 408.")
     gateway_max_in_flight: int = _setting(64, "Most requests handled at once by one gateway; more get 503 "
                                           "with Retry-After instead of queueing.")
+    gateway_registry_max_body_bytes: int = _setting(256 * 1024, "Largest body of a /registry POST (schema "
+                                                    "lookup or register); 413 as soon as it is crossed. The "
+                                                    "hub's own schemas are under 32 KiB.")
+    # operator listener: /metrics and /docs off the public address (hub/gateway/ops_listener.py)
+    gateway_ops_host: str = _setting("127.0.0.1", "Address of the operator listener (with HUB_GATEWAY_OPS_PORT).")
+    gateway_ops_port: int = _setting(0, "Port of the operator listener: when set, /metrics and /docs are served "
+                                     "only there (404 on the public port); 0: on the public listener, as "
+                                     "before. Set it whenever HUB_GATEWAY_HOST is not a loopback address.")
+    gateway_docs: bool = _setting(True, "Serve Swagger UI at /docs (its assets come from the swagger-ui-bundle "
+                                  "package, never a CDN); /openapi.json is served either way.")
     # systems list (hub.systems.v1), followed by every gateway and worker
     systems_follow_interval_ms: int = _setting(1000, "How often gateways and workers re-read hub.systems.v1 "
                                                "(onboarding reaches them within about this).")
@@ -138,11 +167,17 @@ class Settings:
     directive_sla_acceptance: str = _setting(
         "NORMAL=1wd,URGENT=4h,VERY_URGENT=4h,EXPRESS=4h,EXPRESS_FIXED_TIME=4h",
         "Directive SLA for acceptance (status 03) after sending, per priority (same syntax).")
+    status_backdate_tolerance: str = _setting(
+        "1h", "How much earlier than the hub received it a status notification may claim to be (<n>m or <n>h); "
+        "beyond it, directive reach counts the status at its receipt time and flags the row late_report.")
     working_holidays: str = _setting(
-        "2025-01-01,2025-01-25,2025-01-26,2025-01-27,2025-01-28,2025-01-29,2025-01-30,2025-01-31,2025-02-01,"
-        "2025-02-02,2025-04-07,2025-04-30,2025-05-01,2025-05-02,2025-09-01,2025-09-02,2026-01-01",
-        "Public holidays (YYYY-MM-DD, comma separated) that are not working days besides Saturday and Sunday; "
-        "keep it up to date every year.")
+        "", "Extra days off (YYYY-MM-DD, comma separated) for `wd` SLAs, on top of Saturday, Sunday, Vietnam's "
+        "public holidays (the holidays package: Tết by the lunar calendar) and the official swaps shipped in "
+        "hub/data/working_calendar.csv; e.g. a day off the province announces. A year named here or in "
+        "HUB_WORKING_DAYS counts as having its official schedule (no calendar_stale).")
+    working_days: str = _setting(
+        "", "Extra working days (YYYY-MM-DD, comma separated) that win over weekends and holidays, e.g. a make-up "
+        "Saturday (làm bù) not shipped yet; a date may not be in both lists.")
     freshness_silent_hours: str = _setting("dossier=24,document=72,target=840,default=72",
                                            "Hours without a feed record after which a system is silent, per kind "
                                            "(KIND=hours pairs; default for other kinds). Communes report targets "

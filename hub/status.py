@@ -24,6 +24,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
+
 from hub import clock, codec, dlq, kafka_config, kafka_read, reference, topics, verdict
 from hub import headers as h
 from hub import systems as systems_list
@@ -52,6 +54,60 @@ def lag(ends: dict[int, int], begins: dict[int, int], committed: dict[int, int])
         parts[p] = {"end": end, "committed": c if c >= 0 else None, "lag": max(0, end - start)}
     return {"lag": sum(v["lag"] for v in parts.values()), "partitions": parts,
             "committed": any(v["committed"] is not None for v in parts.values())}
+
+
+def _stuck_since(metadata: str | None) -> int | None:
+    """The ``stuck_since`` a worker wrote into a committed offset's metadata (hub.stream.poison), if any."""
+    if not metadata or "stuck_since" not in metadata:
+        return None
+    try:
+        since = orjson.loads(metadata.rstrip("\x00"))["stuck_since"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return since if isinstance(since, int) else None
+
+
+def stuck_partitions(marks: dict, committed_before: dict, committed_after: dict, ends: dict) -> list[dict]:
+    """Partitions a worker marked stuck that are still stuck: the marked offset is the committed one at
+    both samples (it did not move) and records wait after it."""
+    out = []
+    for (topic, partition), (offset, since) in sorted(marks.items()):
+        tp = (topic, partition)
+        if committed_before.get(tp) == committed_after.get(tp) == offset and ends.get(tp, 0) > offset:
+            out.append({"topic": topic, "partition": partition, "offset": offset, "since": _iso(since),
+                        "waiting": ends[tp] - offset})
+    return out
+
+
+def stuck_reasons(report_groups: dict[str, Any]) -> list[dict[str, str]]:
+    """``partition_stuck`` reasons of the verdict, one per stuck partition."""
+    return [{"code": "partition_stuck", "message": f"worker group {g['group']}: {s['topic']} partition "
+             f"{s['partition']} stuck at offset {s['offset']} since {s['since']} ({s['waiting']} record(s) "
+             "waiting); see docs/operations.md, \"partition_stuck\""}
+            for g in report_groups.values() for s in g.get("stuck") or ()]
+
+
+def working_calendar(settings: Settings) -> dict[str, Any]:
+    """The years whose official working-day schedule is loaded, and the current or next one that is not
+    (at the analytics' now, HUB_CLOCK): directive deadlines in working days would miss that year's swaps."""
+    from hub.analytics.config import calendar_from_settings
+    from hub.analytics.worktime import stale_years
+
+    try:
+        cal = calendar_from_settings(settings)
+        now = clock.from_setting(settings.clock)()
+    except HubError as exc:
+        return {"error": str(exc)}
+    return {"scheduled_years": sorted(cal.scheduled_years), "stale_years": stale_years(cal, now)}
+
+
+def calendar_reasons(section: dict[str, Any]) -> list[dict[str, str]]:
+    """``calendar_stale`` reasons of the verdict, one per year without an official schedule."""
+    from hub.analytics.worktime import stale_message
+
+    if "error" in section:
+        return [{"code": "section_unreadable", "message": f"working calendar: {section['error']}"}]
+    return [{"code": "calendar_stale", "message": stale_message(y)} for y in section.get("stale_years", ())]
 
 
 def freshness(last_by_commune: dict[str, dict[str, Any]], province: str, now_ms: int,
@@ -158,6 +214,13 @@ def collect(settings: Settings, *, silent_after_h: float = 24.0, tail: int = 100
         report["province_glance"] = _glance(settings, timeout_s)
         report["groups"] = watch.finish(lag_sample_s)
         report["verdict"] = verdict.judge(report, max_lag=max_lag)
+        stuck = stuck_reasons(report["groups"])
+        if stuck:
+            report["verdict"] = {"ok": False, "reasons": report["verdict"]["reasons"] + stuck}
+        report["calendar"] = working_calendar(settings)
+        stale = calendar_reasons(report["calendar"])
+        if stale:
+            report["verdict"] = {"ok": False, "reasons": report["verdict"]["reasons"] + stale}
         return report
     finally:
         if consumer is not None:
@@ -185,6 +248,7 @@ class _GroupWatch:
         self.tps = {p: [TopicPartition(t, part) for t in inputs if t in offsets for part in offsets[t][1]]
                     for p, inputs in processors(settings).items()}
         self.started = time.monotonic()
+        self.marks: dict[str, dict] = {}  # processor -> {tp: (offset, stuck since ms)} from the last sample
         self.first, self.error = self._sample(), None
 
     def _sample(self) -> dict[str, tuple[dict, dict]] | None:
@@ -197,6 +261,10 @@ class _GroupWatch:
         except KafkaError as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             return None
+        self.marks = {p: {(tp.topic, tp.partition): (om.offset, _stuck_since(om.metadata))
+                          for tp, om in committed.get(self.groups[p], {}).items()
+                          if om is not None and om.offset >= 0 and _stuck_since(om.metadata) is not None}
+                      for p in self.tps}
         return {p: ({(tp.topic, tp.partition): om.offset for tp, om in committed.get(self.groups[p], {}).items()
                      if om is not None and om.offset >= 0},
                     {(tp.topic, tp.partition): ends[tp] for tp in tps}) for p, tps in self.tps.items()}
@@ -224,6 +292,7 @@ class _GroupWatch:
                                   {q: c for (t, q), c in committed.items() if t == topic})
             out[p] = verdict.group_report(group, info.get("group_state") or "Unknown", len(info.get("members") or ()),
                                           lags, before, self.first[p][0], committed, window)
+            out[p]["stuck"] = stuck_partitions(self.marks.get(p, {}), self.first[p][0], committed, ends)
         return out
 
     def _lags(self, committed: dict, ends: dict) -> dict:

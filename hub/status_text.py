@@ -57,6 +57,7 @@ def render(report: dict[str, Any], *, max_silent: int = 12) -> str:
                    f"from the last {d['recent']['window_h']:g} h)")
         out += [f"  {r}: {c['total']} ({c['pending']} pending)" for r, c in d["by_reason"].items()]
     out += _render_attention(report)
+    out += _render_calendar(report["calendar"]) if "calendar" in report else []
     out += _render_freshness(report, max_silent)
     out += _render_glance(report["province_glance"], max_silent) if "province_glance" in report else []
     if "verdict" in report:
@@ -74,6 +75,8 @@ def _render_groups(groups: dict[str, Any]) -> list[str]:
                           for t, v in g["topics"].items())
         before = "" if g.get("lag_before") is None else f" (was {g['lag_before']} {g['sample_s']:g} s before)"
         out.append(f"  {g['group']}: {g['state']}, {g['members']} member(s); lag {g['lag']}{before}: {parts}")
+        out += [f"    STUCK {st['topic']} partition {st['partition']} at offset {st['offset']} since {st['since']} "
+                f"({st['waiting']} waiting): see docs/operations.md" for st in g.get("stuck") or ()]
     return out
 
 
@@ -97,6 +100,14 @@ def _render_attention(report: dict[str, Any], shown: int = 10) -> list[str]:
         out += [f"  {r['document_id']} at {r['commune_code']}: {r['milestone']} due {r['deadline']}"
                 for r in rows[:shown]]
     return out
+
+
+def _render_calendar(c: dict[str, Any]) -> list[str]:
+    if "error" in c:
+        return [f"working calendar error: {c['error']}"]
+    years = ", ".join(str(y) for y in c["scheduled_years"]) or "none"
+    missing = "; NO official schedule for " + ", ".join(str(y) for y in c["stale_years"]) + " (calendar_stale)"
+    return [f"working calendar official schedule for {years}{missing if c['stale_years'] else ''}"]
 
 
 def _render_freshness(report: dict[str, Any], max_silent: int) -> list[str]:

@@ -26,6 +26,43 @@ FEED_BY_KIND = {"dossier": FEED_DOSSIER, "document": FEED_DOCUMENT, "target": FE
 KINDS = tuple(INGEST_BY_KIND)
 
 
+# --- who reads and writes what ------------------------------------------------------------------
+# One declaration per process. hub.security derives each principal's topic ACLs from it, the
+# gateway's read model follows READ_MODEL_FEEDS, and tests/security/test_plan.py checks that every
+# worker processor's inputs and outputs are exactly what PROCESSORS says: a feed added to a process
+# but not here fails that test instead of being refused by the broker in secure mode only.
+@dataclass(frozen=True)
+class Access:
+    """Contract topic names (without the prefix) a process reads and writes."""
+
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+
+
+# The gateway's read model (read API, dashboard, ``hub status``): feed name -> topic.
+READ_MODEL_FEEDS = {"kpi": FEED_KPI, "directive": FEED_DIRECTIVE, "freshness": FEED_FRESHNESS,
+                    "target": FEED_TARGET_PROGRESS}
+# The worker's stream processors (their changelogs, groups and transactional ids are ``<app>-*``).
+PROCESSORS = {
+    "normalize": Access(tuple(INGEST_BY_KIND.values()), (*FEED_BY_KIND.values(), DLQ)),
+    "kpi": Access((FEED_DOSSIER,), (FEED_KPI,)),
+    "directives": Access((FEED_DOCUMENT,), (FEED_DIRECTIVE,)),
+    "freshness": Access(tuple(FEED_BY_KIND.values()), (FEED_FRESHNESS,)),
+    "targets": Access((FEED_TARGET,), (FEED_TARGET_PROGRESS,)),
+}
+
+
+def _unique(names) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
+
+
+# The worker also follows the systems list (scopes, organ directory, signature keys).
+WORKER = Access(_unique([*(t for a in PROCESSORS.values() for t in a.reads), SYSTEMS]),
+                _unique(t for a in PROCESSORS.values() for t in a.writes))
+GATEWAY = Access((SYSTEMS, *READ_MODEL_FEEDS.values()), tuple(INGEST_BY_KIND.values()))
+PUBLISHER = Access((), tuple(INGEST_BY_KIND.values()))  # a connector (SDK) writes ingest, reads nothing
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str

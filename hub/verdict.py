@@ -29,7 +29,8 @@ from collections.abc import Iterable
 from typing import Any
 
 CODES = ("broker_unreachable", "topics_missing", "worker_group_empty", "worker_lag_growing", "worker_not_consuming",
-         "dead_letters_pending", "system_silent", "directive_overdue", "section_unreadable")
+         "partition_stuck", "dead_letters_pending", "system_silent", "directive_overdue", "calendar_stale",
+         "section_unreadable")
 _SHOWN = 5  # names listed in one reason's message; the report lists all
 
 

@@ -44,7 +44,8 @@ def test_snapshot_lookups_are_pure():
     assert snap.authenticate(KEY_PREFIX + "g" * 43) is None  # revoked
     assert snap.authenticate(key_a + "x") is None and snap.authenticate("") is None
     assert snap.authenticate("not-a-hub-key") is None and snap.authenticate(KEY_PREFIX + "a" * 500) is None
-    assert snap.scope("b") == Scope(frozenset({"23722", "23728"}), frozenset({"document"}))
+    assert snap.scope("b") == Scope(frozenset({"23722", "23728"}), frozenset({"document"}),
+                                    frozenset({"000.00.99.H41"}))
     assert snap.scope("gone") is None and snap.scope("dash") is None and snap.scope("nope") is None
     assert dict(snap.organs) == {"000.00.12.H41": "23734", "000.00.99.H41": "52", "000.00.01.H41": "52"}
     assert [s.id for s in snap.list()] == ["a", "b", "dash", "gone"]
@@ -92,7 +93,8 @@ def test_list_get_scope_and_organs(settings):
     snap = systems.read(settings)
     assert [s.id for s in snap.list()] == ["ialy-vanban", "multi-vanban"]
     assert snap.get("nope") is None
-    assert snap.scope("multi-vanban") == Scope(frozenset({"23722", "23728"}), frozenset({"document", "dossier"}))
+    assert snap.scope("multi-vanban") == Scope(frozenset({"23722", "23728"}), frozenset({"document", "dossier"}),
+                                               frozenset({"000.00.99.H41"}))
     assert dict(snap.organs) == {"000.00.12.H41": "23734", "000.00.99.H41": "52"}
 
 

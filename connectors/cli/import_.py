@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import orjson
@@ -13,7 +14,8 @@ from hub.settings import Settings
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="import dropped files (CSV dossier or target rows, DVCQG JSON, edXML/eDoc)",
                        description="Publish every *.csv, *.json and *.xml file in DIR, then move it to "
-                       "DIR/done/ (or DIR/rejected/ with a .reason.txt). A ledger in DIR/.hub-import-ledger "
+                       "DIR/done/ (or DIR/rejected/ with a .reason.txt). Symbolic links, hard links and other "
+                       "non-regular files are refused unread (reason unsafe_file). A ledger in DIR/.hub-import-ledger "
                        "and deterministic source event ids (each record's natural key) make re-runs publish "
                        "nothing twice.")
     p.add_argument("dir", metavar="DIR", help="the drop folder")
@@ -27,8 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from connectors.filedrop import FileDrop
+    from connectors.filedrop import FileDrop, UnsafeFolder
 
+    # Whatever this process creates (folders, reason files, the ledger and SQLite's side files) is
+    # the operator's only: the drop folder is shared with the commune's export job.
+    os.umask(0o077)
     try:
         drop = FileDrop(args.dir, args.system, settings, trace_id=args.trace_id)
     except ValueError as exc:
@@ -41,5 +46,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         summary = drop.run_once()
         print(orjson.dumps({"summary": summary.as_dict()}).decode(), flush=True)
         return 1 if summary.files_waiting else 0
+    except UnsafeFolder as exc:
+        print(f"hub import: {exc}", file=sys.stderr)
+        return 2
     finally:
         drop.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.analytics.worktime import Sla, parse_holidays, parse_sla
+from hub.analytics.worktime import Sla, WorkingCalendar, calendar, parse_holidays, parse_sla
 from hub.errors import ConfigError
 from hub.settings import Settings
 
@@ -14,11 +14,11 @@ HOUR_MS = 3_600_000
 
 @dataclass(frozen=True)
 class AnalyticsConfig:
-    """SLAs by priority (a directive without a priority is NORMAL), holidays, silence thresholds."""
+    """SLAs by priority (a directive without a priority is NORMAL), the working calendar, silence thresholds."""
 
     arrival_sla: dict[str, Sla]
     acceptance_sla: dict[str, Sla]
-    holidays: frozenset[int]  # Vietnam day numbers
+    calendar: WorkingCalendar
     silent_ms: dict[str, int]  # by kind
     silent_default_ms: int
     all_documents: bool = False
@@ -29,11 +29,22 @@ class AnalyticsConfig:
         default = silent.pop("default", 72 * HOUR_MS)
         return cls(arrival_sla=_by_priority(s.directive_sla_arrival, "HUB_DIRECTIVE_SLA_ARRIVAL"),
                    acceptance_sla=_by_priority(s.directive_sla_acceptance, "HUB_DIRECTIVE_SLA_ACCEPTANCE"),
-                   holidays=parse_holidays(s.working_holidays, "HUB_WORKING_HOLIDAYS"),
+                   calendar=calendar_from_settings(s),
                    silent_ms=silent, silent_default_ms=default, all_documents=s.directive_all_documents)
+
+    @property
+    def holidays(self) -> WorkingCalendar:
+        """The calendar under the name hub/analytics/directives.py passes to ``Sla.deadline``."""
+        return self.calendar
 
     def silent_after_ms(self, kind: str) -> int:
         return self.silent_ms.get(kind, self.silent_default_ms)
+
+
+def calendar_from_settings(s: Settings) -> WorkingCalendar:
+    """The shipped schedule and the holidays package, with HUB_WORKING_HOLIDAYS / HUB_WORKING_DAYS over them."""
+    return calendar(parse_holidays(s.working_holidays, "HUB_WORKING_HOLIDAYS"),
+                    parse_holidays(s.working_days, "HUB_WORKING_DAYS", "working day"))
 
 
 def _hours(text: str, what: str) -> int:

@@ -11,6 +11,13 @@ Fed from feed.document.v1 (see :func:`route` for which records count):
   before the directive itself;
 - the commune's OUTGOING document whose ``response_for`` names the directive: its reply.
 
+A commune cannot grade itself (issue 21 item 10): a status claimed earlier than the hub received it
+(the record's ``ingest_time``) by more than the tolerance (``HUB_STATUS_BACKDATE_TOLERANCE``) counts at
+its receipt time, and the row says ``late_report``; within the tolerance the claimed time counts (a
+status queued in an outbox for a few minutes keeps its own time). Only packages from a provincial organ
+of the directory make or revoke a directive: what a commune's system files about what it received (a
+relay, :mod:`hub.normalize.edxml_common`) is never the province's act.
+
 Like the dossier state, :func:`merge` is idempotent and order-insensitive (earliest times are
 minima, directive attributes last-writer-wins on (event time, event id)).
 
@@ -25,10 +32,13 @@ a revocation before the deadline waives it. Latencies are from promulgation, as 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from hub.analytics import bounds
 from hub.analytics.config import AnalyticsConfig
 from hub.analytics.periods import day_start, vn_day
+from hub.errors import ConfigError
 
 State = dict[str, Any]
 STATUSES = ("ARRIVED", "REJECTED", "ACCEPTED", "ASSIGNED", "PROCESSING", "COMPLETED")
@@ -38,6 +48,16 @@ ANSWERS = {  # milestone -> statuses that meet it
     "completion": ("COMPLETED",),
 }
 MILESTONES = tuple(ANSWERS)
+DEFAULT_BACKDATE_TOLERANCE_MS = 3_600_000  # HUB_STATUS_BACKDATE_TOLERANCE's default, 1h
+_TOLERANCE = re.compile(r"^(\d{1,6})(m|h)$")
+
+
+def parse_tolerance(text: str, what: str = "HUB_STATUS_BACKDATE_TOLERANCE") -> int:
+    """``30m`` / ``1h`` -> milliseconds; anything else is a ConfigError naming the setting."""
+    match = _TOLERANCE.match(text.strip())
+    if match is None:
+        raise ConfigError(f"{what}: {text.strip()[:20]!r} must be <n>m or <n>h (e.g. 30m, 1h)")
+    return int(match.group(1)) * (60_000 if match.group(2) == "m" else 3_600_000)
 
 
 def key(document_id: str, commune_code: str) -> str:
@@ -65,33 +85,50 @@ def route(record: dict[str, Any], cfg: AnalyticsConfig, from_province: bool = Tr
     if direction == "INCOMING" and doc:
         if kind == "STATUS" and record.get("status") in STATUSES:
             return [key(doc, commune)]
-        if kind == "DOCUMENT" and (record.get("business_doc_type") == "REVOKE"
-                                   or record.get("steering_type") == "DIRECTIVE"
-                                   or (cfg.all_documents and from_province)):
+        # Only the province makes or revokes a directive: a commune's relay of a package "from" an
+        # organ outside the province (or from another commune) must not open or waive SLA clocks.
+        if kind == "DOCUMENT" and from_province and (record.get("business_doc_type") == "REVOKE"
+                                                     or record.get("steering_type") == "DIRECTIVE"
+                                                     or cfg.all_documents):
             return [key(doc, commune)]
     if direction == "OUTGOING" and kind == "DOCUMENT":
         return [key(ref, commune) for ref in _reply_targets(record)]
     return []
 
 
-def merge(state: State | None, record: dict[str, Any], state_key: str) -> State:
-    """Fold one DocumentEvent (routed to ``state_key`` by :func:`route`) into the state."""
+def counted_time(record: dict[str, Any], tolerance_ms: int = DEFAULT_BACKDATE_TOLERANCE_MS) -> tuple[int, bool]:
+    """(time a status counts at, whether it is a late report): its claimed time (``status_time``, else
+    the event time), unless that is more than ``tolerance_ms`` before the hub received it (``ingest_time``)
+    — then the receipt time, flagged."""
+    claimed = record.get("status_time") or record["event_time"]
+    received = record.get("ingest_time")
+    if received is not None and claimed < received - tolerance_ms:
+        return received, True
+    return claimed, False
+
+
+def merge(state: State | None, record: dict[str, Any], state_key: str,
+          backdate_tolerance_ms: int = DEFAULT_BACKDATE_TOLERANCE_MS) -> State:
+    """Fold one DocumentEvent (routed to ``state_key`` by :func:`route`) into the state.
+
+    A status entry is ``[time, trace]``, or ``[time, trace, 1]`` when that time is a late report's
+    receipt time (:func:`counted_time`); states written before the flag existed read as on time."""
     doc, _, commune = state_key.rpartition("|")
     if state is None:
         state = {"doc": doc, "c": commune, "p": record.get("province_code"), "d": None, "rev": None,
                  "st": {}, "last": None, "hint": None, "reply": None, "flag": [], "tr": None}
     out = dict(state)
     t = record["event_time"]
-    trace = record.get("trace_id") or ""
+    trace = bounds.trace(record.get("trace_id")) or ""  # oversized: dropped, the state stays small
     if out["tr"] is None or [t, trace] > out["tr"]:
         out["tr"] = [t, trace]
     kind, direction = record.get("message_type"), record.get("direction")
     if kind == "STATUS":
-        at = record.get("status_time") or t
+        at, late = counted_time(record, backdate_tolerance_ms)
         name = record["status"]
         st = dict(state["st"])
-        if name not in st or [at, trace] < st[name]:
-            st[name] = [at, trace]
+        if name not in st or [at, trace] < st[name][:2]:
+            st[name] = [at, trace, 1] if late else [at, trace]
         out["st"] = st
         if out["last"] is None or [at, name] > out["last"]:
             out["last"] = [at, name]
@@ -99,7 +136,7 @@ def merge(state: State | None, record: dict[str, Any], state_key: str) -> State:
         if hint is not None and (out["hint"] is None or hint < out["hint"]):
             out["hint"] = hint
     elif direction == "OUTGOING":
-        reply = [t, record.get("document_id") or "", trace]
+        reply = [t, bounds.ident(record.get("document_id") or ""), trace]
         if out["reply"] is None or reply < out["reply"]:
             out["reply"] = reply
     elif record.get("business_doc_type") == "REVOKE":
@@ -111,12 +148,13 @@ def merge(state: State | None, record: dict[str, Any], state_key: str) -> State:
 
 
 def _directive(cur: dict | None, record: dict[str, Any], t: int, trace: str) -> dict:
-    tag = [t, record.get("event_id") or ""]
+    tag = [t, bounds.ident(record.get("event_id") or "")]
     sent = t if cur is None else min(cur["sent"], t)
     if cur is not None and cur["tag"] >= tag:
         return cur if cur["sent"] == sent else {**cur, "sent": sent}
     return {"tag": tag, "sent": sent, "prom": record.get("promulgation_date"), "prio": record.get("priority"),
-            "due": record.get("due_date"), "code": _notation(record), "issuer": record.get("from_organ_id"),
+            "due": record.get("due_date"), "code": bounds.ident(_notation(record)),
+            "issuer": bounds.ident(record.get("from_organ_id")),
             "steer": record.get("steering_type"), "trace": trace}
 
 
@@ -171,9 +209,10 @@ def overdue_transitions(state: State, now_ms: int, cfg: AnalyticsConfig) -> tupl
     marks = deadlines(state, cfg)
     for milestone, is_overdue in overdue(state, now_ms, cfg).items():
         if is_overdue and milestone not in state["flag"]:
-            breaches.append({"document_id": state["doc"], "commune_code": state["c"], "milestone": milestone,
+            breaches.append({"document_id": bounds.ident(state["doc"]), "commune_code": state["c"],
+                             "milestone": milestone,
                              "deadline": marks[milestone], "met_at": _met(state, milestone),
-                             "priority": state["d"]["prio"] or "NORMAL", "trace_id": state["d"]["trace"]})
+                             "priority": state["d"]["prio"] or "NORMAL", "trace_id": bounds.trace(state["d"]["trace"])})
     if not breaches:
         return state, []
     return {**state, "flag": sorted(state["flag"] + [b["milestone"] for b in breaches])}, breaches
@@ -224,8 +263,12 @@ def row(state: State, now_ms: int, cfg: AnalyticsConfig) -> dict[str, Any] | Non
         "arrival_overdue": flags["arrival"], "acceptance_overdue": flags["acceptance"],
         "completion_overdue": flags["completion"], "overdue": any(flags.values()),
         "last_status": state["last"] and state["last"][1], "last_status_at": state["last"] and state["last"][0],
-        "revoked_at": state["rev"], "trace_id": state["tr"][1] if state["tr"] else None, "computed_at": now_ms,
+        "revoked_at": state["rev"], "trace_id": bounds.trace(state["tr"][1]) if state["tr"] else None,
+        "computed_at": now_ms,
+        "late_report": any(len(v) > 2 and v[2] for v in st.values()),
     }
+    for name in _ID_FIELDS:  # bounded whatever the state holds (hub.analytics.bounds)
+        out[name] = bounds.ident(out[name])
     for name, t in (("arrival", out["arrived_at"]), ("acceptance", out["accepted_at"]),
                     ("assignment", out["assigned_at"]), ("completion", out["completed_at"]),
                     ("reply", out["replied_at"])):
@@ -233,8 +276,12 @@ def row(state: State, now_ms: int, cfg: AnalyticsConfig) -> dict[str, Any] | Non
     return out
 
 
+_ID_FIELDS = ("document_id", "commune_code", "province_code", "code_notation", "issuer_organ_id",
+              "reply_document_id")
+
+
 def to_avro(r: dict[str, Any]) -> dict[str, Any]:
-    """A DirectiveReach v2 record (feed.directive.v1) from a :func:`row`."""
+    """A DirectiveReach v3 record (feed.directive.v1) from a :func:`row`."""
     return {k: r[k] for k in AVRO_FIELDS}
 
 
@@ -247,4 +294,6 @@ AVRO_FIELDS = (
     "steering_type", "sent_at", "rejected_at", "replied_at", "reply_document_id", "reply_latency_ms",
     "arrival_sla", "acceptance_sla", "arrival_deadline", "acceptance_deadline", "completion_deadline",
     "arrival_overdue", "overdue", "revoked_at", "trace_id",
+    # v3
+    "late_report",
 )

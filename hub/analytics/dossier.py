@@ -18,7 +18,8 @@ part of the state is a join of sets:
   ahead of the hub's) count as 0.
 - ``tr``: trace ids ``[[event_time, trace_id], ...]``.
 
-Bounds: each list keeps its newest entries only — 32 statuses, 8 handlers, 32 latencies,
+Bounds (hub.analytics.bounds): handler pseudonyms are cut at 128 characters and trace ids over
+64 characters are not kept. Each list keeps its newest entries only — 32 statuses, 8 handlers, 32 latencies,
 4 traces — which is "the top N of the union", still order-insensitive. A dossier with more
 changes loses its oldest ones: its status at the end of a long-past period may then be unknown
 (treated as not paused) and its oldest events leave the sync-latency percentiles.
@@ -29,6 +30,8 @@ from __future__ import annotations
 
 from bisect import insort
 from typing import Any
+
+from hub.analytics import bounds
 
 STATUS_CODE = {name: i for i, name in enumerate(
     ("NEWLY_REGISTERED", "ACCEPTED", "NOT_ACCEPTED", "PROCESSING", "SUPPLEMENT_REQUESTED",
@@ -73,8 +76,8 @@ def merge(state: State | None, record: dict[str, Any]) -> State:
     if status is not None:
         out["tl"] = _add(state["tl"], [t, status], CAPS["tl"])
     if record.get("handler_pseudonym"):
-        out["hd"] = _add(state["hd"], [t, record["handler_pseudonym"]], CAPS["hd"])
-    if record.get("trace_id"):
+        out["hd"] = _add(state["hd"], [t, bounds.ident(record["handler_pseudonym"])], CAPS["hd"])
+    if bounds.trace(record.get("trace_id")):  # an oversized one is dropped: the state stays small
         out["tr"] = _add(state["tr"], [t, record["trace_id"]], CAPS["tr"])
     if record.get("ingest_time") is not None:
         out["lat"] = _add_latency(state["lat"], t, max(0, record["ingest_time"] - t))

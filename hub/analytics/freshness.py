@@ -13,17 +13,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.analytics import bounds
 from hub.analytics.config import AnalyticsConfig
 
 State = dict[str, Any]
+MAX_SYSTEMS = 256  # (system, kind) entries per commune: a state, and its row, stay bounded
 
 
 def merge(state: State | None, record: dict[str, Any], kind: str) -> State:
     """Fold one feed record of ``kind`` (dossier, document, ...) into its commune's state."""
     if state is None:
         state = {"c": record["commune_code"], "p": record.get("province_code"), "s": {}}
-    name = f"{record['source_system']}|{kind}"
+    name = f"{bounds.ident(record['source_system'])}|{kind}"
     cur = state["s"].get(name)
+    if cur is None and len(state["s"]) >= MAX_SYSTEMS:
+        return state
     event, ingest = record["event_time"], record["ingest_time"]
     if cur is not None and cur[0] >= event and cur[1] >= ingest:
         return state
@@ -45,7 +49,8 @@ def silent(state: State, now_ms: int, cfg: AnalyticsConfig) -> list[dict[str, An
 
 def row(state: State, now_ms: int, cfg: AnalyticsConfig) -> dict[str, Any]:
     """The commune's freshness: its systems, and the commune is silent when every one of them is."""
-    systems = silent(state, now_ms, cfg)
+    # The names as bounded as the row must be, whatever an old state holds (hub.analytics.bounds).
+    systems = [{**s, "source_system": bounds.ident(s["source_system"])} for s in silent(state, now_ms, cfg)]
     return {"commune_code": state["c"], "province_code": state["p"],
             "last_event_time": max((s["last_event_time"] for s in systems), default=None),
             "last_ingest_time": max((s["last_ingest_time"] for s in systems), default=None),

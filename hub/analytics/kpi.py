@@ -40,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
+from hub.analytics import bounds
 from hub.analytics import periods as pr
 from hub.analytics.dossier import (
     NOT_ACCEPTED,
@@ -106,7 +107,9 @@ class _Acc:
             "open_per_handler_mean": _rate(with_handler, len(self.handlers)),
             "open_per_handler_max": max(handlers, default=0),
             "computed_at": now_ms,
-            "trace_ids": list(dict.fromkeys(t for _, t in traces[:TRACE_IDS])),
+            # Checked here, not only at merge: a state written before trace ids were validated may hold
+            # 450 KB ones, and three of them make a row larger than a Kafka record may be.
+            "trace_ids": bounds.traces((t for _, t in traces[:TRACE_IDS]), TRACE_IDS),
         }
 
     def trace(self, state: State) -> None:

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from hub.analytics import bounds
 from hub.analytics.periods import civil_from_days, days_from_civil, vn_day
 from hub.errors import ConfigError
 
@@ -189,8 +190,13 @@ def row(state: State, now_ms: int, cfg: TargetConfig) -> Row:
         "document_number": a["d"] if a else None, "assigned_at": a["t"] if a else None,
         "actual_value": counted["v"] if counted else None, "actual_as_of": counted["o"] if counted else None,
         "reported_at": counted["t"] if counted else None, "flags": flags,
-        "trace_ids": [x["tr"] for x in (a, counted) if x is not None],
+        "trace_ids": bounds.traces((x["tr"] for x in (a, counted) if x is not None), 2),
     }
+    # Bounded whatever the state holds (hub.analytics.bounds): these are copied from feed records.
+    for name in ("commune_code", "province_code", "program", "indicator_code", "unit", "document_number"):
+        inputs[name] = bounds.ident(inputs[name])
+    inputs["indicator_name"] = bounds.text(inputs["indicator_name"])
+    inputs["progress_key"] = bounds.ident(inputs["progress_key"], 4 * bounds.ID_MAX)
     return evaluate(inputs, now_ms, cfg)
 
 

@@ -1,4 +1,4 @@
-"""``hub dlq list|replay``: dead letters by reason and source system; re-inject them after a fix."""
+"""``hub dlq list|replay``: dead letters by reason, verified writer and claimed source; re-inject them after a fix."""
 
 from __future__ import annotations
 
@@ -26,10 +26,12 @@ replayed dead letter is recorded (topic hub.dlq.replayed.v1); a later replay ski
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dlq", help="list and replay dead letters (rejected ingest records)")
     dsub = p.add_subparsers(dest="action", required=True)
-    ls = dsub.add_parser("list", help="counts of dead letters by reason and source system (never payloads)",
+    ls = dsub.add_parser("list", help="counts of dead letters by reason and writer (never payloads)",
                          description="Read the whole DLQ (up to its end offsets at start) and count dead "
-                         "letters by reason and source system, with how many are still pending replay. "
-                         "Payload bytes are never printed: they may hold personal data.")
+                         "letters by reason, by verified writer (the system whose signature the record "
+                         "carried, else 'unverified') and by the source system the record claims "
+                         "(hub.source, which any publisher can set), with how many are still pending "
+                         "replay. Payload bytes are never printed: they may hold personal data.")
     _filters(ls)
     ls.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ls.add_argument("--show", type=int, default=0, metavar="N",
@@ -49,7 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reason", metavar="R", help="only this reason code, e.g. commune_not_in_scope "
                    f"(one of the {len(REASONS)} codes listed in the README)")
-    p.add_argument("--source", metavar="S", help="only dead letters of this source system id")
+    p.add_argument("--source", metavar="S", help="only dead letters claiming this source system id (hub.source)")
+    p.add_argument("--writer", metavar="W", help="only dead letters provably written by this system id "
+                   "(hub.error.writer), or 'unverified'")
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
@@ -62,17 +66,19 @@ def render_summary(topic: str, summary: dlq.Summary) -> str:
     lines = [f"{topic}: {summary.total} dead letters, {summary.pending} pending replay"]
     if not summary.total:
         return lines[0] + "\n"
-    for title, table in (("REASON", summary.by_reason), ("SOURCE SYSTEM", summary.by_source)):
+    for title, table in (("REASON", summary.by_reason), ("WRITER (VERIFIED)", summary.by_writer),
+                         ("CLAIMED SOURCE SYSTEM", summary.by_source)):
         lines.append("")
         rows = [(title, "TOTAL", "PENDING")]
         rows += [(name, str(c["total"]), str(c["pending"])) for name, c in sorted(table.items())]
         lines += _table(rows)
     if summary.shown:
         lines.append("")
-        rows = [("DLQ", "REASON", "STAGE", "SOURCE", "COMMUNE", "ORIGIN", "FAILED AT", "REPLAYED", "MESSAGE")]
+        rows = [("DLQ", "REASON", "STAGE", "WRITER", "CLAIMED", "COMMUNE", "ORIGIN", "FAILED AT", "REPLAYED",
+                 "MESSAGE")]
         for r in summary.shown:
-            rows.append((f"{r['dlq_partition']}:{r['dlq_offset']}", r["reason"], r["stage"],
-                         r["source_system"] or "-", r["commune"] or "-",
+            rows.append((f"{r['dlq_partition']}:{r['dlq_offset']}", r["reason"], r["stage"], r["writer"],
+                         (r["source_system"] or "-")[:64], (r["commune"] or "-")[:16],
                          f"{r['topic']}[{r['partition']}]@{r['offset']}", r["failed_at"] or "-",
                          str(r["replayed"]), r["message"][:100]))
         lines += _table(rows)
@@ -80,8 +86,8 @@ def render_summary(topic: str, summary: dlq.Summary) -> str:
 
 
 def list_(args: argparse.Namespace, settings: Settings) -> int:
-    summary = dlq.list_letters(settings, reason=args.reason, source=args.source, show=max(0, args.show),
-                               timeout_s=args.timeout)
+    summary = dlq.list_letters(settings, reason=args.reason, source=args.source, writer=args.writer,
+                               show=max(0, args.show), timeout_s=args.timeout)
     topic = settings.topic(topics.DLQ)
     if args.json:
         print(orjson.dumps({"topic": topic, **summary.as_dict()}).decode())
@@ -96,21 +102,30 @@ def render_plan(p: dlq.ReplayPlan, *, dry_run: bool) -> str:
     counts = p.counts()
     for name, n in counts["by_reason"].items():
         lines.append(f"  reason {name}: {n}")
+    for name, n in counts["by_writer"].items():
+        lines.append(f"  writer {name}: {n}")
     for name, n in counts["by_source"].items():
-        lines.append(f"  source {name}: {n}")
+        lines.append(f"  claimed source {name}: {n}")
     if p.already:
         lines.append(f"skipped: {p.already} already replayed (use --again to replay them again)")
     if p.refused:
         lines.append(f"refused: {len(p.refused)} whose hub.error.topic is not an ingest topic of this hub")
+    if p.truncated:
+        lines.append(f"refused: {len(p.truncated)} truncated (hub.error.truncated): not the original bytes")
     return "\n".join(lines) + "\n"
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:
-    p = dlq.plan(settings, reason=args.reason, source=args.source, again=args.again, timeout_s=args.timeout)
+    p = dlq.plan(settings, reason=args.reason, source=args.source, writer=args.writer, again=args.again,
+                 timeout_s=args.timeout)
     sys.stdout.write(render_plan(p, dry_run=args.dry_run))
     for dl in p.refused:
         print(f"refused {dl.partition}:{dl.offset}: origin topic {dl.origin_topic or '(none)'!r} is not one of "
               f"{', '.join(sorted(dlq.ingest_topics(settings)))}", file=sys.stderr)
+    for dl in p.truncated:
+        print(f"refused {dl.partition}:{dl.offset}: truncated dead letter (hub.error.truncated): it holds only "
+              "the first bytes of the original record; replay it from the publisher's copy "
+              "(hub.error.original.sha256 identifies it)", file=sys.stderr)
     if args.dry_run or not p.todo:
         return 0
     if not args.yes:

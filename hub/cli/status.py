@@ -16,7 +16,9 @@ DESCRIPTION = """\
 One bounded look at the hub. Exit status 0 when nothing needs attention; 1 when something does:
 the broker is unreachable, a hub topic is missing, a worker group has no member or its lag grows
 (or does not move) above --max-lag during the --lag-sample window, dead letters of the last
---dlq-window hours are pending replay, an active source system is silent, a directive milestone
+--dlq-window hours are pending replay, a partition is stuck (partition_stuck: a worker marked it
+as unable to move for HUB_PARTITION_STUCK_S and its offset did not move during the sample), an
+active source system is silent, a directive milestone
 is overdue and still open, or a section could not be read. The last line says `ok: ...` or
 `attention: <code>: <message>; ...`; --json carries the same verdict (verdict.ok, verdict.reasons)."""
 

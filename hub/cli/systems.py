@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from hub import systems
+from hub import kafka_config, security, systems
 from hub.settings import Settings
 
 
@@ -35,13 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = ssub.add_parser("list", help="list registered systems (never their keys)")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
     ls.set_defaults(func=list_, quiet_logs=True)
-    r = ssub.add_parser("revoke", help="revoke a system's key; its history stays on hub.systems.v1")
+    r = ssub.add_parser("revoke", help="revoke a system's key (its history stays on hub.systems.v1) and, in secure "
+                        "mode, delete its Kafka login pub.<id> (ACLs and SCRAM credential)")
     r.add_argument("--id", required=True)
     r.set_defaults(func=revoke, quiet_logs=True)
 
 
 def add(args: argparse.Namespace, settings: Settings) -> int:
-    key = systems.add(settings, args.id, args.communes, args.kinds, args.organ_ids, role=args.role)
+    current = systems.read(settings)
+    key = systems.add(settings, args.id, args.communes, args.kinds, args.organ_ids, role=args.role, current=current)
     # The key goes to stdout only (logs go to stderr for this command) and is never logged.
     if args.role == systems.READER:
         print(f"reader {args.id} registered", file=sys.stderr)
@@ -50,6 +52,13 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
               f"and kinds {','.join(sorted(set(args.kinds)))}", file=sys.stderr)
     print(key)
     print("Store this key now: it cannot be shown again (only its hash is kept).", file=sys.stderr)
+    if args.role == systems.PUBLISHER and kafka_config.secure(settings):
+        # The key and the Kafka password are two secrets: a new key leaves the SCRAM password as it was.
+        again = current.get(args.id) is not None
+        print(f"Its Kafka login {security.principal(settings, security.PUBLISHER, args.id)} "
+              f"{'keeps its old password: rotate it too' if again else 'is not created by this: create it'} with "
+              f"`hub security grant publisher {args.id} --password-file PATH` (or without options for a "
+              "generated one).", file=sys.stderr)
     return 0
 
 
@@ -75,6 +84,9 @@ def list_(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def revoke(args: argparse.Namespace, settings: Settings) -> int:
-    systems.revoke(settings, args.id)
-    print(f"system {args.id} revoked", file=sys.stderr)
+    current = systems.read(settings)
+    systems.revoke(settings, args.id, current=current)
+    publisher = current.get(args.id).role == systems.PUBLISHER  # revoke raised if there is no such system
+    gone = " and its Kafka login deleted" if publisher and kafka_config.secure(settings) else ""
+    print(f"system {args.id} revoked{gone}", file=sys.stderr)
     return 0

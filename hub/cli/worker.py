@@ -41,7 +41,6 @@ def _freeze_startup_heap() -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import faust
     from prometheus_client import CollectorRegistry
 
     from hub.errors import ConfigError
@@ -77,11 +76,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     log.get().info("worker_starting", app_id=settings.app_id, bootstrap=settings.kafka_bootstrap,
                    processors=names, store=settings.worker_store, compiled=_native.in_use())
     _freeze_startup_heap()
-    # override_logging=False keeps our JSON logging; quiet drops faust's banner on stdout.
-    w = faust.Worker(app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False, quiet=True)
-    w.spinner = None  # a terminal spinner would write escape codes into the JSON log stream
     try:
-        w.execute_from_commandline()
+        worker.execute(app, settings)  # bounded stop on SIGTERM / SIGINT: HUB_WORKER_SHUTDOWN_S
     finally:
         systems.stop()
     return 0

@@ -86,10 +86,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     settings.organ_map()  # a malformed HUB_ORGANS fails at start-up, not as a 500 on every document
-    from hub.gateway import dashboard, ingest, ops, read_api, read_targets, registry_api
+    from hub.gateway import dashboard, docs, ingest, ops, read_api, read_targets, registry_api
     from hub.gateway.auth import KeyCheck
     from hub.gateway.ingest_fast import IngestFastPath
     from hub.gateway.limits import InFlightLimit
+    from hub.gateway.ops_listener import OpsSplit
     from hub.gateway.read_model import ReadModel
     from hub.gateway.writer import KafkaWriter
     from hub.systems import SystemsFollower
@@ -115,7 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # FastAPI's OpenTelemetry hooks are off: the hub has its own metrics (/metrics) and decision logs, and the
     # hooks' per-request provider lookups cost more than a /healthz answer.
-    app = FastAPI(title="Commune Interconnection Hub", version="1", lifespan=lifespan,
+    # docs_url/redoc_url None: FastAPI's pages load unpinned scripts from a CDN; hub.gateway.docs serves /docs
+    # from the installed package instead.
+    app = FastAPI(title="Commune Interconnection Hub", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
                   description="Ingest for commune systems (publisher keys), the province's KPIs, directive "
                               "reach and freshness (reader keys), Confluent-compatible schema registry (read-only), "
@@ -135,7 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Innermost first: the ingest fast path runs inside the in-flight limit and the metrics.
     app.add_middleware(IngestFastPath, fastapi_app=app, routes=ingest.router.routes)
     app.add_middleware(InFlightLimit, limit=settings.gateway_max_in_flight)
-    app.add_middleware(ops.MetricsMiddleware, metrics=state.metrics)  # outermost: also counts the 503s above
+    app.add_middleware(ops.MetricsMiddleware, metrics=state.metrics)  # also counts the 503s above
+    app.add_middleware(OpsSplit, ops_port=settings.gateway_ops_port)  # outermost: a wrong-port path is a plain 404
     _install_error_handlers(app)
     app.include_router(ingest.router)
     app.include_router(ops.router)
@@ -143,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(read_api.router)
     app.include_router(read_targets.router)
     app.include_router(dashboard.router)
+    docs.mount(app, settings.gateway_docs)
     _declare_bearer(app)
     return app
 

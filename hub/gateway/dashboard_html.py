@@ -8,6 +8,7 @@ Numbers are written the Vietnamese way (``54,5%``), times in Vietnam time (``14/
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from html import escape
 from typing import Any
 
@@ -65,9 +66,15 @@ def _name(code: str) -> str:
     return unit_name(unit) if unit else code
 
 
+# The logout form's CSRF token for the page being rendered: set by hub.gateway.dashboard once it has checked the
+# session (a context variable: each request runs in its own task), so the page functions need no extra argument.
+LOGOUT_TOKEN: ContextVar[str] = ContextVar("logout_token", default="")
+
+
 def page(title: str, body: str, *, logged_in: bool = True) -> str:
-    logout = ('<form method="post" action="/dashboard/logout" class="logout"><button type="submit">Đăng xuất'
-              '</button></form>') if logged_in else ""
+    logout = ('<form method="post" action="/dashboard/logout" class="logout">'
+              f'<input type="hidden" name="csrf" value="{_e(LOGOUT_TOKEN.get())}">'
+              '<button type="submit">Đăng xuất</button></form>') if logged_in else ""
     return (
         '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -79,13 +86,14 @@ def page(title: str, body: str, *, logged_in: bool = True) -> str:
         '</body></html>')
 
 
-def login(error: str | None = None, next_path: str = "/dashboard") -> str:
+def login(error: str | None = None, next_path: str = "/dashboard", *, csrf: str = "") -> str:
     message = f'<p class="error" role="alert">{_e(error)}</p>' if error else ""
     return page("Đăng nhập", (
         '<section class="login"><h1>Đăng nhập</h1>'
         '<p>Dùng khóa đọc (reader key) do quản trị viên cấp bằng <code>hub systems add --role reader</code>.</p>'
         f'{message}<form method="post" action="/dashboard/login">'
         f'<input type="hidden" name="next" value="{_e(next_path)}">'
+        f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
         '<label for="key">Khóa đọc</label>'
         '<input id="key" name="key" type="password" autocomplete="off" required maxlength="128">'
         '<button type="submit">Đăng nhập</button></form></section>'), logged_in=False)

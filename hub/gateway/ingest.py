@@ -35,7 +35,7 @@ from hub.systems import PUBLISHER, System, SystemsSnapshot
 
 router = APIRouter(tags=["ingest"])
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
-_TRACE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_TRACE_ID = re.compile(h.TRACE_ID_PATTERN)  # the worker's ingest rule: a valid X-Trace-Id travels unchanged
 _SYSTEMS_REASONS = frozenset({"unknown_organ", "commune_not_in_scope", "unknown_system"})
 
 
@@ -66,7 +66,8 @@ class ErrorBody(BaseModel):
 
 
 _ERRORS = {
-    400: "Malformed body: `malformed_json`, `malformed_xml`, `bad_encoding` or `unknown_format`",
+    400: "Malformed body: `malformed_json`, `malformed_xml`, `bad_encoding` or `unknown_format`; or an "
+         "X-Hub-Commune / event id that breaks the ingest header rules (`bad_header`)",
     401: "Missing, malformed, unknown or revoked bearer key (`unauthorized`)",
     403: "Commune or kind outside the system's registration (`commune_not_in_scope`, `kind_not_allowed`), "
          "or a reader key (`role_not_allowed`)",
@@ -104,6 +105,27 @@ def request_body(kind: str) -> dict:
         content["application/xml"] = xml
         content["text/xml"] = xml
     return {"requestBody": {"required": True, "content": content}}
+
+
+def _check_header_id(source_event_id: str | None, index: int | None) -> None:
+    """400 ``bad_header`` for an id the worker would dead-letter as hub.source_event_id (same rule, early)."""
+    if source_event_id is None or h.valid_source_event_id(source_event_id):
+        return
+    exc = Rejected("bad_header", f"the event id (payload event_id or Idempotency-Key / X-Hub-Event-Id) becomes "
+                   f"{h.SOURCE_EVENT_ID}: 1-{h.SOURCE_EVENT_ID_MAX} printable ASCII characters without spaces",
+                   stage="parse", field=h.SOURCE_EVENT_ID)
+    if index is not None:
+        exc.index = index  # type: ignore[attr-defined]
+    raise exc
+
+
+def _commune_header(value: str | None) -> str | None:
+    """X-Hub-Commune becomes hub.commune: 400 ``bad_header`` unless it is 5 digits (the worker's rule)."""
+    commune = (value or "").strip() or None
+    if commune is not None and h.header_problem(h.COMMUNE, commune) is not None:
+        raise Rejected("bad_header", "X-Hub-Commune must be 5 digits (a commune code)", stage="parse",
+                       field="x-hub-commune")
+    return commune
 
 
 def _trace_id(traceparent: str | None, x_trace_id: str | None) -> str:
@@ -173,7 +195,7 @@ async def _ingest(kind: str, request: Request, system: System, fmt_query: str | 
     raw = await read_body(request)
     explicit = (fmt_query or fmt_header or "").strip() or None
     header_id = (event_id or "").strip() or None
-    commune_header = (commune or "").strip() or None
+    commune_header = _commune_header(commune)
 
     def check(ctx: Context) -> tuple[str, list[_Checked]]:
         fmt, events = bodies.split(raw, media, kind, explicit_format=explicit,
@@ -195,7 +217,8 @@ async def _ingest(kind: str, request: Request, system: System, fmt_query: str | 
     # records exactly like SDK records (hub.signatures).
     signing_key = bytes.fromhex(system.key_hash)
     items = []
-    for c in checked:
+    for i, c in enumerate(checked):
+        _check_header_id(c.source_event_id, i if len(checked) > 1 else None)
         hdrs = {h.SOURCE: system.id, h.FORMAT: fmt, h.COMMUNE: commune_header, h.SOURCE_EVENT_ID: c.source_event_id,
                 h.TRACE_ID: trace_id}
         hdrs[h.SIGNATURE] = signatures.sign(signing_key, kind, hdrs, c.raw)

@@ -26,16 +26,18 @@ class BodyRefused(Rejected):
     """413 or 408 while the body was still arriving: answered with ``Connection: close``."""
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refused (413) as soon as it crosses HUB_GATEWAY_MAX_BODY_BYTES — whatever
-    Content-Length says, chunked bodies included — and (408) when it is not complete within
-    HUB_GATEWAY_BODY_TIMEOUT_MS."""
+async def read_body(request: Request, limit: int | None = None,
+                    setting: str = "HUB_GATEWAY_MAX_BODY_BYTES") -> bytes:
+    """The request body, refused (413) as soon as it crosses ``limit`` (default HUB_GATEWAY_MAX_BODY_BYTES;
+    ``setting`` names where a smaller bound comes from) — whatever Content-Length says, chunked bodies
+    included — and (408) when it is not complete within HUB_GATEWAY_BODY_TIMEOUT_MS."""
     settings = request.app.state.settings
-    limit = settings.gateway_max_body_bytes
+    limit = settings.gateway_max_body_bytes if limit is None else min(limit, settings.gateway_max_body_bytes)
     try:
         check_length(request.headers.get("content-length"), limit)
     except Rejected as exc:
-        raise BodyRefused(exc.reason, exc.message, stage="parse") from None
+        message = exc.message if setting == "HUB_GATEWAY_MAX_BODY_BYTES" else f"{exc.message} ({setting})"
+        raise BodyRefused(exc.reason, message, stage="parse") from None
     timeout_s = settings.gateway_body_timeout_ms / 1000
     buf = bytearray()
     try:
@@ -44,7 +46,7 @@ async def read_body(request: Request) -> bytes:
                 buf += chunk
                 if len(buf) > limit:
                     raise BodyRefused("payload_too_large", f"body exceeds the limit of {limit} bytes "
-                                      "(HUB_GATEWAY_MAX_BODY_BYTES)", stage="parse")
+                                      f"({setting})", stage="parse")
     except TimeoutError:
         raise BodyRefused("request_timeout", f"the body did not arrive within {timeout_s:g}s "
                           "(HUB_GATEWAY_BODY_TIMEOUT_MS)", stage="parse") from None

@@ -14,7 +14,8 @@ Three parts, one job each:
   bytes (about 200 bytes a row, against ~1.7 KB as a decoded dict) and decoded on lookup
   (:func:`hub.codec.decode_plain`, tens of microseconds a row).
 * :func:`read_round` / :func:`load` — one bounded read of the four feeds up to their end offsets
-  (``hub.kafka_read``, ``read_committed``: the worker writes them in transactions), folded into a
+  (:mod:`hub.gateway.feed_cursor`, ``read_committed``: the worker writes them in transactions; a row
+  written while a round reads is left to the next round, never skipped), folded into a
   new snapshot. ``hub status`` calls :func:`load` with a key filter; the follower calls
   :func:`read_round` again and again.
 * :class:`ReadModel` — the follower: a daemon thread that reads from the beginning once, then
@@ -45,14 +46,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hub import codec, kafka_read, log, topics
+from hub import codec, log, topics
 from hub.analytics import periods as pr
 from hub.analytics import targets as tg
 from hub.errors import HubError, SchemaError
+from hub.gateway.feed_cursor import EndsHook, FeedCursor
 from hub.settings import Settings
 
-FEEDS = {"kpi": topics.FEED_KPI, "directive": topics.FEED_DIRECTIVE, "freshness": topics.FEED_FRESHNESS,
-         "target": topics.FEED_TARGET_PROGRESS}
+FEEDS = topics.READ_MODEL_FEEDS  # declared there: the gateway's ACL plan (hub.security) is derived from it
 KeyFilter = Callable[[str, str], bool]  # (feed name, record key) -> keep it
 Changes = dict[str, dict[str, bytes | None]]  # feed name -> record key -> latest value (None: tombstone)
 _EMPTY: Mapping = {}
@@ -233,29 +234,36 @@ def decodable(schemas: codec.Schemas, value: bytes | None) -> bool:
 
 # --- reading the feeds (bounded) ----------------------------------------------------------------
 class FeedReaders:
-    """One :class:`hub.kafka_read.Reader` per feed, kept between rounds (each round reads what was added)."""
+    """One consumer per feed, kept between rounds (each round reads what was added since the last).
 
-    def __init__(self, settings: Settings, *, client: str = "read-model", timeout_s: float = 10.0) -> None:
+    ``on_ends`` is a test seam: called with (topic, {partition: end offset}) right after a round took a
+    feed's end offsets and before it reads them — where a write lands "during a read".
+    """
+
+    def __init__(self, settings: Settings, *, client: str = "read-model", timeout_s: float = 10.0,
+                 on_ends: EndsHook | None = None) -> None:
         self.settings = settings
         self.client = client
         self.timeout_s = timeout_s
-        self._readers: dict[str, kafka_read.Reader] = {}
+        self.on_ends = on_ends
+        self._readers: dict[str, FeedCursor] = {}
 
     def read_round(self, *, keep: KeyFilter | None = None, stop: threading.Event | None = None
                    ) -> tuple[Changes, int]:
         """The latest value per key of what each feed holds beyond the last round, up to its end offsets
         now; and how many values were left out because they do not decode. Raises HubError (a feed
-        missing, the broker not answering within ``timeout_s``)."""
+        missing, the broker not answering within ``timeout_s``). A round left early (``stop``) does not
+        move the starts of the feed it was reading."""
         schemas = codec.load(self.settings.schemas_dir)
         changes: Changes = {}
         unreadable = 0
         for name, topic in FEEDS.items():
             reader = self._readers.get(name)
             if reader is None:
-                reader = self._readers[name] = kafka_read.Reader(
-                    self.settings, self.settings.topic(topic), client=self.client, timeout_s=self.timeout_s)
+                reader = self._readers[name] = FeedCursor(self.settings, self.settings.topic(topic),
+                                                          client=self.client, timeout_s=self.timeout_s)
             latest = changes.setdefault(name, {})
-            for m in reader.read_to_end(timeout_s=self.timeout_s):
+            for m in reader.read(self.timeout_s, self.on_ends):
                 if stop is not None and stop.is_set():
                     return changes, unreadable
                 if m.key is None:
@@ -294,9 +302,11 @@ class ReadModel:
     ``read_model_failed`` once per outage and retries at the next interval.
     """
 
-    def __init__(self, settings: Settings, *, interval_s: float | None = None) -> None:
+    def __init__(self, settings: Settings, *, interval_s: float | None = None,
+                 on_ends: EndsHook | None = None) -> None:
         self.settings = settings
         self.interval_s = interval_s if interval_s is not None else settings.read_model_interval_ms / 1000
+        self._on_ends = on_ends  # test seam, see FeedReaders
         self._snapshot = FeedSnapshot(codec.load(settings.schemas_dir))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -320,7 +330,7 @@ class ReadModel:
         return self
 
     def _follow(self) -> None:
-        readers = FeedReaders(self.settings, timeout_s=max(5.0, 5 * self.interval_s))
+        readers = FeedReaders(self.settings, timeout_s=max(5.0, 5 * self.interval_s), on_ends=self._on_ends)
         failing = False
         started = time.monotonic()
         try:

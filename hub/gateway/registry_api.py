@@ -6,8 +6,12 @@ redeploy, so every write is refused except re-registering a schema that is alrea
 Confluent answers with the existing id (serializers with ``auto.register.schemas`` rely on it).
 Unknown query parameters (``subject``, ``format``, ``deleted``...) are ignored, as clients send them.
 
-The two POST routes (lookup and register) read their body under the gateway's one body bound and
-deadline (413 / 408 as soon as crossed). They need no key, like every route here: they disclose
+The two POST routes (lookup and register) read their body under a bound of their own,
+HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES (256 KiB; the hub's schemas are under 32 KiB), and the body deadline
+(413 / 408 as soon as crossed); the posted schema's shape is bounded (MAX_SCHEMA_NODES, MAX_SCHEMA_DEPTH)
+before avro parses it, and all parsing runs on a thread of its own, never on the event loop: a key-less
+client posting megabytes of schema cannot stall ingest, the dashboard or /healthz. They need no key, like
+every route here: they disclose
 nothing beyond what ``GET /schemas/ids/{id}`` serves to any subscriber's tooling, and they change
 nothing — register only answers the id of a schema that is already in the lock file (what
 serializers with ``auto.register.schemas`` ask before their first write) and refuses anything new
@@ -16,7 +20,10 @@ with 42205.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,9 +32,14 @@ from pydantic import BaseModel
 
 from hub import codec, log, registry
 from hub.errors import SchemaError
-from hub.gateway.limits import CLOSE, BodyRefused, off_loop_if_large, read_body
+from hub.gateway.limits import CLOSE, BodyRefused, read_body
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
+MAX_SCHEMA_NODES = 2000  # JSON objects and arrays in a posted schema (~0.1 s of avro parsing at most)
+MAX_SCHEMA_DEPTH = 64
+# One thread of its own: a burst of schema posts queues here and never holds up ingest parsing (limits._PARSERS)
+# nor the event loop (/healthz, ingest, dashboard).
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-registry")
 
 
 class RegistryJSON(JSONResponse):
@@ -45,7 +57,7 @@ class RegistryError(BaseModel):
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": RegistryError, "description": "Body is not JSON"},
     408: {"model": RegistryError, "description": "The body did not arrive within HUB_GATEWAY_BODY_TIMEOUT_MS"},
-    413: {"model": RegistryError, "description": "The body is larger than HUB_GATEWAY_MAX_BODY_BYTES"},
+    413: {"model": RegistryError, "description": "The body is larger than HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES"},
     404: {"model": RegistryError, "description": "40401 unknown subject, 40402 unknown version, "
                                                  "40403 unknown schema"},
     422: {"model": RegistryError, "description": "42201 invalid schema, 42202 invalid version, "
@@ -211,32 +223,78 @@ def mode() -> dict[str, str]:
     return {"mode": "READONLY"}
 
 
-async def _posted_match(subject: str, request: Request) -> tuple[str, codec.SchemaVersion] | RegistryJSON:
-    """The registered version whose schema equals the posted one, or the Confluent error."""
+def _bounded_schema(text: str) -> Any:
+    """The posted schema as JSON, refused (SchemaError) past MAX_SCHEMA_DEPTH or MAX_SCHEMA_NODES.
+
+    avro's parser is recursive and slows down quadratically with the number of fields (20,000 fields: ~5 s,
+    100,000: minutes), so the shape is checked, iteratively, before it ever sees the text.
+    """
     try:
-        raw = await read_body(request)
-    except BodyRefused as exc:
-        return RegistryJSON({"error_code": exc.http_status, "message": exc.message, "error": exc.reason},
-                            status_code=exc.http_status, headers=CLOSE)
+        doc = json.loads(text)
+    except RecursionError:
+        raise SchemaError(f"nested deeper than {MAX_SCHEMA_DEPTH} levels") from None
+    except ValueError as exc:
+        raise SchemaError(f"not JSON: {str(exc)[:120]}") from None
+    stack, nodes = [(doc, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            nodes += 1
+            if nodes > MAX_SCHEMA_NODES or depth > MAX_SCHEMA_DEPTH:
+                raise SchemaError(f"more than {MAX_SCHEMA_NODES} JSON objects and arrays, or nested deeper than "
+                                  f"{MAX_SCHEMA_DEPTH} levels (the hub's schemas have under 100, 8 deep)")
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return doc
+
+
+@lru_cache(maxsize=64)
+def _canonical(text: str) -> Any:
+    """A registered schema's canonical form (the lock's texts: a handful, parsed once per process)."""
+    return registry.parse(text).to_json()
+
+
+def _match(raw: bytes, versions: list[codec.SchemaVersion] | None, subject: str) -> codec.SchemaVersion | RegistryJSON:
+    """Everything CPU-bound about a posted schema, run on the registry thread: bounded by the body's size
+    (HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES) and the schema's shape, so one request costs bounded CPU."""
     try:
-        body = await off_loop_if_large(len(raw), json.loads, raw)
+        body = json.loads(raw)
     except (ValueError, RecursionError):
         return _error(400, 400, "Request body is not valid JSON.")
     if not isinstance(body, dict) or not isinstance(body.get("schema"), str):
         return _error(422, 42201, "Invalid schema: the body must be an object with a 'schema' string.")
     if body.get("schemaType", "AVRO") != "AVRO":
-        return _error(422, 42201, f"Invalid schema: schemaType {body['schemaType']!r} is not supported "
-                                  "(only AVRO).")
-    versions = _versions(request, subject)
+        return _error(422, 42201, f"Invalid schema: schemaType {str(body['schemaType'])[:40]!r} is not "
+                                  "supported (only AVRO).")
     if versions is None:
         return _subject_not_found(subject)
+    text = body["schema"]
+    for sv in versions:  # byte-identical: what serializers re-post most of the time, no parsing needed
+        if text == sv.text:
+            return sv
     try:
-        for sv in versions:
-            if registry.same_schema(body["schema"], sv.text):
-                return subject, sv
+        _bounded_schema(text)
+        posted = registry.parse(text).to_json()
     except SchemaError as exc:
-        return _error(422, 42201, f"Invalid schema: {exc}")
+        return _error(422, 42201, f"Invalid schema: {str(exc)[:300]}")
+    except RecursionError:  # avro's recursive parser, on a schema within the bounds but still too deep for it
+        return _error(422, 42201, "Invalid schema: nested too deeply")
+    for sv in versions:
+        if _canonical(sv.text) == posted:
+            return sv
     return _error(404, 40403, "Schema not found")
+
+
+async def _posted_match(subject: str, request: Request) -> tuple[str, codec.SchemaVersion] | RegistryJSON:
+    """The registered version whose schema equals the posted one, or the Confluent error."""
+    try:
+        raw = await read_body(request, request.app.state.settings.gateway_registry_max_body_bytes,
+                              "HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES")
+    except BodyRefused as exc:
+        return RegistryJSON({"error_code": exc.http_status, "message": exc.message, "error": exc.reason},
+                            status_code=exc.http_status, headers=CLOSE)
+    versions = _versions(request, subject)
+    found = await asyncio.get_running_loop().run_in_executor(_WORKER, _match, raw, versions, subject)
+    return found if isinstance(found, RegistryJSON) else (subject, found)
 
 
 @router.post("/subjects/{subject}")

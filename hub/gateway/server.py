@@ -6,7 +6,6 @@ deadline is added (uvicorn has none: a client may otherwise dribble a request's 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -18,6 +17,8 @@ try:  # the C parser when it is installed (several times cheaper per request tha
 except ImportError:  # pragma: no cover - depends on the environment
     _Fast = None
 
+from hub import log
+from hub.gateway import ops_listener
 from hub.gateway.app import create_app
 from hub.settings import Settings
 
@@ -132,8 +133,24 @@ def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
 
 
 def run(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Serve until SIGINT/SIGTERM."""
-    uvicorn.Server(_config(settings, host or settings.gateway_host, port or settings.gateway_port)).run()
+    """Serve until SIGINT/SIGTERM; with HUB_GATEWAY_OPS_PORT also on the operator listener."""
+    host, port = host or settings.gateway_host, port or settings.gateway_port
+    ops_listener.check(settings, port)
+    if ops_listener.exposed(settings, host):
+        log.get().warning("gateway_ops_on_public_listener", host=host, port=port,
+                          message="/metrics and /docs are served on a non-loopback address; set "
+                                  "HUB_GATEWAY_OPS_PORT to move them to the operator listener")
+    server = uvicorn.Server(_config(settings, host, port))
+    if not settings.gateway_ops_port:
+        server.run()
+        return
+    sockets = [ops_listener.bind(host, port), ops_listener.bind(settings.gateway_ops_host, settings.gateway_ops_port)]
+    log.get().info("gateway_ops_listener", host=settings.gateway_ops_host, port=settings.gateway_ops_port)
+    try:
+        server.run(sockets=sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 class ServerThread:
@@ -145,13 +162,17 @@ class ServerThread:
         # Binding here (port 0) and handing the socket to uvicorn avoids a pick-then-bind race.
         # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only then,
         # and without it Nagle + delayed ACKs add ~40 ms to every response.
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
+        self._sock = ops_listener.bind("127.0.0.1", 0)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self._sockets = [self._sock]
+        self.ops_url = None  # with HUB_GATEWAY_OPS_PORT: the operator listener's base URL
+        if settings.gateway_ops_port:
+            ops_listener.check(settings, self.port)
+            self._sockets.append(ops_listener.bind(settings.gateway_ops_host, settings.gateway_ops_port))
+            self.ops_url = f"http://{settings.gateway_ops_host}:{settings.gateway_ops_port}"
         self.server = uvicorn.Server(_config(settings, "127.0.0.1", self.port))
-        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._sock]},
+        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": self._sockets},
                                         name=f"gateway-{self.port}", daemon=True)
 
     @property
@@ -173,7 +194,8 @@ class ServerThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=30)
-        self._sock.close()
+        for sock in self._sockets:
+            sock.close()
 
     def __enter__(self) -> ServerThread:
         return self.start()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.errors import Rejected
+from hub.headers import SOURCE_EVENT_ID_MAX, valid_source_event_id
 from hub.normalize import attachments, budget
 from hub.normalize import fields as f
 from hub.normalize.context import Context
@@ -54,6 +55,15 @@ _FALSE = {"0", "3", "false", "no", "n", "khong"}  # DVCQG sends "3" for "not pai
 def string(obj: dict, key: str) -> str | None:
     """NFC text of a string or number; any other JSON type is ``invalid_value``."""
     return f.scalar(obj.get(key), key)
+
+
+def own_event_id(obj: dict) -> str | None:
+    """The object's own ``event_id``: the feed's source_event_id, so held to the hub.source_event_id rule."""
+    value = string(obj, "event_id")
+    if value is not None and not valid_source_event_id(value):
+        raise Rejected("invalid_value", f"event_id must be 1-{SOURCE_EVENT_ID_MAX} printable ASCII characters "
+                       "without spaces", stage="map", field="event_id")
+    return value
 
 
 def enum(obj: dict, key: str, codes: dict[str, str], labels: dict[str, str] | None = None,
@@ -179,7 +189,7 @@ def dossier(obj: dict, ctx: Context) -> dict[str, Any]:
     if rec["digitized_document_count"] and rec["has_digitized_components"] is None:
         rec["has_digitized_components"] = True
     rec["commune_code"] = string(obj, "commune_code")
-    rec["source_event_id"] = string(obj, "event_id")
+    rec["source_event_id"] = own_event_id(obj)
     times = [rec[k] for k in DOSSIER_DATES if k != "due_at" and rec[k] is not None]
     rec["event_time"] = timestamp(obj, "event_time") or (max(times) if times else None)
     return rec
@@ -199,6 +209,7 @@ def document(obj: dict, ctx: Context, dialect: str) -> dict[str, Any]:
         rec[key] = string(obj, key)
     rec["to_organ_ids"] = string_list(obj, "to_organ_ids", MAX_RECIPIENTS)
     rec.update(subject_fields(rec, ctx.organs, ctx.citizen_subjects))
+    rec["document_type_name"] = scrub(rec["document_type_name"])  # free text from the publisher: it travels
     rec["promulgation_date"] = timestamp(obj, "promulgation_date")
     rec["due_date"] = timestamp(obj, "due_date")
     rec["priority"] = enum(obj, "priority", f.PRIORITY)
@@ -216,7 +227,7 @@ def document(obj: dict, ctx: Context, dialect: str) -> dict[str, Any]:
     if rec["commune_code"] is None:  # a commune's own organ sent or reported it
         rec["commune_code"] = _commune_only(ctx.organ_commune(rec["from_organ_id"]))
     rec["direction"] = _direction(obj, rec, ctx)
-    rec["source_event_id"] = string(obj, "event_id")
+    rec["source_event_id"] = own_event_id(obj)
     rec["event_time"] = timestamp(obj, "event_time") or rec["status_time"] or rec["promulgation_date"]
     return rec
 

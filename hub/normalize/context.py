@@ -28,10 +28,16 @@ class Envelope:
 
 @dataclass(frozen=True)
 class Scope:
-    """What one publishing system may publish."""
+    """What one publishing system may publish, and as whom.
+
+    ``organ_ids``: the OrganIds registered to it (``hub systems add --organ-id``); a document or status
+    the hub attributes to an organ of the directory is accepted only from the system that registered that
+    organ (:mod:`hub.normalize.edxml_common`). Empty: it may send as no organ at all.
+    """
 
     communes: frozenset[str]
     kinds: frozenset[str]
+    organ_ids: frozenset[str] = frozenset()
 
 
 @dataclass

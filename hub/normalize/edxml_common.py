@@ -38,6 +38,12 @@ header (``X-Hub-Commune`` at the gateway). The rule, exactly:
    answers H's document), else INCOMING for H (H reports on a document it received); without H,
    ``unknown_organ`` naming the reporter.
 
+**Who may say it** (:mod:`hub.normalize.speakers`). A record that is the sender's or the reporter's own
+act — a package by rules 1a, 1c and 2, a status by rule 1's INCOMING for C and by rule 2 — is accepted only
+from a system that registered that OrganId, else ``organ_not_in_scope``; so a commune cannot publish a
+"province directive". What stays open to the receiving commune's system: rule 1b, rule 3 and a status's
+OUTGOING for H (it files what it received or the answer to its own document).
+
 Every record of one message gets ``source_event_id`` ``<base>|<commune>``: ``base`` is the
 publisher's id, else for a package ``DocumentId#<digest>`` (a digest of what the message says, so
 an update — BussinessDocType 2 keeps its DocumentId — is a new event while a re-send is not) and for
@@ -59,10 +65,10 @@ from xml.etree.ElementTree import Element
 import orjson
 
 from hub.errors import Rejected
-from hub.normalize import attachments, budget, decode, xml
+from hub.normalize import attachments, budget, decode, speakers, xml
 from hub.normalize import fields as f
 from hub.normalize.context import Context, Envelope
-from hub.normalize.personal_data import STATE_ORGAN_ID, subject_fields
+from hub.normalize.personal_data import STATE_ORGAN_ID, scrub, subject_fields
 
 MAX_RECIPIENTS = 5_000  # distinct To OrganIds; a national distribution list (3,321 communes) fits
 EDXML_NS, EDOC_NS = decode.EDXML_NS, decode.EDOC_NS
@@ -94,6 +100,7 @@ def parse_document(raw: bytes, env: Envelope, ctx: Context) -> list[dict]:
     rec = package_fields(view)
     base = env.source_event_id or _package_base(rec)
     rec.update(subject_fields(rec, ctx.organs, ctx.citizen_subjects))
+    rec["document_type_name"] = scrub(rec["document_type_name"])  # free text from the publisher: it travels
     return route_package(rec, base, env, ctx)
 
 
@@ -220,6 +227,7 @@ def route_package(rec: dict, base: str, env: Envelope, ctx: Context) -> list[dic
     if _is_commune(sender_code):
         if hint and hint != sender_code and received_by_hint:
             return [_emit(rec, hint, "INCOMING", base)]
+        speakers.own(sender, env, ctx, "MessageHeader/From/OrganId")
         return [_emit(rec, sender_code, "OUTGOING", base)]
     if sender_code is None:
         if received_by_hint:
@@ -229,6 +237,7 @@ def route_package(rec: dict, base: str, env: Envelope, ctx: Context) -> list[dic
                            "from outside the organ directory, the hub.commune header of a recipient)",
                            stage="map", field="From")
         raise _unknown([sender], "From/OrganId")
+    speakers.own(sender, env, ctx, "MessageHeader/From/OrganId")
     unknown = [t for t, c in zip(rec["to_organ_ids"], codes, strict=True) if c is None]
     if unknown:
         raise _unknown(unknown, "To/OrganId")
@@ -252,11 +261,13 @@ def route_status(rec: dict, env: Envelope, ctx: Context) -> list[dict]:
     if _is_commune(code):
         if hint and hint != code and answered_code == hint:
             return [_emit(rec, hint, "OUTGOING", base)]
+        speakers.own(reporter, env, ctx, "MessageStatus/From/OrganId")
         return [_emit(rec, code, "INCOMING", base)]
     if code is None:
         if not hint:
             raise _unknown([reporter], "MessageStatus/From/OrganId")
         return [_emit(rec, hint, "OUTGOING" if answered_code == hint else "INCOMING", base)]
+    speakers.own(reporter, env, ctx, "MessageStatus/From/OrganId")
     if answered is None and hint:
         return [_emit(rec, hint, "OUTGOING", base)]
     if answered is not None and answered_code is None:

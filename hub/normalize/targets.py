@@ -230,7 +230,7 @@ def unit(obj: dict) -> str | None:
         return None
     if len(raw) > 32:
         raise _reject("invalid_value", "unit", "is longer than 32 characters")
-    return _UNIT_CODES.get(raw) or UNITS.get(fold(raw)) or raw.lower()
+    return _UNIT_CODES.get(raw) or UNITS.get(fold(raw)) or scrub(raw.lower())  # a free unit travels: scrubbed
 
 
 def _code(obj: dict, key: str) -> str:

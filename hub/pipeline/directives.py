@@ -33,6 +33,7 @@ class DirectivesProcessor(BaseProcessor):
         self.metrics = metrics
         self.systems = systems
         self.cfg = AnalyticsConfig.from_settings(settings)
+        self.backdate_tolerance_ms = directives.parse_tolerance(settings.status_backdate_tolerance)
         self.schemas = codec.load(settings.schemas_dir)
         self.now = clock.from_setting(settings.clock)
         self.writer = self.schemas.latest(topics.FEED_DIRECTIVE + "-value")
@@ -62,7 +63,8 @@ class DirectivesProcessor(BaseProcessor):
                 kb = key.encode()
                 raw = store.get(kb)
                 old = orjson.loads(raw) if raw is not None else None
-                new, found = directives.overdue_transitions(directives.merge(old, rec, key), now, self.cfg)
+                merged = directives.merge(old, rec, key, self.backdate_tolerance_ms)
+                new, found = directives.overdue_transitions(merged, now, self.cfg)
                 if new == old:
                     continue
                 store.put(kb, orjson.dumps(new))

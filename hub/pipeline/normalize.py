@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import time
 
-from hub import codec, kafka_config, log, signatures, topics
+from hub import bounded, codec, kafka_config, log, signatures, topics
 from hub import headers as h
+from hub.dead_letters import ERR_WRITER
 from hub.errors import TransientError
 from hub.normalize import Context
+from hub.pipeline.blame import cut, system_label, writer_of
+from hub.pipeline.lograte import LogLimiter
 from hub.pipeline.metrics import PipelineMetrics
-from hub.pipeline.process import Outcome, Source, dlq_headers, envelope, process
+from hub.pipeline.partitions import PartitionCounts, consumer_lookup
+from hub.pipeline.process import Outcome, Source, admit, dlq_headers, envelope, process
 from hub.settings import Settings
 from hub.stream.processor import BaseProcessor, Batch, StoreSpec
 
 logger = log.get("hub.pipeline")
 # Rejections that a registration made seconds ago may cure: look at the systems topic once more.
 _SYSTEMS_REASONS = frozenset({"unknown_system", "commune_not_in_scope", "kind_not_allowed", "unknown_organ",
-                              "bad_signature"})
+                              "organ_not_in_scope", "bad_signature"})
 _REFRESH_EVERY_S = 1.0
 
 
@@ -52,16 +56,25 @@ class NormalizeProcessor(BaseProcessor):
         self.metrics = metrics or PipelineMetrics()
         self._last_refresh = 0.0
         self._debug = settings.log_level.upper() == "DEBUG"
+        self._partitions = PartitionCounts()  # armed by the first engine batch (hub.pipeline.partitions)
+        # A flood of bad records must not flood the log: per (verified writer, reason), see hub.pipeline.lograte.
+        self._rejected_log = LogLimiter("event_rejected", burst=settings.log_rejected_burst,
+                                        window_s=settings.log_rejected_window_s,
+                                        emit=lambda event, **kw: logger.warning(event, **kw),
+                                        counter=self.metrics.log_suppressed)
 
     # -- one batch ------------------------------------------------------------------------------
     def process(self, batch: Batch) -> None:
         self._use(self.systems.snapshot)  # the follower publishes onboarding within a second or so
+        if self._partitions.lookup is None and (engine := getattr(batch, "engine", None)) is not None:
+            self._partitions.lookup = consumer_lookup(engine._consumer)  # its metadata; no extra connection
         now_ms = int(time.time() * 1000)
         tally = self.metrics.tally()
         published: list[tuple] = []
         for m in batch.messages:
             self._one(batch, m, now_ms, tally, published)
         batch.after_commit(tally.flush)  # an aborted batch is counted when it is replayed, not twice
+        self._rejected_log.flush()
         if self._debug:
             # Delivery reports arrive while the transaction commits: ``published`` is empty until then.
             batch.after_commit(lambda: self._log_published(published))
@@ -71,22 +84,27 @@ class NormalizeProcessor(BaseProcessor):
         kind = self.kind_of[topic]
         raw_headers = m.headers() or []
         hdrs = h.to_dict(raw_headers)
-        src = Source(topic, partition, offset, m.timestamp()[1])
+        src = Source(topic, partition, offset, m.timestamp()[1], m.key(), raw_headers)
         out = self._process(kind, m.value(), hdrs, src)
         if out.rejected is not None and out.rejected.reason in _SYSTEMS_REASONS and self._refresh_systems():
             out = self._process(kind, m.value(), hdrs, src)
         env = out.envelope
         source = env.source_system or None
-        tally.seen(kind, source)
+        label = system_label(self._snapshot, source)  # never the header itself: bounded metric labels
+        tally.seen(kind, label)
         if out.rejected is not None:
             rej = out.rejected
-            batch.send(self.dlq, m.key(), m.value(),
-                       dlq_headers(raw_headers, rej, out.exception_class, src, env.trace_id))
-            tally.rejected(kind, rej.reason)
-            logger.warning("event_rejected", kind=kind, reason=rej.reason, stage=rej.stage, message=rej.message,
-                           field=rej.field, trace_id=env.trace_id, source_system=source,
-                           source_event_id=env.source_event_id, commune_code=env.commune_hint, topic=topic,
-                           partition=partition, offset=offset)
+            writer = writer_of(self._snapshot, kind, hdrs, m.value(), rej)
+            # Appended last: dlq_headers drops any hub.error.* the publisher sent, so this one cannot be forged.
+            batch.send(self.dlq, *bounded.letter(m.key(), m.value(),
+                                                 dlq_headers(raw_headers, rej, out.exception_class, src, env.trace_id)
+                                                 + [(ERR_WRITER, writer.encode())], self.settings.dlq_max_value_bytes))
+            tally.rejected(kind, rej.reason, writer)
+            if self._rejected_log.allow(writer, rej.reason):
+                logger.warning("event_rejected", kind=kind, reason=rej.reason, stage=rej.stage, message=rej.message,
+                               field=rej.field, trace_id=cut(env.trace_id), source_system=label, writer=writer,
+                               source_event_id=cut(env.source_event_id), commune_code=cut(env.commune_hint),
+                               topic=topic, partition=partition, offset=offset)
             return
         store = batch.store("dedupe", (topic, partition))
         feed = self.feed_of[kind]
@@ -107,15 +125,19 @@ class NormalizeProcessor(BaseProcessor):
                              offset=offset)
             else:
                 batch.send(feed, rec.key, rec.value, rec.headers)
-            tally.published(kind, source)
+            tally.published(kind, label)
 
     def _process(self, kind: str, value: bytes | None, hdrs: dict[str, str], src: Source) -> Outcome:
-        system = self._snapshot.get(hdrs.get(h.SOURCE, ""))
-        rej = signatures.check(system.key_hash if system is not None and system.active else None, kind, hdrs,
-                               value, required=self.signed_only)
+        # Headers and partition first: nothing from a header is trusted (nor MACed) before it passed its rule.
+        src.partition_count = self._partitions.get(src.topic, src.partition)
+        rej = admit(hdrs, src)
+        if rej is None:
+            system = self._snapshot.get(hdrs.get(h.SOURCE, ""))
+            rej = signatures.check(system.key_hash if system is not None and system.active else None, kind, hdrs,
+                                   value, required=self.signed_only, accept_v1=self.settings.signature_accept_v1)
         if rej is not None:
             return Outcome(envelope(kind, hdrs, src), rejected=rej, exception_class="hub.errors.Rejected")
-        return process(kind, value, hdrs, src, self.ctx, self.schemas)
+        return process(kind, value, hdrs, src, self.ctx, self.schemas, admitted=True)
 
     def _use(self, snapshot) -> None:
         self._snapshot = snapshot
@@ -144,6 +166,7 @@ class NormalizeProcessor(BaseProcessor):
 
     # -- timer: forget what the window no longer covers ------------------------------------------
     def punctuate(self, batch: Batch, now_ms: int) -> None:
+        self._rejected_log.flush()  # a flood that stopped still gets its suppressed-count line
         cutoff = b"%d" % (now_ms - self.window_ms)
         for store in batch.stores("dedupe").values():
             store.drop_while(lambda _k, v: len(v) < len(cutoff) or (len(v) == len(cutoff) and v < cutoff))

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import resource
+import signal
+import sys
 import threading
 import time
 import uuid
@@ -47,9 +50,10 @@ class EnginesService(mode.Service):
     """Starts one thread per engine; a thread that dies with an error, or stays stuck inside one step
     of its loop longer than its stall bound (hub.stream.watchdog), crashes the worker (exit 1)."""
 
-    def __init__(self, engines: list[Engine], **kwargs) -> None:
+    def __init__(self, engines: list[Engine], *, shutdown_s: float = 30.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.engines = engines
+        self.shutdown_s = shutdown_s
         self._stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
         self.stalled: set[str] = set()
@@ -95,9 +99,68 @@ class EnginesService(mode.Service):
         await asyncio.to_thread(self._join)
 
     def _join(self) -> None:
+        deadline = time.monotonic() + self.shutdown_s  # one bound for all threads, not one each
         for engine, t in zip(self.engines, self._threads, strict=False):
             if engine.name not in self.stalled:  # a stuck thread would only delay the exit
-                t.join(timeout=60)
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def running(self) -> list[dict]:
+        """The engine threads still alive, with where each one is (code only)."""
+        return [{"processor": e.p.name, "where": watchdog.where(t)}
+                for e, t in zip(self.engines, self._threads, strict=False) if t.is_alive()]
+
+
+class Worker(faust.Worker):
+    """faust's worker, with a stop that ends in bounded time.
+
+    An engine thread stuck in a client call (librdkafka holds no GIL but never returns) once kept a
+    worker alive for minutes after SIGTERM: faust waited for the service that waited for the thread.
+    The first SIGTERM or SIGINT arms a timer: when the stop has not finished within
+    ``HUB_WORKER_SHUTDOWN_S``, it logs ``worker_shutdown_forced`` and ends the process (exit 1: the
+    supervisor must know the stop was not clean; the successor fences the stuck producer). A
+    ``SIGALRM`` a few seconds later is the backstop should Python itself be unable to run the timer.
+    """
+
+    def __init__(self, app: faust.App, service: EnginesService, shutdown_s: float, **kwargs) -> None:
+        super().__init__(app, **kwargs)
+        self.engines_service = service
+        self.shutdown_s = shutdown_s
+        self._armed: threading.Timer | None = None
+
+    def _on_sigterm(self) -> None:
+        self._arm(signal.SIGTERM)
+        super()._on_sigterm()
+
+    def _on_sigint(self) -> None:
+        self._arm(signal.SIGINT)
+        super()._on_sigint()
+
+    def _arm(self, sig: signal.Signals) -> None:
+        if self._armed is not None:
+            return
+        logger.info("worker_stopping", signal=sig.name, bound_s=self.shutdown_s)
+        self._armed = threading.Timer(self.shutdown_s, self._force_exit, (sig.name,))
+        self._armed.daemon = True
+        self._armed.start()
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the default action ends the process
+        signal.alarm(math.ceil(self.shutdown_s) + 10)
+
+    def _force_exit(self, sig: str) -> None:
+        logger.error("worker_shutdown_forced", signal=sig, seconds=self.shutdown_s,
+                     stuck=self.engines_service.running())
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+
+def execute(app: faust.App, settings: Settings) -> None:
+    """Run the app built by :func:`build` until it is stopped (as ``hub worker`` does)."""
+    service = app.hub_engines  # set by build()
+    # override_logging=False keeps our JSON logging; quiet drops faust's banner on stdout.
+    w = Worker(app, service, float(settings.worker_shutdown_s), loglevel=settings.log_level,
+               override_logging=False, redirect_stdouts=False, quiet=True)
+    w.spinner = None  # a terminal spinner would write escape codes into the JSON log stream
+    w.execute_from_commandline()
 
 
 class Stats:
@@ -131,6 +194,16 @@ class Stats:
                 "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def log_calendar(calendar, now_ms: int) -> list[int]:
+    """One ``calendar_stale`` line per year (current, or next from October) without an official schedule."""
+    from hub.analytics.worktime import stale_message, stale_years
+
+    years = stale_years(calendar, now_ms)
+    for year in years:
+        logger.warning("calendar_stale", reason="calendar_stale", year=year, message=stale_message(year))
+    return years
+
+
 def build(settings: Settings, processors: list, registry: CollectorRegistry, totals: Callable[[], dict]):
     """The faust app, its engines and services, ready for ``faust.Worker(app).execute_from_commandline()``."""
     # mode logs every service's "Starting..."/"Stopping..." under this module's name: lifecycle noise.
@@ -138,11 +211,15 @@ def build(settings: Settings, processors: list, registry: CollectorRegistry, tot
     worker_id = settings.worker_id or uuid.uuid4().hex[:12]
     engine_metrics = EngineMetrics(registry)
     engines = [Engine(p, settings, worker_id=worker_id, metrics=engine_metrics) for p in processors]
+    for p in processors:
+        if p.name == "directives":  # the one processor that counts working days
+            log_calendar(p.cfg.calendar, p.now())
     port = settings.worker_metrics_port
     app = _App(settings.app_id, web_enabled=port > 0, web_port=port or 8081, web_bind=settings.worker_metrics_host,
                web_host=settings.worker_metrics_host, datadir=settings.worker_data_dir, autodiscover=False)
-    service = EnginesService(engines)
+    service = EnginesService(engines, shutdown_s=float(settings.worker_shutdown_s))
     app.service(service)
+    app.hub_engines = service  # type: ignore[attr-defined]  # for execute()
     stats = Stats(engines, totals)
 
     @app.page("/metrics")
@@ -159,8 +236,10 @@ def build(settings: Settings, processors: list, registry: CollectorRegistry, tot
     @app.page("/readyz")
     async def readyz(web, request):
         ready = {e.p.name: e.ready.is_set() for e in engines}
-        ok = all(ready.values())
-        return web.json({"status": "ready" if ok else "starting", "engines": ready}, status=200 if ok else 503)
+        stuck = [entry for e in engines for entry in e.stuck.snapshot]  # hub.stream.poison.StuckWatch
+        ok = all(ready.values()) and not stuck
+        status = "stuck" if stuck else "ready" if ok else "starting"
+        return web.json({"status": status, "engines": ready, "partition_stuck": stuck}, status=200 if ok else 503)
 
     @app.timer(float(settings.worker_stats_interval_s))
     async def worker_stats():

@@ -14,9 +14,12 @@ group's generation fences a zombie, so one producer per process is enough). Per 
 
 A failure before the commit aborts the transaction, discards the pending state, rewinds the
 consumer to the batch's first offsets and retries with capped backoff: a partition never moves
-past a record whose outputs were not written (``batch_aborted`` log line each time). A fatal
-error (this producer fenced by a newer instance, an exception in processor code) stops the
-engine, and the worker exits non-zero.
+past a record whose outputs were not written (``batch_aborted`` log line each time). A failure
+caused by the records themselves (a record too large or invalid for Kafka, an exception in
+processor code) is narrowed down to the one record and, after ``HUB_WORKER_POISON_ATTEMPTS``
+tries, that record is dead-lettered and its partition moves on; a partition that cannot move is
+reported as stuck (both in :mod:`hub.stream.poison`). A fatal error (this producer fenced by a newer
+instance, again and again) stops the engine, and the worker exits non-zero.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from hub import log
 from hub.settings import Settings
-from hub.stream import changelog, clients, restore, watchdog
+from hub.stream import changelog, clients, poison, restore, watchdog
 from hub.stream.batch import TxnBatch
 from hub.stream.metrics import EngineMetrics
 from hub.stream.processor import TP, Headers, Processor
@@ -81,6 +84,9 @@ class Engine:
         self.ready = threading.Event()  # set once the first assignment is restored (or nothing to own)
         self.error: BaseException | None = None
         self._log = logger.bind(processor=processor.name)
+        self.failure: poison.Failure | None = None  # why the last transaction failed
+        self.isolation = poison.Isolation(self)
+        self.stuck = poison.StuckWatch(self)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -149,12 +155,14 @@ class Engine:
         # chunk shrinks when a transaction took more than a quarter of it and grows back when fast.
         i = 0
         while True:
-            chunk = data[i:i + self._chunk]
+            chunk = data[i:i + self.isolation.size(self._chunk)]
             last = i + len(chunk) >= len(data)
             started = time.monotonic()
             if not self._transact(chunk, punctuate and last, rewind=data[i:]):
-                self._backoff_s = min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2))
-                stop.wait(self._backoff_s)
+                # "retry": a smaller chunk at once; "moved": a record was dead-lettered (hub.stream.poison)
+                if self.isolation.failed(chunk, data[i + len(chunk):], self.failure) == "backoff":
+                    self._backoff_s = min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2))
+                    stop.wait(self._backoff_s)
                 return
             self._backoff_s = 0.0
             took = time.monotonic() - started
@@ -172,6 +180,7 @@ class Engine:
         started = time.perf_counter()
         batch = TxnBatch(self, data)
         producer = self._producer
+        self.failure, self.isolation.refused = None, set()
         try:
             producer.begin_transaction()
             if data:
@@ -179,22 +188,38 @@ class Engine:
             if punctuate:
                 self.p.punctuate(batch, int(time.time() * 1000))
             changelogs = self._produce_changelogs()
+            offsets = _offsets(data)
             if data:
-                producer.send_offsets_to_transaction(_offsets(data), self._consumer.consumer_group_metadata(),
+                producer.send_offsets_to_transaction(offsets, self._consumer.consumer_group_metadata(),
                                                      self.commit_timeout_s)
             self._commit()
         except KafkaException as exc:
+            err = exc.args[0]
+            if self.failure is None:  # not already described by _produce
+                self.failure = poison.Failure(err.name(), err.str()[:300])
+            if self.isolation.observing:
+                with contextlib.suppress(KafkaException, RuntimeError):
+                    producer.poll(0.1)  # serve the delivery report that says which record failed and why
+                self.failure.refused |= self.isolation.refused
             self._abort(rewind, exc)
             return False
-        except BaseException:
-            # A bug in processor code: do not skip the records, do not loop on them; stop loudly.
+        except Exception as exc:
+            # A bug in processor code, perhaps triggered by one record: isolate that record, try it a few
+            # times, then dead-letter it as internal_error (a stop would only meet it again after a restart).
+            self.failure = poison.Failure(f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc)[:300],
+                                          exception=True)
+            self._log.error("processor_failed", reason=self.failure.name, error=self.failure.message,
+                            records=len(data))
             self._abort(rewind, None)
-            raise
+            return False
         for stores in self._stores.values():
             for store in stores.values():
                 store.commit()
         if punctuate:
             self._next_punctuate = time.monotonic() + (self.p.punctuate_every_s or 0)
+        self.isolation.committed(data)
+        if self.stuck.pending and data:
+            self.stuck.committed({(tp.topic, tp.partition): tp.offset for tp in offsets})
         for callback in batch._after:
             callback()
         self.metrics.batch_done(self.p.name, data, batch.sent, changelogs, time.perf_counter() - started)
@@ -240,7 +265,9 @@ class Engine:
 
     def _abort(self, data: list, exc: KafkaException | None) -> None:
         err = exc.args[0] if exc is not None else None
-        broken = err is not None and (err.fatal() or err.name() in _PRODUCER_STATE_ERRORS)
+        # A produce() refused because the transaction already failed needs an abort, not a new producer.
+        txn_failed = self.failure is not None and self.failure.txn_failed
+        broken = err is not None and (err.fatal() or err.name() in _PRODUCER_STATE_ERRORS and not txn_failed)
         if not (err is not None and err.fatal()):
             try:
                 self._producer.abort_transaction(self.commit_timeout_s)
@@ -256,6 +283,7 @@ class Engine:
                 store.abort()
         self.p.aborted()
         self._rewind(data)
+        self.stuck.failed(data)
         self.metrics.batch_aborted(self.p.name)
         if err is not None:
             self._log.error("batch_aborted", reason=err.name(), error=err.str()[:300], records=len(data),
@@ -285,7 +313,9 @@ class Engine:
             kwargs["headers"] = headers
         if partition is not None:
             kwargs["partition"] = partition
-        if on_delivery is not None:
+        if self.isolation.observing:  # which topic refuses what, while a failing batch is narrowed down
+            kwargs["on_delivery"] = self.isolation.observer(topic, on_delivery)
+        elif on_delivery is not None:
             kwargs["on_delivery"] = on_delivery
         while True:
             try:
@@ -293,6 +323,14 @@ class Engine:
                 return
             except BufferError:  # the local queue is full: let librdkafka send, then try again
                 self._producer.poll(0.05)
+            except KafkaException as exc:  # refused before sending (larger than message.max.bytes, ...)
+                err = exc.args[0]
+                # _STATE: an earlier record of this transaction failed (the transaction must be aborted);
+                # which one and why only its delivery report says (hub.stream.poison).
+                aborted = err.name() == "_STATE"
+                self.failure = poison.Failure(err.name(), err.str()[:300], local=not aborted,
+                                              refused=set() if aborted else {topic}, txn_failed=aborted)
+                raise
 
     def _produce_changelogs(self) -> int:
         """Write the stores' pending writes to their changelogs; returns the state changes written."""
@@ -332,6 +370,8 @@ class Engine:
                 if store is not None:
                     store.close()
         self.assignment = sorted(set(self.assignment) - set(tps))
+        self.isolation.forget(tps)
+        self.stuck.forget(tps)
         self._lag = {tp: n for tp, n in self._lag.items() if tp not in set(tps)}
         self.metrics.forget_partitions(self.p.name, tps)
         self._log.info("partitions_revoked", partitions=[f"{t}:{p}" for t, p in tps])
@@ -362,6 +402,7 @@ class Engine:
         if now < self._lag_due:
             return
         self._lag_due = now + 1.0
+        self.stuck.check()
         consumer = self._consumer
         out: dict[TP, int] = {}
         try:

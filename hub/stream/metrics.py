@@ -32,6 +32,10 @@ class EngineMetrics:
                                                                1, 2.5, 5, 10), registry=r)
         self.lag = Gauge("hub_worker_consumer_lag", "Records behind the end of each assigned input partition",
                          ["processor", "topic", "partition"], registry=r)
+        self.isolated = Counter("hub_worker_records_isolated", "Records dead-lettered by the engine because they "
+                                "failed alone (unwritable, internal_error)", ["processor", "reason"], registry=r)
+        self.stuck = Gauge("hub_worker_partition_stuck", "1 while an input partition cannot move for longer than "
+                           "HUB_PARTITION_STUCK_S", ["processor", "topic", "partition"], registry=r)
 
     def batch_done(self, processor: str, data: list, sent: dict[str, int], changelogs: int, seconds: float) -> None:
         if data:
@@ -51,6 +55,17 @@ class EngineMetrics:
     def set_lag(self, processor: str, lag: dict[TP, int]) -> None:
         for (topic, partition), n in lag.items():
             self.lag.labels(processor, topic, str(partition)).set(n)
+
+    def record_isolated(self, processor: str, reason: str) -> None:
+        self.isolated.labels(processor, reason).inc()
+
+    def set_stuck(self, processor: str, tp: TP, stuck: bool | None) -> None:
+        """1 stuck, 0 moving again, None: the partition is not ours any more."""
+        if stuck is None:
+            with contextlib.suppress(KeyError):
+                self.stuck.remove(processor, tp[0], str(tp[1]))
+            return
+        self.stuck.labels(processor, tp[0], str(tp[1])).set(1 if stuck else 0)
 
     def forget_partitions(self, processor: str, tps: list[TP]) -> None:
         for topic, partition in tps:

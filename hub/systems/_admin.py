@@ -95,12 +95,29 @@ def add(settings: Settings, system_id: str, communes: Iterable[str] = (), kinds:
 
 
 def revoke(settings: Settings, system_id: str, *, current: SystemsSnapshot | None = None) -> None:
-    """Mark a system revoked (its record stays, with ``revoked_at``); a no-op if it already is."""
+    """Mark a system revoked (its record stays, with ``revoked_at``) and, in secure mode, delete its
+    Kafka login: the ACLs and SCRAM credential of ``pub.<id>``, so it can no longer write ``ingest.*``
+    even with records the worker would refuse. Idempotent: revoking again retries the Kafka part."""
     current = current if current is not None else read(settings)
     system = current.get(system_id)
     if system is None:
         raise ConfigError(f"no system {system_id!r} in {settings.topic(topics.SYSTEMS)}")
-    if not system.active:
+    if system.active:
+        _write(settings, replace(system, revoked_at=_now_ms()))
+        log.get().info("system_revoked", source_system=system_id, topic=settings.topic(topics.SYSTEMS))
+    revoke_kafka_login(settings, system)
+
+
+def revoke_kafka_login(settings: Settings, system: System) -> None:
+    """Delete the Kafka principal of a publishing system (secure mode); one log line either way."""
+    from hub import security  # the Admin API client: only for this
+
+    if system.role != PUBLISHER:  # a reader reads over HTTP with its key: it has no Kafka principal
         return
-    _write(settings, replace(system, revoked_at=_now_ms()))
-    log.get().info("system_revoked", source_system=system_id, topic=settings.topic(topics.SYSTEMS))
+    if not kafka_config.secure(settings):
+        log.get().info("kafka_login_none", source_system=system.id,
+                       reason="plaintext mode: the broker authenticates nobody, there is no Kafka login to revoke")
+        return
+    who = security.principal(settings, security.PUBLISHER, system.id)
+    count = security.revoke(settings, who)
+    log.get().info("kafka_login_revoked", source_system=system.id, principal=who, acls=count)

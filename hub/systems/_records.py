@@ -121,4 +121,4 @@ class SystemsSnapshot:
         system = self.systems.get(system_id)
         if system is None or not system.active or system.role != PUBLISHER:
             return None
-        return Scope(communes=system.communes, kinds=system.kinds)
+        return Scope(communes=system.communes, kinds=system.kinds, organ_ids=system.organ_ids)

@@ -16,6 +16,9 @@
 # The hub on it: HUB_KAFKA_BOOTSTRAP=$(ops/kafka/cluster.sh bootstrap) HUB_REPLICATION_FACTOR=3
 # HUB_MIN_INSYNC_REPLICAS=2 hub topics create.
 set -euo pipefail
+# Logs and data are this user's only (topics, clients, principals; every record): umask 077 for the
+# script and the nodes it starts (folders 0700, files 0600); format_once narrows older folders.
+umask 077
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -119,6 +122,7 @@ jvm_opts() {
 
 format_once() {
   mkdir -p "$home"
+  chmod -R go-rwx "$home" 2>/dev/null || true
   [ -f "$home/cluster.id" ] || java -XX:TieredStopAtLevel=1 -cp "$libs/*" kafka.tools.StorageTool random-uuid > "$home/cluster.id"
   local id n dir pids=() failed=0; id=$(cat "$home/cluster.id")
   for n in "${NODES[@]}"; do

@@ -24,6 +24,11 @@
 # controller over SASL/PLAIN: no ANONYMOUS super user. A data directory is formatted for one mode;
 # switching modes needs a new HUB_KAFKA_HOME (or `rm -r $HUB_KAFKA_HOME/data`).
 set -euo pipefail
+# The broker's logs and data are this user's only: they name topics, clients and principals, and the
+# data holds every record (raw payloads with personal data among them). umask 077 makes what the script
+# and the broker it starts create 0700 (folders) and 0600 (files); private_dirs narrows what an older
+# version left readable.
+umask 077
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -148,8 +153,15 @@ ssl.key.password=$(cat "$tls/store.password")
 PROPS
 }
 
-write_config() {  # $1: up (log to a file) or run (log to stdout)
+private_dirs() {
   mkdir -p "$data" "$logs"
+  # not fatal: a mount point owned by another user (a container volume) keeps its mode
+  chmod 700 "$home" 2>/dev/null || true
+  chmod -R go-rwx "$data" "$logs" "$home"/*.properties "$home"/*.yaml "$home"/*.mode "$home"/*.pid 2>/dev/null || true
+}
+
+write_config() {  # $1: up (log to a file) or run (log to stdout)
+  private_dirs
   local listener_props
   if [ "$security" = scram ]; then
     listener_props=$(secure_props)

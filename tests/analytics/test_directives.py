@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from hub.analytics import directives as dr
 from hub.analytics.config import AnalyticsConfig
+from hub.errors import ConfigError
 from hub.settings import Settings
 
 from .datasets import (
@@ -133,3 +136,81 @@ def test_route():
     report = {**reply("23734", "2025-09-10 17:00"), "response_for": ["a", "b"]}
     assert dr.route(report, CFG) == ["a|23734", "b|23734"]
     assert dr.route({**report, "response_for": None}, CFG) == []
+
+
+# --- issue 21 item 10: a commune cannot grade itself ----------------------------------------------------------
+
+def _received(record: dict, at: str) -> dict:
+    """``record`` as the hub received it at Vietnam time ``at`` (its claimed times unchanged)."""
+    return {**record, "ingest_time": vn(at)}
+
+
+def test_a_status_back_dated_six_days_counts_at_its_receipt_and_is_flagged():
+    """Ia Phí claims acceptance at 2025-08-29 16:00 (in time) and completion at 09-10 16:00 (before the due day),
+    but the hub received them on 09-04 16:00 resp. 09-16 16:00 (six days later): they count then — acceptance
+    and completion overdue — and the row says late_report."""
+    k = dr.key(DIRECTIVE_ID, "23749")
+    events = [directive("23749"), status("23749", "ARRIVED", "2025-08-29 15:40"),
+              _received(status("23749", "ACCEPTED", "2025-08-29 16:00"), "2025-09-04 16:00"),
+              _received(status("23749", "COMPLETED", "2025-09-10 16:00"), "2025-09-16 16:00")]
+    row = dr.row(fold(events)[k], vn("2025-09-17 12:00"), CFG)
+    assert (row["accepted_at"], row["completed_at"]) == (vn("2025-09-04 16:00"), vn("2025-09-16 16:00"))
+    assert (row["acceptance_overdue"], row["completion_overdue"], row["late_report"]) == (True, True, True)
+    assert row["arrived_at"] == vn("2025-08-29 15:40") and row["arrival_overdue"] is False  # honest: on time
+    assert (row["last_status"], row["last_status_at"]) == ("COMPLETED", vn("2025-09-16 16:00"))
+    same = [events[0], events[3], events[1], events[2]]  # any order, and twice, folds the same
+    assert fold(same + same) == fold(events)
+
+
+def test_a_status_within_the_tolerance_counts_at_its_claimed_time():
+    """Received 59 minutes, or exactly the tolerance (1h), after its claimed time: the claimed time counts and
+    nothing is flagged; one millisecond more and the receipt time counts."""
+    k = dr.key(DIRECTIVE_ID, "23728")
+    accepted = status("23728", "ACCEPTED", "2025-09-03 14:30")
+    for at in ("2025-09-03 15:29", "2025-09-03 15:30"):
+        row = dr.row(fold([directive("23728"), _received(accepted, at)])[k], DIRECTIVE_NOW, CFG)
+        assert (row["accepted_at"], row["acceptance_overdue"], row["late_report"]) == (
+            vn("2025-09-03 14:30"), False, False)
+    late = {**accepted, "ingest_time": vn("2025-09-03 15:30") + 1}
+    row = dr.row(fold([directive("23728"), late])[k], DIRECTIVE_NOW, CFG)
+    assert (row["accepted_at"], row["acceptance_overdue"], row["late_report"]) == (
+        vn("2025-09-03 15:30") + 1, True, True)
+
+
+def test_an_honest_earlier_report_replaces_a_late_one():
+    """A later re-send received in time is the earliest counted acceptance: the late flag goes with the entry it
+    belonged to."""
+    k = dr.key(DIRECTIVE_ID, "23734")
+    late = _received(status("23734", "ACCEPTED", "2025-08-29 16:00"), "2025-09-04 16:00")
+    honest = {**status("23734", "ACCEPTED", "2025-09-03 09:00"), "event_id": "again", "trace_id": "tr-again"}
+    row = dr.row(fold([directive("23734"), late, honest])[k], DIRECTIVE_NOW, CFG)
+    assert (row["accepted_at"], row["acceptance_overdue"], row["late_report"]) == (
+        vn("2025-09-03 09:00"), False, False)
+
+
+def test_the_tolerance_is_a_setting():
+    """HUB_STATUS_BACKDATE_TOLERANCE: 1h by default, <n>m or <n>h; merge takes it in milliseconds."""
+    assert Settings.from_env(env={}).status_backdate_tolerance == "1h"
+    assert (dr.parse_tolerance("1h"), dr.parse_tolerance("30m"), dr.parse_tolerance(" 48h ")) == (
+        3_600_000, 1_800_000, 172_800_000)
+    for bad in ("", "1wd", "2d", "-1h", "1.5h", "h"):
+        with pytest.raises(ConfigError, match="HUB_STATUS_BACKDATE_TOLERANCE"):
+            dr.parse_tolerance(bad)
+    k = dr.key(DIRECTIVE_ID, "23749")
+    two_hours_late = _received(status("23749", "ACCEPTED", "2025-09-03 14:00"), "2025-09-03 16:00")
+    wide = dr.merge(dr.merge(None, directive("23749"), k), two_hours_late, k, backdate_tolerance_ms=3 * HOUR)
+    assert dr.row(wide, DIRECTIVE_NOW, CFG)["accepted_at"] == vn("2025-09-03 14:00")
+    narrow = dr.merge(dr.merge(None, directive("23749"), k), two_hours_late, k)
+    assert dr.row(narrow, DIRECTIVE_NOW, CFG)["accepted_at"] == vn("2025-09-03 16:00")
+
+
+def test_only_the_province_makes_or_revokes_a_directive():
+    """A directive or a revocation a commune's system filed as received from an organ the directory does not place
+    at the province (another commune, a body outside the directory) opens no row and waives no deadline."""
+    k = dr.key(DIRECTIVE_ID, "23767")
+    relayed = {**directive("23767"), "from_organ_id": "000.23.749.H41"}
+    assert dr.route(relayed, CFG, from_province=False) == []
+    revoke = {**directive("23767"), "business_doc_type": "REVOKE", "event_time": vn("2025-09-01 09:00"),
+              "event_id": "rev", "steering_type": None, "from_organ_id": "000.00.00.X99"}
+    assert dr.route(revoke, CFG, from_province=False) == []
+    assert dr.route(revoke, CFG, from_province=True) == [k]

@@ -1,4 +1,5 @@
-"""hub.analytics.worktime and config: working-day deadlines over weekends and holidays, SLA settings."""
+"""hub.analytics.worktime and config: working-day deadlines over weekends and holidays, SLA settings
+(the shipped calendar, 2026 and 2027, overrides and calendar_stale: test_calendar.py)."""
 
 from __future__ import annotations
 
@@ -35,12 +36,14 @@ def test_hour_slas_run_on_the_clock():
 
 
 def test_default_settings():
-    """The defaults: arrival 1 h, acceptance 1 working day for NORMAL and 4 h above; dossier 24 h, document 72 h,
-    target 35 days (communes report progress monthly), other kinds 72 h."""
+    """The defaults: arrival 1 h, acceptance 1 working day for NORMAL and 4 h above, National Day 2025 (Mon 1 and
+    Tue 2 September) off without any setting; dossier 24 h, document 72 h, target 35 days (communes report progress
+    monthly), other kinds 72 h."""
     cfg = AnalyticsConfig.from_settings(Settings.from_env(env={}))
     assert cfg.arrival_sla["EXPRESS"] == Sla(1, "h")
     assert cfg.acceptance_sla["NORMAL"] == Sla(1, "wd") and cfg.acceptance_sla["VERY_URGENT"] == Sla(4, "h")
-    assert cfg.holidays >= NATIONAL_DAY and not cfg.all_documents
+    assert not any(cfg.calendar.is_working_day(day) for day in NATIONAL_DAY) and not cfg.all_documents
+    assert cfg.holidays is cfg.calendar  # the name hub/analytics/directives.py reads
     assert (cfg.silent_after_ms("dossier"), cfg.silent_after_ms("document"),
             cfg.silent_after_ms("target"), cfg.silent_after_ms("other")) == (
         24 * 3_600_000, 72 * 3_600_000, 840 * 3_600_000, 72 * 3_600_000)
@@ -61,6 +64,9 @@ def test_settings_from_environment():
     ({"HUB_DIRECTIVE_SLA_ACCEPTANCE": "NORMAL=1wd,LOW=2wd"}, "unknown priority 'LOW'"),
     ({"HUB_WORKING_HOLIDAYS": "2025-02-30"}, "HUB_WORKING_HOLIDAYS: holiday '2025-02-30' is not a calendar date"),
     ({"HUB_WORKING_HOLIDAYS": "30/04/2025"}, "must be YYYY-MM-DD"),
+    ({"HUB_WORKING_DAYS": "2027-13-01"}, "HUB_WORKING_DAYS: working day '2027-13-01' is not a calendar date"),
+    ({"HUB_WORKING_DAYS": "2027-01-30", "HUB_WORKING_HOLIDAYS": "2027-01-29,2027-01-30"},
+     "HUB_WORKING_DAYS and HUB_WORKING_HOLIDAYS both name 2027-01-30"),
     ({"HUB_FRESHNESS_SILENT_HOURS": "dossier=-1"}, "hours must be above 0"),
     ({"HUB_FRESHNESS_SILENT_HOURS": "dossier"}, "must be NAME=value"),
 ])

@@ -4,7 +4,8 @@
   oversized bodies, batches and headers, malformed bytes / JSON / XML (entity bombs, external
   entities), wrong media types, methods and paths; each with the 4xx statuses it may end in.
 * :func:`records` — raw records injected straight into ``ingest.*``: random bytes, forged, missing
-  and undecodable ``hub.*`` headers, forged ``hub.error.*`` headers, tombstones, oversized values,
+  and undecodable ``hub.*`` headers (``bad_header`` where the header rules catch them first), forged
+  ``hub.error.*`` headers, tombstones, oversized values,
   XML bombs; each with the dead-letter reasons it may end in.
 * :func:`files` — files for the drop folder: empty, header-less, binary, badly encoded, not JSON,
   not XML, entity bombs, unknown roots, unknown extensions, oversized records; and well-formed files
@@ -171,27 +172,28 @@ def records(n: int, *, publisher: str, max_payload: int, seed: int = 2) -> Itera
                            frozenset({"missing_field", "invalid_value", "bad_date", "due_before_received",
                                       "unknown_status", "unknown_commune", "commune_not_in_province"})),
         lambda i: Injected("ingest.dossier", orjson.dumps(valid_dossier(i)), hdrs(source=None),
-                           frozenset({"unknown_system"})),
+                           frozenset({"unknown_system", "bad_header"})),
         lambda i: Injected("ingest.dossier", orjson.dumps(valid_dossier(i)), hdrs(source=rng.choice(
-            ["nobody", "", "admin", "hub", "chaos-hx-publisher ", "../x"])), frozenset({"unknown_system"})),
+            ["nobody", "", "admin", "hub", "chaos-hx-publisher ", "../x"])),
+                           frozenset({"unknown_system", "bad_header"})),
         lambda i: Injected("ingest.dossier", orjson.dumps(valid_dossier(i)), hdrs(source=b"\xff\xfe\x00"),
-                           frozenset({"unknown_system"})),
+                           frozenset({"unknown_system", "bad_header"})),
         lambda i: Injected("ingest.dossier", orjson.dumps(valid_dossier(i, MaXa=OTHER_COMMUNE)), hdrs(),
                            frozenset({"commune_not_in_scope"})),
         lambda i: Injected("ingest.dossier", orjson.dumps({k: v for k, v in valid_dossier(i).items() if k != "MaXa"}),
                            hdrs(hub_commune=OTHER_COMMUNE), frozenset({"commune_not_in_scope"})),
         lambda i: Injected("ingest.dossier", orjson.dumps(valid_dossier(i)), hdrs(fmt=rng.choice(
-            ["evil", "edxml\x00", "x" * 300])), frozenset({"unknown_format"})),
+            ["evil", "edxml\x00", "x" * 300])), frozenset({"unknown_format", "bad_header"})),
         lambda i: Injected("ingest.dossier", b"{not json", hdrs(**{"hub_error_reason": "none",
                                                                    "hub_error_stage": "forged"}),
-                           frozenset({"malformed_json"})),
+                           frozenset({"malformed_json", "bad_header"})),
         lambda i: Injected("ingest.dossier", None, hdrs(), shape | {"missing_field"}),  # a tombstone
         lambda i: Injected("ingest.dossier", b'{"MaHoSo": "' + b"x" * (max_payload + 100) + b'"}', hdrs(),
                            frozenset({"payload_too_large"})),
         lambda i: Injected("ingest.document", rng.choice([BOMB, XXE, b"<edXML", _garbage(rng, 80)]),
                            hdrs(fmt="edxml"), frozenset({"malformed_xml", "bad_encoding", "kind_not_allowed"})),
         lambda i: Injected("ingest.dossier", orjson.dumps(valid_dossier(i)), hdrs(source=publisher + "x" * 5000),
-                           frozenset({"unknown_system"})),
+                           frozenset({"unknown_system", "bad_header"})),
     ]
     for i in range(n):
         yield makers[i % len(makers)](i)

@@ -28,7 +28,7 @@ def _ctx(communes) -> Context:
     """What the worker knows once the simulator registered its systems."""
     systems = wanted_systems("52", communes)
     organs = {o: (cs[0] if len(cs) == 1 else "52") for _id, cs, _k, os_ in systems for o in os_}
-    scopes = {sid: Scope(frozenset(cs), frozenset(ks)) for sid, cs, ks, _o in systems}
+    scopes = {sid: Scope(frozenset(cs), frozenset(ks), frozenset(os_)) for sid, cs, ks, os_ in systems}
     return Context(province="52", pseudonym_key=b"test", organs=organs, scope_of=scopes.get)
 
 

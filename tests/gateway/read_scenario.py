@@ -31,6 +31,7 @@ from tests.analytics.datasets import (
     NOW,
     ONESTOP,
     PERIODS,
+    PROVINCE_ORGAN,
     RECIPIENTS,
 )
 from tests.analytics.test_kpi import EXPECTED
@@ -100,7 +101,8 @@ def province(kafka_bootstrap: str, log_dir: Path) -> Iterator[Scenario]:
     try:
         topics.create(s)
         systems.add(s, ONESTOP, [COMMUNE], ["dossier"])
-        publisher_key = systems.add(s, EDOC, list(RECIPIENTS), ["document"])
+        # it sends as the province (from_organ_id of the directive): only then is it the province's directive
+        publisher_key = systems.add(s, EDOC, list(RECIPIENTS), ["document"], [PROVINCE_ORGAN])
         reader_key = systems.add(s, READER, role="reader")
         _publish(s, DOSSIER_EVENTS)
         _write_documents(s)

@@ -106,14 +106,15 @@ def test_requests_are_answered_while_a_systems_read_is_stalled(make_settings):
 
 
 def test_an_organ_onboarded_a_moment_ago_is_known(slow_follow):
-    """A document from an OrganId registered after the gateway last read the list is accepted: an
-    unknown_organ makes the gateway re-read once before answering."""
+    """A document from an OrganId registered after the gateway last read the list is accepted: the gateway
+    re-reads once before answering. A system may only send as its own OrganIds, so the organ comes with a
+    re-registration of the sending system (and its new key)."""
     from pathlib import Path
 
     report = (Path(__file__).resolve().parents[1] / "fixtures" / "edxml" / "outgoing_report_from_commune.xml")
-    key = systems.add(slow_follow, "iaphi", ["23749"], ["document"])
+    systems.add(slow_follow, "iaphi", ["23749"], ["document"])
     with ServerThread(slow_follow) as srv:
-        systems.add(slow_follow, "iaphi-vanban", ["23749"], ["document"], ["000.23.749.H41"])  # the sender
+        key = systems.add(slow_follow, "iaphi", ["23749"], ["document"], ["000.23.749.H41"])  # the sender
         r = httpx.post(f"{srv.url}/v1/events/document", content=report.read_bytes(), timeout=30,
                        headers={"authorization": f"Bearer {key}", "content-type": "application/xml"})
         assert r.status_code == 202, r.text

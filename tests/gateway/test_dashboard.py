@@ -4,6 +4,7 @@ cookie attributes, Content-Security-Policy, redirects and refusals."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import httpx
 import pytest
@@ -46,6 +47,17 @@ def test_forged_revoked_and_rekeyed_sessions_are_refused():
     assert sessions.check(token, _systems(), NOW) is None
 
 
+def form_token(client) -> str:
+    """GET the login form (it sets the hub_login cookie in the client) and return its CSRF field."""
+    page = client.get("/dashboard/login")
+    assert page.status_code == 200 and "hub_login=" in page.headers["set-cookie"]
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def post_login(client, key: str, **extra: str):
+    return client.post("/dashboard/login", data={"key": key, "csrf": form_token(client), **extra})
+
+
 @pytest.fixture
 def served(make_settings):
     """A gateway with a reader and a publisher, its read model caught up with the (empty) feeds."""
@@ -65,7 +77,7 @@ def test_login_sets_a_strict_http_only_cookie_and_opens_the_pages(served):
         first = client.get("/dashboard/communes/23734?month=2025-11")
         assert first.status_code == 303
         assert first.headers["location"] == "/dashboard/login?next=/dashboard/communes/23734%3Fmonth%3D2025-11"
-        login = client.post("/dashboard/login", data={"key": reader, "next": "/dashboard/communes/23734"})
+        login = post_login(client, reader, next="/dashboard/communes/23734")
         assert login.status_code == 303 and login.headers["location"] == "/dashboard/communes/23734"
         cookie = login.headers["set-cookie"]
         assert cookie.startswith("hub_session=") and reader not in cookie
@@ -82,7 +94,8 @@ def test_login_sets_a_strict_http_only_cookie_and_opens_the_pages(served):
         css = client.get("/dashboard/static/dashboard.css")
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
         assert client.get("/dashboard/static/../app.py").status_code == 404
-        client.post("/dashboard/logout")
+        logout_csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        assert client.post("/dashboard/logout", data={"csrf": logout_csrf}).status_code == 303
         assert client.get("/dashboard").status_code == 303
 
 
@@ -90,11 +103,11 @@ def test_wrong_keys_and_foreign_redirects_are_refused(served):
     """An unknown key is 401 and a publisher key 403 (no cookie either way); `next` never leaves /dashboard."""
     srv, reader, publisher = served
     with httpx.Client(base_url=srv.url, timeout=30) as client:
-        unknown = client.post("/dashboard/login", data={"key": "hubk_" + "Q" * 43})
-        assert unknown.status_code == 401 and "set-cookie" not in unknown.headers
-        refused = client.post("/dashboard/login", data={"key": publisher})
-        assert refused.status_code == 403 and "set-cookie" not in refused.headers
-        away = client.post("/dashboard/login", data={"key": reader, "next": "https://example.org/"})
+        unknown = post_login(client, "hubk_" + "Q" * 43)
+        assert unknown.status_code == 401 and "hub_session" not in unknown.headers.get("set-cookie", "")
+        refused = post_login(client, publisher)
+        assert refused.status_code == 403 and "hub_session" not in refused.headers.get("set-cookie", "")
+        away = post_login(client, reader, next="https://example.org/")
         assert away.status_code == 303 and away.headers["location"] == "/dashboard"
 
 
@@ -106,8 +119,8 @@ def test_login_before_the_systems_list_is_read_is_503_not_a_bad_key(make_setting
 
     app = create_app(make_settings(create_topics=False))  # no lifespan: the systems follower never starts
     assert app.state.systems.loaded is False
-    client = TestClient(app)
+    client = TestClient(app, follow_redirects=False)
     for key in ("hubk_" + "Q" * 43, "not-a-hub-key"):  # the second is refused without any re-read
-        answer = client.post("/dashboard/login", data={"key": key}, follow_redirects=False)
-        assert answer.status_code == 503 and "set-cookie" not in answer.headers
+        answer = post_login(client, key)
+        assert answer.status_code == 503 and "hub_session" not in answer.headers.get("set-cookie", "")
         assert "thử lại sau" in answer.text

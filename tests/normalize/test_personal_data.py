@@ -90,6 +90,34 @@ def test_scrub_replaces_ids_phones_and_emails_only(text, expected):
     assert personal_data.scrub(text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("CCCD 0641 9001 2345, 064.190.012.345, 064-190-012-345, 064 190 012 345, 064/190/012/345",
+     "CCCD [id], [id], [id], [id], [id]"),
+    ("MST 5900 123 456, 59.0012.3456.001; CMND 230 456 789", "MST [id], [id]; CMND [id]"),
+    ("Gọi 0905/111/222, (0905) 111 222, (+84) 905 111 222, +84.905.111.222, 0905-111-222",
+     "Gọi [phone], [phone], [phone], [phone], [phone]"),
+    ("ĐT ０９０５ １１１ ２２２ hoặc ＋８４ ９０５ １１１ ２２２", "ĐT [phone] hoặc [phone]"),
+    ("Thư nguyễn.văn@ví-dụ.vn, an＠gmail.com, ｌｅ＠ｘｙ．ｖｎ", "Thư [email], [email], [email]"),
+    ("SĐT 0905111222 0913888999; 0905111222-0913888999", "SĐT [phone] [phone]; [phone]-[phone]"),
+    ("ngày 05/12/2025 0905111222, CCCD064190012345 đồng thời", "ngày 05/12/2025 [phone], CCCD[id] đồng thời"),
+    ("Giải ngân 2.400.000.000 đồng; 2.400.000.000 chưa rõ", "Giải ngân 2.400.000.000 đồng; [id] chưa rõ"),
+    ("m² ½ 0905111222 ﬁ", "m² ½ [phone] ﬁ"),  # no normalization outside the datum
+])
+def test_scrub_reads_grouped_punctuated_and_unicode_forms(text, expected):
+    """Any grouping by space, dot, dash or slash, (0905)/(+84) openings, full-width forms and Unicode e-mails;
+    an amount without a currency word that has an id's length is scrubbed (privacy first)."""
+    assert personal_data.scrub(text) == expected
+
+
+KEPT = "173/2025/NĐ-CP ngày 05/12/2025, 12.500.000 đồng, 766/QĐ-TTg, 000.23.734.H41, 000.23.734.H41-251112-0034, " \
+    "45,5%, năm 2025, 100 000 000 VNĐ, 3,5 tỷ, 1.001612 135, 05/12/2025-10/12/2025, 20251127083000"
+
+
+def test_scrub_keeps_document_numbers_dates_amounts_and_codes():
+    """Legitimate numbers in free text survive unchanged (the rule's "Kept" list)."""
+    assert personal_data.scrub(KEPT) == KEPT
+
+
 ORGAN, COMMUNE = "000.00.00.H41", "000.23.734.H41"
 
 

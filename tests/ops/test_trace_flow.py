@@ -138,8 +138,10 @@ def test_each_event_of_a_small_flow_is_rebuilt_from_its_trace_id_alone(make_sett
         ("hub_worker_events_in_total", (("kind", "dossier"), ("source_system", "sdk-ialy"))): 4.0,  # D, E, F, F'
         ("hub_worker_events_out_total", (("kind", "dossier"), ("source_system", "onestop-ialy"))): 1.0,
         ("hub_worker_events_out_total", (("kind", "dossier"), ("source_system", "sdk-ialy"))): 2.0,
-        ("hub_worker_events_rejected_total", (("kind", "dossier"), ("reason", "missing_field"))): 1.0,
-        ("hub_worker_events_rejected_total", (("kind", "dossier"), ("reason", "commune_not_in_scope"))): 1.0,
+        ("hub_worker_events_rejected_total",
+         (("kind", "dossier"), ("reason", "missing_field"), ("writer", "unverified"))): 1.0,
+        ("hub_worker_events_rejected_total",
+         (("kind", "dossier"), ("reason", "commune_not_in_scope"), ("writer", "unverified"))): 1.0,
         ("hub_worker_events_duplicate_total", (("kind", "dossier"),)): 1.0,
     }
 

@@ -37,7 +37,8 @@ def test_dialect_fixtures_round_trip_field_by_field_without_personal_data(make_s
                       applicant_pseudonym_key_id=load.TEST_KEY_IDS["applicant"],
                       handler_pseudonym_key=load.TEST_KEYS["handler"].decode(),
                       handler_pseudonym_key_id=load.TEST_KEY_IDS["handler"])
-    systems.add(s, "fixtures", FIXTURE_COMMUNES, ["dossier", "document", "target"])
+    # it sends as every organ of the fixtures (a system may only send as OrganIds registered to it)
+    systems.add(s, "fixtures", FIXTURE_COMMUNES, ["dossier", "document", "target"], list(load.organs()))
     cases = load.cases()
     with Publisher("fixtures", s) as pub:
         for i, case in enumerate(cases):

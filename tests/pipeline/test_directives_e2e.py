@@ -5,12 +5,14 @@ commune that never accepts flagged by the worker's timer, with no further event.
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import UTC, datetime
 
 import httpx
 import orjson
 import pytest
 
+from connectors.publisher import Publisher
 from hub import codec, systems, topics
 from hub.gateway.server import ServerThread
 from hub.testing import read_topic, wait_for
@@ -18,6 +20,7 @@ from tests.analytics.datasets import DIRECTIVE_ID, PROVINCE_ORGAN, RECIPIENTS, v
 
 pytestmark = pytest.mark.integration
 EDXML = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+HOUR = 3_600_000
 
 
 def _organ(commune: str) -> str:
@@ -71,7 +74,10 @@ def _rows(s) -> dict[str, dict]:
 
 def test_directive_through_the_gateway_and_the_timer_flags_the_silent_commune(make_settings, hub_process):
     """3 communes accept in time, 1 late, 1 never; the never-accepting one is flagged once its SLA passes."""
-    before = make_settings(clock=_iso(vn("2025-09-03 12:00")))  # before the acceptance deadline
+    # The statuses are 2025 history sent today: a tolerance of ten years lets their claimed times count
+    # (back-dating is judged by test_a_back_dated_status_counts_at_its_receipt_time).
+    before = make_settings(clock=_iso(vn("2025-09-03 12:00")),  # before the acceptance deadline
+                           status_backdate_tolerance="87600h")
     province_key = systems.add(before, "edoc-province", list(RECIPIENTS), ["document"], [PROVINCE_ORGAN])
     keys = {c: systems.add(before, f"edoc-{c}", [c], ["document"], [_organ(c)]) for c in RECIPIENTS}
     worker = hub_process(["worker"], before, name="worker-before")
@@ -124,3 +130,62 @@ def test_directive_through_the_gateway_and_the_timer_flags_the_silent_commune(ma
         "23734": False, "23728": False, "23722": False, "23749": True, "23767": True}
     assert body["not_accepted_communes"] == ["23767"]
     assert by["23749"]["accepted_at"] == "2025-09-04T01:00:00.000Z"  # 08:00 Vietnam time
+
+
+def _edxml_directive(document_id: str, sender: str, recipients: list[str], sent_ms: int) -> bytes:
+    sent = datetime.fromtimestamp(sent_ms / 1000, UTC)
+    return f"""<edXML xmlns="{EDXML}"><edXMLEnvelope><edXMLHeader><MessageHeader>
+  <From><OrganId>{sender}</OrganId></From>{"".join(f"<To><OrganId>{_organ(c)}</OrganId></To>" for c in recipients)}
+  <Code><CodeNumber>7</CodeNumber><CodeNotation>CT-UBND</CodeNotation></Code>
+  <PromulgationInfo><PromulgationDate>{sent:%Y/%m/%d}</PromulgationDate></PromulgationInfo>
+  <OtherInfo><Priority>0</Priority></OtherInfo><SteeringType>1</SteeringType><DocumentId>{document_id}</DocumentId>
+</MessageHeader><TraceHeaderList><TraceHeader><OrganId>{sender}</OrganId><Timestamp>{sent.isoformat()}</Timestamp>
+</TraceHeader></TraceHeaderList></edXMLHeader></edXMLEnvelope></edXML>""".encode()
+
+
+def test_a_commune_cannot_issue_a_directive_nor_back_date_its_acceptance(make_settings, hub_process):
+    """Issue 21 item 10 on a real broker. Ia Hrung's system sends a "province directive" to itself: 403
+    organ_not_in_scope at the gateway, an organ_not_in_scope dead letter through the SDK, and no reach row.
+    Ia Phí accepts the province's real directive claiming a time six days before the hub received it: the row
+    counts the receipt time (acceptance overdue) and says late_report."""
+    received = (int(time.time()) // 60 - 10) * 60_000  # the ingest time the SDK sets below, a literal
+    sent = received - 6 * 24 * HOUR - HOUR
+    s = make_settings(clock=_iso(received + HOUR), directive_sla_acceptance="4h")
+    systems.add(s, "edoc-province", list(RECIPIENTS), ["document"], [PROVINCE_ORGAN])
+    hrung_key = systems.add(s, "edoc-23767", ["23767"], ["document"], [_organ("23767")])
+    systems.add(s, "edoc-23749", ["23749"], ["document"], [_organ("23749")])
+    forged_id, real_id = f"{PROVINCE_ORGAN},forged,1/CT-UBND", f"{PROVINCE_ORGAN},real,7/CT-UBND"
+    forged = _edxml_directive(forged_id, PROVINCE_ORGAN, ["23767"], sent)
+    worker = hub_process(["worker"], s)
+
+    with ServerThread(s) as gw:
+        r = httpx.post(f"{gw.url}/v1/events/document", content=forged, timeout=60,
+                       headers={"authorization": f"Bearer {hrung_key}", "content-type": "application/xml"})
+    assert r.status_code == 403, r.text
+    assert (r.json()["error"], r.json()["field"]) == ("organ_not_in_scope", "MessageHeader/From/OrganId")
+    with Publisher("edoc-23767", s) as pub:
+        pub.send("document", forged, format="edxml", trace_id="forged")
+    with Publisher("edoc-province", s) as pub:
+        pub.send("document", _edxml_directive(real_id, PROVINCE_ORGAN, ["23749"], sent), format="edxml")
+    status = orjson.dumps({"message_type": "STATUS", "document_id": real_id, "status_code": "03",
+                           "status_time": datetime.fromtimestamp((sent + HOUR) / 1000, UTC).isoformat(),
+                           "from_organ_id": _organ("23749"), "to_organ_ids": [PROVINCE_ORGAN],
+                           "commune_code": "23749"})
+    with Publisher("edoc-23749", s) as pub:
+        pub.send("document", status, format="hub-json", timestamp_ms=received)
+
+    [dead] = read_topic(s, s.topic(topics.DLQ), expect=1, timeout_s=120)
+    assert (dead.headers["hub.error.reason"], dead.headers["hub.trace_id"]) == ("organ_not_in_scope", "forged")
+    assert dead.value == forged
+
+    def accepted() -> dict | None:
+        rows = {r.key.decode(): r for r in read_topic(s, s.topic(topics.FEED_DIRECTIVE), timeout_s=10)}
+        row = rows.get(f"{real_id}|23749")
+        return rows if row is not None and codec.decode_plain(codec.load(s.schemas_dir), row.value)[
+            "accepted_at"] is not None else None
+
+    rows = wait_for(accepted, timeout_s=120, interval_s=1, what="Ia Phí's reach row with its acceptance")
+    assert sorted(rows) == [f"{real_id}|23749"], worker.output()[-2000:]  # nothing for the forged directive
+    row = codec.decode_plain(codec.load(s.schemas_dir), rows[f"{real_id}|23749"].value)
+    assert (row["accepted_at"], row["late_report"]) == (received, True)
+    assert (row["acceptance_deadline"], row["acceptance_overdue"]) == (sent + 4 * HOUR, True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import orjson
 import pytest
 
@@ -32,7 +34,10 @@ def test_a_24k_recipient_package_is_dead_lettered_and_the_worker_keeps_its_group
                  event_id="after-poison")
 
     dead = read_topic(s, s.topic(topics.DLQ), expect=1, timeout_s=120)
-    assert len(dead) == 1 and dead[0].value == package  # the original bytes, for a replay after a fix
+    # Bounded by construction (hub.bounded): the first 256 KiB, with the original's size and SHA-256.
+    assert len(dead) == 1 and dead[0].value == package[:262_144]
+    assert dead[0].headers["hub.error.original.size"] == str(len(package))
+    assert dead[0].headers["hub.error.original.sha256"] == hashlib.sha256(package).hexdigest()
     assert dict(dead[0].headers)[h.ERR_REASON] == "too_expensive"
     feed = read_topic(s, s.topic(topics.FEED_DOSSIER), expect=1, timeout_s=120)
     assert len(feed) == 1

@@ -70,6 +70,19 @@ def test_the_topics_one_shot_creates_principals_with_the_passwords_compose_gives
         assert COMPOSE["secrets"][name] == {"environment": var}
 
 
+def test_compose_acls_come_from_the_plan_not_from_a_copy_of_it():
+    """Compose writes no ACL of its own (no kafka-acls command, no principal/operation list): its only ACLs are
+    those `topics create --with-acls` applies from hub.security.plan, for the principals its worker and gateway
+    log in as."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    for handwritten in ("kafka-acls", "--allow-principal", "--operation", "--resource-pattern-type"):
+        assert handwritten not in text
+    assert build_parser().parse_args(SERVICES["topics"]["command"]).with_acls
+    for service in ("worker", "gateway"):
+        s = Settings.from_env(env={k: interpolate(v) for k, v in env_of(service).items()})
+        assert env_of(service)["HUB_KAFKA_USERNAME"] == security.plan(s, service).principal == f"hub-{service}"
+
+
 def test_the_broker_exposes_tls_listeners_only():
     """Only SASL_SSL listeners bind beyond the container's loopback; the published port is one of them."""
     env = env_of("kafka")
@@ -139,6 +152,15 @@ def test_compose_broker_command_runs_with_named_tls_listeners(tmp_path, monkeypa
             who = settings(p1, "localhost", kafka_username=security.principal(op_internal, role),
                            kafka_password=files[role])
             assert systems.read(who).list() == []  # logged in, and allowed to read the systems list
+        # The ACLs compose's one-shot created are the plan's, rule for rule (so the target progress feed too).
+        acls = security.describe(op_internal)
+        for role in ("worker", "gateway"):
+            plan = security.plan(op_internal, role)
+            assert acls[f"User:{plan.principal}"] == sorted(
+                f"{r.resource}:{'prefixed' if r.prefixed else 'literal'}:{r.name} {r.operation} allow"
+                for r in plan.rules), role
+        assert f"topic:literal:{prefix}feed.target.progress.v1 read allow" in acls[f"User:{prefix}hub-gateway"]
+        assert f"topic:literal:{prefix}feed.freshness.v1 read allow" in acls[f"User:{prefix}hub-gateway"]
 
         for plain in (Settings.from_env(env={}, kafka_bootstrap=f"127.0.0.1:{p2}"),
                       settings(p2, kafka_tls=False, kafka_tls_ca_file="")):

@@ -26,14 +26,39 @@ def signed(key: str = KEY_A, headers: dict | None = None, payload: bytes = PAYLO
     return hdrs
 
 
+def _literal(version: str, fields: list[bytes], payload: bytes = PAYLOAD) -> str:
+    msg = b"".join(len(f).to_bytes(4, "big") + f for f in fields) + len(payload).to_bytes(8, "big") + payload
+    return f"{version}=" + hmac.new(bytes.fromhex(HASH_A), msg, hashlib.sha256).hexdigest()
+
+
+V1_FIELDS = [b"hub-ingest-v1", b"dossier", b"onestop-a", b"dvcqg-json", b"23734", b"e-1"]
+V2_FIELDS = [b"hub-ingest-v2", b"dossier", b"onestop-a", b"dvcqg-json", b"23734", b"e-1", b"t-1"]
+
+
 def test_signature_is_hmac_sha256_keyed_by_the_stored_key_hash():
     """The signing key is SHA-256(system key) — the hash hub.systems.v1 holds — and the MAC is HMAC-SHA256
-    over length-prefixed fields (recomputed here by hand)."""
-    fields = [b"hub-ingest-v1", b"dossier", b"onestop-a", b"dvcqg-json", b"23734", b"e-1"]
-    msg = b"".join(len(f).to_bytes(4, "big") + f for f in fields) + len(PAYLOAD).to_bytes(8, "big") + PAYLOAD
-    expected = "v1=" + hmac.new(bytes.fromhex(HASH_A), msg, hashlib.sha256).hexdigest()
-    assert signed()[h.SIGNATURE] == expected
+    over length-prefixed fields (recomputed here by hand): v2 binds the trace id after the source event id."""
+    assert signed()[h.SIGNATURE] == _literal("v2", V2_FIELDS)
     assert signatures.check(HASH_A, "dossier", signed(), PAYLOAD, required=True) is None
+
+
+def test_v1_records_still_verify_unless_turned_off():
+    """A v1 record (made by hand, as an older SDK wrote it) verifies; accept_v1=False refuses it; a v1 MAC
+    presented as v2 (or a v2 MAC as v1) never verifies."""
+    v1 = {**HEADERS, h.SIGNATURE: _literal("v1", V1_FIELDS)}
+    assert signatures.check(HASH_A, "dossier", v1, PAYLOAD, required=True) is None
+    assert signatures.check(HASH_A, "dossier", {**v1, h.TRACE_ID: "other"}, PAYLOAD, required=True) is None
+    assert signatures.check(HASH_A, "dossier", v1, PAYLOAD, required=True, accept_v1=False).reason == "bad_signature"
+    swapped = {**HEADERS, h.SIGNATURE: "v2=" + _literal("v1", V1_FIELDS)[3:]}
+    assert signatures.check(HASH_A, "dossier", swapped, PAYLOAD, required=True).reason == "bad_signature"
+    swapped = {**HEADERS, h.SIGNATURE: "v1=" + _literal("v2", V2_FIELDS)[3:]}
+    assert signatures.check(HASH_A, "dossier", swapped, PAYLOAD, required=True).reason == "bad_signature"
+
+
+def test_replayed_and_non_hub_headers_are_not_signed():
+    """hub dlq replay adds hub.replayed to a signed record: it still verifies (a deliberate choice)."""
+    hdrs = {**signed(), h.REPLAYED: "3", "traceparent": "00-x"}
+    assert signatures.check(HASH_A, "dossier", hdrs, PAYLOAD, required=True) is None
 
 
 @pytest.mark.parametrize(("what", "change"), [
@@ -42,6 +67,7 @@ def test_signature_is_hmac_sha256_keyed_by_the_stored_key_hash():
     ("commune", lambda hd, p: ({**hd, h.COMMUNE: "23728"}, p)),
     ("commune removed", lambda hd, p: ({k: v for k, v in hd.items() if k != h.COMMUNE}, p)),
     ("source event id", lambda hd, p: ({**hd, h.SOURCE_EVENT_ID: "e-2"}, p)),
+    ("trace id", lambda hd, p: ({**hd, h.TRACE_ID: "t-2"}, p)),
     ("payload", lambda hd, p: (hd, p.replace(b'"2"', b'"4"'))),
 ])
 def test_any_change_to_a_signed_field_breaks_the_signature(what, change):
@@ -56,9 +82,12 @@ def test_the_kind_is_signed_too():
     assert signatures.check(HASH_A, "document", signed(), PAYLOAD, required=True).reason == "bad_signature"
 
 
-def test_the_trace_id_is_not_signed():
-    """Trace ids are diagnostics only: a changed trace id keeps the signature valid."""
-    assert signatures.check(HASH_A, "dossier", {**signed(), h.TRACE_ID: "other"}, PAYLOAD, required=True) is None
+def test_the_trace_id_is_signed():
+    """v2: a changed or removed trace id breaks the signature (it reaches feed headers and KPI rows)."""
+    assert signatures.check(HASH_A, "dossier", {**signed(), h.TRACE_ID: "other"}, PAYLOAD,
+                            required=True).reason == "bad_signature"
+    no_trace = {k: v for k, v in signed().items() if k != h.TRACE_ID}
+    assert signatures.check(HASH_A, "dossier", no_trace, PAYLOAD, required=True).reason == "bad_signature"
 
 
 def test_another_systems_key_does_not_verify():

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.errors import Rejected
-from hub.normalize import budget, canonical, decode, targets
+from hub.normalize import budget, canonical, decode, speakers, targets
 from hub.normalize.context import Context, Envelope
 
 FORMAT = "hub-json"
@@ -40,4 +40,10 @@ def parse(raw: bytes, env: Envelope, ctx: Context) -> list[dict]:
         return budget.map_items(objects(decode.json_document(raw)), lambda o: targets.target(o, ctx), "event")
     if env.kind == "dossier":
         return budget.map_items(objects(decode.json_document(raw)), lambda o: canonical.dossier(o, ctx), "event")
-    return budget.map_items(objects(decode.json_document(raw)), lambda o: canonical.document(o, ctx, FORMAT), "event")
+    return budget.map_items(objects(decode.json_document(raw)), lambda o: _document(o, env, ctx), "event")
+
+
+def _document(obj: dict, env: Envelope, ctx: Context) -> dict:
+    rec = canonical.document(obj, ctx, FORMAT)
+    speakers.check(rec, env, ctx)  # from_organ_id is a claim: only the organ's own system may make it
+    return rec
