@@ -3,6 +3,11 @@
 Pure and seeded: every choice comes from one ``random.Random``; times are offsets from the
 ``now`` each call receives, so a seed replays the same run. Nothing here talks to Kafka.
 
+No event carries a time after the ``now`` it is generated at (its send instant): the hub refuses
+events from the future (``event_in_future``, issue 22). Due dates lie ahead, as they should. A
+status notification planned for later is queued with its planned time and written when it is
+sent, at that time or — when it is sent earlier — at the send instant.
+
 Organization ids (OrganId) of simulated bodies follow one documented scheme, so that the
 worker's organization directory (filled from ``hub systems add --organ-id``) maps them:
 
@@ -96,6 +101,18 @@ class Event:
 
 
 @dataclass
+class Followup:
+    """A status notification queued for later; its time is fixed when it is sent (:meth:`Province.next`)."""
+
+    reporter: str | None
+    ref: dict
+    code: str
+    planned: datetime  # when it would happen if the commune took its time
+    about: str
+    chain: list[datetime]  # the time of the chain's latest sent status: a chain never goes back in time
+
+
+@dataclass
 class Dossier:
     code: str
     commune: Commune
@@ -125,7 +142,7 @@ class Province:
         self.rng = rng
         self.bad_ratio = bad_ratio
         self.open: list[Dossier] = []
-        self.followups: list[Event] = []  # status notifications waiting for their turn
+        self.followups: list[Followup] = []  # status notifications waiting for their turn
         self.seq = 0
         self.edoc_communes = {c.code for c in communes if rng.random() < 0.3}  # vendor B speaks eDoc
         self.targets: list[Event] | None = None  # the year's targets and reports, planned at the first event
@@ -144,7 +161,7 @@ class Province:
         if r < self.bad_ratio:
             return self.bad(now)
         if self.followups and self.rng.random() < 0.45:
-            return self.followups.pop(self.rng.randrange(min(len(self.followups), 8)))
+            return self._send(self.followups.pop(self.rng.randrange(min(len(self.followups), 8))), now)
         r = self.rng.random()
         if r < 0.62 or not self.communes:
             return self.dossier_step(now)
@@ -228,11 +245,15 @@ class Province:
 
     def dossier_step(self, now: datetime) -> Event:
         """Start a dossier or move an open one one status further (a full DVCQG snapshot)."""
-        if not self.open or (len(self.open) < 400 and self.rng.random() < 0.3):
+        d = None
+        if self.open and not (len(self.open) < 400 and self.rng.random() < 0.3):
+            d = self.open[self.rng.randrange(len(self.open))]
+            if d.t + timedelta(seconds=1) > now:
+                d = None  # its last status is this second's: the next would be in the future
+        if d is None:
             d = self._new_dossier(now)
             self.open.append(d)
         else:
-            d = self.open[self.rng.randrange(len(self.open))]
             d.step += 1
             remaining = max(1, len(d.path) - d.step)
             before = d.t
@@ -252,6 +273,8 @@ class Province:
     def progress(self, now: datetime) -> Event:
         """A QuaTrinhXuLy progress record (handler names are personal data the hub drops)."""
         d = self.open[self.rng.randrange(len(self.open))] if self.open else self._new_dossier(now)
+        if d.t + timedelta(seconds=d.progress + 1) > now:
+            d = self._new_dossier(now)  # this one's next second is in the future; another dossier's record
         d.progress += 1  # each step at its own second: (MaHoSo, TrangThai, ThoiDiemXuLy) is its natural key
         when = d.t + timedelta(seconds=d.progress)
         obj = {"QuaTrinhXuLy": [{"MaHoSo": d.code, "NguoiXuLy": " ".join(self._applicant(d.commune)["ChuHoSo"]
@@ -321,6 +344,12 @@ class Province:
                    f"</Manifest></EdXMLEnvelope>")
         return xml.encode(), ref
 
+    def _send(self, f: Followup, now: datetime) -> Event:
+        """A queued status at its planned time, or now when sent before it; never before its chain's last."""
+        when = max(min(f.planned, now), f.chain[0])
+        f.chain[0] = when
+        return self._status(f.reporter, f.ref, f.code, when, f.about)
+
     def _status(self, reporter: str | None, ref: dict, code: str, when: datetime, about: str) -> Event:
         """A status notification from ``reporter``'s system (None: the province) about document ``ref``.
 
@@ -356,10 +385,10 @@ class Province:
             # Most communes confirm arrival; fewer get as far as completion (reach is uneven).
             depth = self.rng.choices([1, 2, 3, 4, 5], [0.1, 0.2, 0.2, 0.2, 0.3])[0]
             chain = ["01", "03", "04", "05", "06"][:depth]
-            when = now
+            when, last = now, [now]
             for status in chain:
                 when = when + timedelta(minutes=self.rng.randint(5, 600))
-                self.followups.append(self._status(code, ref, status, when, code))
+                self.followups.append(Followup(code, ref, status, when, code, last))
         return Event("document", "edxml", xml, "sim-province", None, len(recipients), label="directive",
                      gateway_ok=False)
 
@@ -369,10 +398,10 @@ class Province:
         ns = EDOC_NS if commune in self.edoc_communes else EDXML_NS
         xml, ref = self._package(ns, commune, [None], "0", self.rng.choice(REPORT_SUBJECTS), now)
         fmt = "edoc-go" if ns == EDOC_NS else "edxml"
-        when = now
+        when, last = now, [now]
         for status in ["01", "03"][: self.rng.randint(0, 2)]:
             when = when + timedelta(minutes=self.rng.randint(5, 240))
-            self.followups.append(self._status(None, ref, status, when, commune))
+            self.followups.append(Followup(None, ref, status, when, commune, last))
         return Event("document", fmt, xml, self.system(commune, "document"), commune, 1, label="report")
 
     # --- bad data ----------------------------------------------------------------------------

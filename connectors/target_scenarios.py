@@ -3,7 +3,8 @@ communes report their cumulative progress. Pure and seeded, like :mod:`connector
 
 For the plan year of ``now`` the province's system (``sim-province``) assigns four targets per commune —
 new rural development (NTM: capital disbursement with milestones, criteria) and sustainable poverty
-reduction (GNBV: households out of poverty, recurrent capital with milestones) — on 10 January. Each
+reduction (GNBV: households out of poverty, recurrent capital with milestones) — on 10 January (at the
+first event, when the run starts earlier: no event time is ever ahead of its sending). Each
 commune's document system (``sim-docs-<commune>``) reports as of the last two month ends and as of a
 few days ago, at a pace of its own against the expected share (:mod:`hub.analytics.targets`):
 
@@ -116,8 +117,12 @@ class TargetPlan:
         obj = {"record_type": "TARGET_ASSIGNED", "commune_code": commune.code, "year": self.year, "program": program,
                "indicator_code": code, "indicator_name": name, "unit": unit, "target_value": _vn_amount(value),
                "milestones": [{"date": d, "percent": round(s * 100, 4)} for d, s in self._milestones(milestones)],
-               "document_number": f"{self.rng.randint(10, 999)}/QĐ-UBND", "assigned_at": f"{self.year}0110090000"}
+               "document_number": f"{self.rng.randint(10, 999)}/QĐ-UBND", "assigned_at": self._assigned_at()}
         return TargetEvent("hub-json", orjson.dumps(obj), "sim-province", commune.code, "target_assigned")
+
+    def _assigned_at(self) -> str:
+        """10 January 09:00 — or the plan's own instant when the run starts before then: never ahead of it."""
+        return min(self.now, datetime(self.year, 1, 10, 9, 0, tzinfo=VIETNAM)).strftime("%Y%m%d%H%M%S")
 
     def _report(self, i: int, commune: Commune, program: str, code: str, name: str, unit: str, actual: int,
                 as_of: date) -> TargetEvent:

@@ -47,6 +47,10 @@ REASONS: dict[str, tuple[int, str]] = {
                               "separator or a decimal point? (write 1234, 1.234,0 or 1,2340; docs/targets.md)"),
     "bad_date": (422, "a date is not yyyyMMddHHmmss, dd/MM/yyyy or ISO 8601"),
     "due_before_received": (422, "the due date is earlier than the received date"),
+    "event_in_future": (422, "an event, status or reception time (not a due date) is more than "
+                             "HUB_MAX_FUTURE_SKEW after the hub received the event, or a report's as_of a later "
+                             "day; the field is named"),
+    "implausible_time": (422, "a time in the event is before 2000-01-01 (a zero, an epoch or a misread year)"),
     "unknown_status": (422, "a status code outside the national code list"),
     "unknown_commune": (422, "the commune code is not in the national reference list"),
     "commune_not_in_province": (422, "the commune belongs to another province than HUB_PROVINCE"),

@@ -1,8 +1,12 @@
-"""Schema evolution rules: the lock's subjects must stay BACKWARD_TRANSITIVE compatible.
+"""Schema evolution rules: the lock's feed subjects must stay FULL_TRANSITIVE compatible.
 
-Subscribers decode the feeds for years with whatever schema version they compiled against, so
-every new version must read data written with every earlier one. The verdict comes from the
-official ``avro`` package's :mod:`avro.compatibility`; this module adds the house rules
+Subscribers decode the feeds for years with whatever schema version they compiled against, and
+the hub's own readers (read model, replays) read years of old data with the latest version. So
+every new version must both read data written with every earlier version (backward) and be
+readable by every earlier version (forward): a new enum symbol that an old reader has no default
+for, or a removed field that an old reader has no default for, breaks every subscriber built on
+that old version, and fails here. The verdict comes from the official ``avro`` package's
+:mod:`avro.compatibility`, asked in both directions; this module adds the house rules
 (namespace, docs, ids, contiguous versions) and turns findings into one plain-words line each.
 Pure file reading: no Kafka.
 """
@@ -28,7 +32,9 @@ from hub import codec
 from hub.errors import SchemaError
 
 NAMESPACE = "vn.gov.hub"
-COMPATIBILITY = "BACKWARD_TRANSITIVE"
+# What ``hub schemas check`` enforces and ``GET /registry/config`` answers (every subject of the lock is a
+# feed subject, ``<feed topic>-value``): each version reads, and is read by, every other version.
+COMPATIBILITY = "FULL_TRANSITIVE"
 
 
 @dataclass(frozen=True)
@@ -40,11 +46,15 @@ class Incompatibility:
     location: str  # JSON-pointer-like path in the reader schema, as avro reports it
     detail: str
 
-    def describe(self) -> str:
+    def describe(self, forward: bool = False) -> str:
+        """Plain words; ``forward``: the reader is the OLDER version (a subscriber's), the writer the newer."""
         where = f"({self.kind} at {self.location})"
         if self.kind == "READER_FIELD_MISSING_DEFAULT_VALUE":
+            if forward:
+                return (f"field '{self.field}' is no longer written and the older version gives it no default, "
+                        f"so its readers fail {where}")
             return f"field '{self.field}' has no default {where}"
-        plain = _PLAIN.get(self.kind, "{}").format(self.detail)
+        plain = ((forward and _PLAIN_FORWARD.get(self.kind)) or _PLAIN.get(self.kind, "{}")).format(self.detail)
         if self.field is None:
             return f"{plain} {where}"
         return f"field '{self.field}': {plain} {where}"
@@ -57,6 +67,12 @@ _PLAIN = {
     "MISSING_ENUM_SYMBOLS": "enum symbols removed without an enum default: {}",
     "FIXED_SIZE_MISMATCH": "fixed size changed ({})",
     "NAME_MISMATCH": "named type renamed without an alias ({})",
+}
+# The same kinds seen from an older reader of newer data: what the newer version added, not removed.
+_PLAIN_FORWARD = {
+    "MISSING_ENUM_SYMBOLS": "enum symbols added that the older version does not know, and it has no enum "
+                            "default to read them as: {}",
+    "MISSING_UNION_BRANCH": "the newer version may write a type the older union lacks ({})",
 }
 
 
@@ -208,12 +224,17 @@ def check(folder: str | Path) -> tuple[list[str], dict[str, int]]:
             counts["versions"] += 1
             problems += _house_rules(subject, e["version"], raw, parsed)
             parsed_versions.append((e["version"], parsed))
-        for i, (newer, reader) in enumerate(parsed_versions):
-            for older, writer in parsed_versions[:i]:
+        for i, (newer, new_schema) in enumerate(parsed_versions):
+            for older, old_schema in parsed_versions[:i]:
                 counts["pairs"] += 1
-                for inc in incompatibilities(reader, writer):
+                # backward: the newer version reads data the older one wrote (replays, the read model)
+                for inc in incompatibilities(new_schema, old_schema):
                     problems.append(f"{subject}: version {newer} cannot read version {older}: "
                                     f"{inc.describe()}")
+                # forward: a subscriber built on the older version reads what the newer one writes
+                for inc in incompatibilities(old_schema, new_schema):
+                    problems.append(f"{subject}: version {older} cannot read version {newer} (subscribers "
+                                    f"built on version {older} would fail): {inc.describe(forward=True)}")
     for orphan in sorted(p.name for p in folder.glob("*.avsc") if p.name not in listed):
         problems.append(f"{orphan}: schema file is not listed in {codec.LOCK_FILE} (add it with a new id, or "
                         "remove it)")

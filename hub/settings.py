@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hub import settings_rules
 from hub.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ class Settings:
                                          "hub.trace_id); set false once ingest topics hold no record older "
                                          "than the v2 SDK and gateway (HUB_RAW_RETENTION_HOURS).")
     topic_prefix: str = _setting("", "Prefix for every topic and consumer group (tenants, tests).")
-    partitions: int = _setting(6, "Partitions of ingest, feed and DLQ topics (keys are commune codes).")
+    partitions: int = _setting(6, "Partitions of ingest, feed and DLQ topics (keys per topic: README, Topics).")
     replication_factor: int = _setting(1, "Replication factor of created topics (3 in production).")
     min_insync_replicas: int = _setting(1, "min.insync.replicas of created topics (2 in production).")
     raw_retention_hours: int = _setting(168, "Retention of raw ingest and DLQ topics (they hold personal data).")
@@ -70,6 +71,9 @@ class Settings:
     # normalization bounds
     max_record_ms: int = _setting(10_000, "Time budget to normalize one raw event; beyond it the event is "
                                   "dead-lettered as too_expensive (0: no budget).")
+    max_future_skew: str = _setting("10m", "How far an event's own time (event, status, reception time; not due "
+                                    "dates) may be ahead of the hub's receipt (<n>s, <n>m or <n>h): beyond it "
+                                    "the event is refused as event_in_future (clocks a little fast pass).")
     log_level: str = _setting("INFO", "Log level of the JSON log lines.")
     log_rejected_burst: int = _setting(20, "event_rejected lines written per (verified writer, reason) and window; "
                                        "further ones are counted (event_rejected_suppressed line, metric).")
@@ -90,7 +94,8 @@ class Settings:
     worker_transaction_timeout_ms: int = _setting(10_000, "Kafka transaction timeout: a killed worker's open "
                                                   "transaction is aborted by the broker after this.")
     worker_linger_ms: int = _setting(5, "Producer linger: how long records wait to share a produce request.")
-    worker_compression: str = _setting("lz4", "Compression of the worker's output records: none, lz4, zstd, gzip.")
+    worker_compression: str = _setting("lz4", "Compression of the worker's output records: none, lz4 or gzip "
+                                       "(not zstd or snappy: the hub's kafka-python readers cannot read them).")
     # Read by hub/_native.py when `hub` is imported (before any setting is): listed here for the docs.
     pure_python: bool = _setting(False, "Run the normalize hot path from its .py sources even where `make setup` "
                                  "compiled it (mypyc): for comparing the two or ruling the compiled code out.")
@@ -128,8 +133,8 @@ class Settings:
     gateway_max_in_flight: int = _setting(64, "Most requests handled at once by one gateway; more get 503 "
                                           "with Retry-After instead of queueing.")
     gateway_registry_max_body_bytes: int = _setting(256 * 1024, "Largest body of a /registry POST (schema "
-                                                    "lookup or register); 413 as soon as it is crossed. The "
-                                                    "hub's own schemas are under 32 KiB.")
+                                                    "lookup, register or compatibility test); 413 as soon as "
+                                                    "it is crossed. The hub's own schemas are under 32 KiB.")
     # operator listener: /metrics and /docs off the public address (hub/gateway/ops_listener.py)
     gateway_ops_host: str = _setting("127.0.0.1", "Address of the operator listener (with HUB_GATEWAY_OPS_PORT).")
     gateway_ops_port: int = _setting(0, "Port of the operator listener: when set, /metrics and /docs are served "
@@ -170,6 +175,10 @@ class Settings:
     status_backdate_tolerance: str = _setting(
         "1h", "How much earlier than the hub received it a status notification may claim to be (<n>m or <n>h); "
         "beyond it, directive reach counts the status at its receipt time and flags the row late_report.")
+    directive_alert_grace: str = _setting(
+        "5m", "How long after a deadline (or after the hub first read a directive, whichever is later) a missing "
+        "answer waits before directive_overdue fires, for statuses still on their way (<n>s, <n>m or <n>h); "
+        "the alert also waits until the worker has read its input to the end.")
     working_holidays: str = _setting(
         "", "Extra days off (YYYY-MM-DD, comma separated) for `wd` SLAs, on top of Saturday, Sunday, Vietnam's "
         "public holidays (the holidays package: Tết by the lunar calendar) and the official swaps shipped in "
@@ -200,7 +209,11 @@ class Settings:
                 continue
             values[f.name] = _convert(f.name, f.type, raw)
         values.update(overrides)
-        return cls(**values)
+        settings = cls(**values)
+        # Every value is held to its rule here, so a bad one stops the process before it does
+        # anything (hub/settings_rules.py; overrides too: tests and tools build settings this way).
+        settings_rules.validate(settings)
+        return settings
 
     def topic(self, name: str) -> str:
         """Full topic name for a contract topic name (adds the prefix)."""
@@ -222,6 +235,12 @@ class Settings:
             return b"hub-dev-mode-pseudonym-key-not-secret"
         raise ConfigError("HUB_PSEUDONYM_KEY is not set; the hub refuses to pseudonymize without a secret "
                           "(set HUB_DEV_MODE=1 for local development only)")
+
+    def max_future_skew_ms(self) -> int:
+        return duration_ms(self.max_future_skew, "HUB_MAX_FUTURE_SKEW")
+
+    def directive_alert_grace_ms(self) -> int:
+        return duration_ms(self.directive_alert_grace, "HUB_DIRECTIVE_ALERT_GRACE")
 
     def organ_map(self) -> dict[str, str]:
         """Organization directory entries from settings (OrganId -> code)."""
@@ -250,6 +269,17 @@ class Settings:
         return rows
 
 
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def duration_ms(text: str, name: str) -> int:
+    """``30s`` / ``10m`` / ``2h`` -> milliseconds; anything else is a ConfigError naming the setting."""
+    value = text.strip()
+    if not (2 <= len(value) <= 7 and value[:-1].isdigit() and value[:-1].isascii() and value[-1] in _UNIT_MS):
+        raise ConfigError(f"{name}: {value[:20]!r} must be <n>s, <n>m or <n>h (e.g. 30s, 10m, 1h)")
+    return int(value[:-1]) * _UNIT_MS[value[-1]]
+
+
 def _convert(name: str, typ: Any, raw: str) -> Any:
     typ = str(typ)
     try:
@@ -263,5 +293,6 @@ def _convert(name: str, typ: Any, raw: str) -> Any:
         if typ == "int":
             return int(raw)
     except ValueError:
-        raise ConfigError(f"HUB_{name.upper()}={raw!r} is not a valid {typ}") from None
+        rule = settings_rules.BOOL_RULE if typ == "bool" else settings_rules.rule_text(name, "must be an integer")
+        raise ConfigError(f"HUB_{name.upper()}={settings_rules.shown(raw)}: {rule}") from None
     return raw

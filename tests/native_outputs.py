@@ -17,6 +17,8 @@ from hub.settings import ROOT
 from tests.fixtures.load import cases, organs
 from tests.pipeline.payloads import MALFORMED
 
+INGEST_MS = 1_769_904_000_000  # 2026-02-01T00:00:00Z: after every fixture's own times (tests/normalize/support.py)
+
 
 def inputs() -> list[tuple[str, str, bytes, str | None]]:
     """(kind, format, bytes, commune header) of every fixture, the malformed payloads and 400 dossiers."""
@@ -36,7 +38,7 @@ def main() -> None:
         hdrs = {h.SOURCE: "native-test", h.FORMAT: fmt, h.TRACE_ID: f"trace-{offset}"}
         if commune:
             hdrs[h.COMMUNE] = commune
-        out = process(kind, raw, hdrs, Source("ingest.test", 0, offset, 1_764_600_000_000), ctx, schemas)
+        out = process(kind, raw, hdrs, Source("ingest.test", 0, offset, INGEST_MS), ctx, schemas)
         rej = out.rejected
         print(orjson.dumps({
             "records": [[r.key.hex(), r.value.hex(), [[k, v.hex()] for k, v in r.headers], r.event_id,

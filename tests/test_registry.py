@@ -1,4 +1,7 @@
-"""hub.registry and `hub schemas check`: BACKWARD_TRANSITIVE evolution and the house rules."""
+"""hub.registry and `hub schemas check`: the backward half of FULL_TRANSITIVE evolution and the house rules.
+
+The forward half (old readers of new data: subscribers) is tested in tests/test_registry_policy.py.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ def _add_dossier_v3(folder: Path, change) -> None:
 
 
 def _counts(folder: Path) -> tuple[int, int, int]:
-    """(subjects, versions, BACKWARD_TRANSITIVE reader/writer pairs) the lock file of ``folder`` holds."""
+    """(subjects, versions, version pairs) the lock file of ``folder`` holds."""
     subjects = json.loads((folder / "registry.json").read_text(encoding="utf-8"))["subjects"].values()
     return len(subjects), sum(len(v) for v in subjects), sum(len(v) * (len(v) - 1) // 2 for v in subjects)
 
@@ -130,7 +133,7 @@ def test_optional_field_with_default_passes(folder, capsys):
     rc, lines = _run(folder, capsys)
     assert rc == 0, lines
     _, versions, pairs = _counts(folder)
-    assert f"{pairs} reader/writer pairs" in lines[-1] and f"{versions} versions" in lines[-1]
+    assert f"{pairs} version pairs" in lines[-1] and f"{versions} versions" in lines[-1]
 
 
 def test_house_rules(folder, capsys):

@@ -30,8 +30,9 @@ def test_feed_records_name_the_ingest_record_they_were_made_from():
     """process() puts hub.origin = <topic>:<partition>:<offset> of the raw record on every feed record."""
     s = Settings.from_env(env={}, dev_mode=True)
     body = orjson.dumps({"MaHoSo": "G52-1", "TrangThaiHoSo": "2", "NgayTiepNhan": "20251120080000", "MaXa": "23734"})
+    received = 1_764_000_000_000  # 2025-11-24T16:00:00Z: after the dossier's own time (none comes from the future)
     out = process("dossier", body, {h.SOURCE: "onestop-ialy", h.TRACE_ID: T, h.FORMAT: "dvcqg-json"},
-                  Source(*INGEST, 0), Context.from_settings(s), codec.load(s.schemas_dir))
+                  Source(*INGEST, received), Context.from_settings(s), codec.load(s.schemas_dir))
     assert out.rejected is None and len(out.records) == 1
     headers = h.to_dict(out.records[0].headers)
     assert headers[h.ORIGIN] == "p.ingest.dossier:2:15" and headers[h.TRACE_ID] == T

@@ -28,6 +28,13 @@ dossiers). Deadlines: arrival and acceptance SLAs by priority from the first del
 directive without a priority is NORMAL); see :mod:`hub.analytics.worktime` for working days.
 A milestone is overdue when it came after its deadline, or has not come and ``now`` is past it;
 a revocation before the deadline waives it. Latencies are from promulgation, as in v1.
+
+Alerts (issue 22, defect 7): a milestone met after its deadline is reported when the status is read;
+a milestone *not met yet* is reported only once ``now`` is past the later of its deadline and the
+instant the hub first read the directive (:func:`arrive`), plus ``grace_ms`` (``HUB_DIRECTIVE_ALERT_GRACE``),
+and only when the caller has read its input to the end (``caught_up``): statuses already on their way
+are counted first. A directive first read after a deadline had passed is a back-fill: its row says
+``arrived_overdue`` and so does any alert about it.
 """
 
 from __future__ import annotations
@@ -94,6 +101,22 @@ def route(record: dict[str, Any], cfg: AnalyticsConfig, from_province: bool = Tr
     if direction == "OUTGOING" and kind == "DOCUMENT":
         return [key(ref, commune) for ref in _reply_targets(record)]
     return []
+
+
+def arrive(state: State, now_ms: int, cfg: AnalyticsConfig) -> State:
+    """Remember when the hub first read the directive (``seen``) and whether a deadline had passed by then
+    (``ao``: arrived overdue). Unchanged for statuses alone and once remembered. Kept apart from
+    :func:`merge`, which is a pure fold of the records and knows no clock."""
+    if state["d"] is None or "seen" in state:
+        return state
+    passed = any(d is not None and now_ms > d for d in deadlines(state, cfg).values())
+    return {**state, "seen": now_ms, "ao": passed}
+
+
+def _judged_at(state: State, deadline: int, grace_ms: int) -> int:
+    """When a missing answer may be alerted: after the deadline and after the hub read the directive, plus
+    the grace (states written before ``seen`` existed: from the deadline)."""
+    return max(deadline, state.get("seen") or 0) + grace_ms
 
 
 def counted_time(record: dict[str, Any], tolerance_ms: int = DEFAULT_BACKDATE_TOLERANCE_MS) -> tuple[int, bool]:
@@ -198,36 +221,43 @@ def overdue(state: State, now_ms: int, cfg: AnalyticsConfig) -> dict[str, bool]:
     return out
 
 
-def overdue_transitions(state: State, now_ms: int, cfg: AnalyticsConfig) -> tuple[State, list[dict[str, Any]]]:
+def overdue_transitions(state: State, now_ms: int, cfg: AnalyticsConfig, *, grace_ms: int = 0,
+                        caught_up: bool = True) -> tuple[State, list[dict[str, Any]]]:
     """SLA breaches true at ``now_ms`` that were never reported, and the state that remembers them.
 
     Call it after each merge and when the timer of :func:`next_deadline` fires; the engine emits
     one ``directive_overdue`` record and log line per breach, and stores the returned state in
-    the same transaction, so each breach is reported once.
+    the same transaction, so each breach is reported once. A milestone not met yet waits for the
+    grace and for ``caught_up`` (module docstring); one met late is reported at once.
     """
     breaches = []
     marks = deadlines(state, cfg)
     for milestone, is_overdue in overdue(state, now_ms, cfg).items():
-        if is_overdue and milestone not in state["flag"]:
-            breaches.append({"document_id": bounds.ident(state["doc"]), "commune_code": state["c"],
-                             "milestone": milestone,
-                             "deadline": marks[milestone], "met_at": _met(state, milestone),
-                             "priority": state["d"]["prio"] or "NORMAL", "trace_id": bounds.trace(state["d"]["trace"])})
+        if not is_overdue or milestone in state["flag"]:
+            continue
+        met = _met(state, milestone)
+        if met is None and not (caught_up and now_ms > _judged_at(state, marks[milestone] or 0, grace_ms)):
+            continue  # an answer may be on its way: judged again by the timer
+        breaches.append({"document_id": bounds.ident(state["doc"]), "commune_code": state["c"],
+                         "milestone": milestone, "deadline": marks[milestone], "met_at": met,
+                         "priority": state["d"]["prio"] or "NORMAL", "trace_id": bounds.trace(state["d"]["trace"]),
+                         "arrived_overdue": bool(state.get("ao"))})
     if not breaches:
         return state, []
     return {**state, "flag": sorted(state["flag"] + [b["milestone"] for b in breaches])}, breaches
 
 
-def next_deadline(state: State, now_ms: int, cfg: AnalyticsConfig) -> int | None:
+def next_deadline(state: State, now_ms: int, cfg: AnalyticsConfig, grace_ms: int = 0) -> int | None:
     """The earliest instant at which :func:`overdue_transitions` can report a breach with no further
-    event (a deadline + 1 ms; at or before ``now_ms`` means: look now); None: nothing pending."""
+    event (the later of a deadline and the directive's first reading, plus the grace, + 1 ms; at or before
+    ``now_ms`` means: look now); None: nothing pending."""
     pending = []
     for milestone, deadline in deadlines(state, cfg).items():
         if deadline is None or milestone in state["flag"] or _met(state, milestone) is not None:
             continue
         if state["rev"] is not None and state["rev"] <= deadline:
             continue
-        pending.append(deadline + 1)
+        pending.append(_judged_at(state, deadline, grace_ms) + 1)
     return min(pending) if pending else None
 
 
@@ -266,6 +296,7 @@ def row(state: State, now_ms: int, cfg: AnalyticsConfig) -> dict[str, Any] | Non
         "revoked_at": state["rev"], "trace_id": bounds.trace(state["tr"][1]) if state["tr"] else None,
         "computed_at": now_ms,
         "late_report": any(len(v) > 2 and v[2] for v in st.values()),
+        "arrived_overdue": bool(state.get("ao")),
     }
     for name in _ID_FIELDS:  # bounded whatever the state holds (hub.analytics.bounds)
         out[name] = bounds.ident(out[name])
@@ -295,5 +326,5 @@ AVRO_FIELDS = (
     "arrival_sla", "acceptance_sla", "arrival_deadline", "acceptance_deadline", "completion_deadline",
     "arrival_overdue", "overdue", "revoked_at", "trace_id",
     # v3
-    "late_report",
+    "late_report", "arrived_overdue",
 )

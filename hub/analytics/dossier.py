@@ -17,10 +17,16 @@ part of the state is a join of sets:
   must not count twice (the first arrival is the real sync). Negative delays (source clock
   ahead of the hub's) count as 0.
 - ``tr``: trace ids ``[[event_time, trace_id], ...]``.
+- ``du``: appointments (NgayHenTra) ``[[issued, due_at], ...]``: each due date the dossier was given,
+  with the earliest event time that reported it (when it was issued), sorted by that time. Per due
+  value the minimum time, then the earliest 16 kept: a join (the earliest entries of a set only
+  get earlier as records arrive), so still idempotent and order-free. :func:`due_in_force` reads it:
+  an appointment issued after the due date in force had passed does not move it (docs/kpi.md).
 
 Bounds (hub.analytics.bounds): handler pseudonyms are cut at 128 characters and trace ids over
 64 characters are not kept. Each list keeps its newest entries only — 32 statuses, 8 handlers, 32 latencies,
-4 traces — which is "the top N of the union", still order-insensitive. A dossier with more
+4 traces — which is "the top N of the union", still order-insensitive; appointments keep their
+16 earliest (the original due date first: later ones are the suspect ones). A dossier with more
 changes loses its oldest ones: its status at the end of a long-past period may then be unknown
 (treated as not paused) and its oldest events leave the sync-latency percentiles.
 A state is about 1 KB as JSON (orjson) and merge is O(size of the state).
@@ -32,14 +38,19 @@ from bisect import insort
 from typing import Any
 
 from hub.analytics import bounds
+from hub.analytics.periods import vn_day
 
 STATUS_CODE = {name: i for i, name in enumerate(
     ("NEWLY_REGISTERED", "ACCEPTED", "NOT_ACCEPTED", "PROCESSING", "SUPPLEMENT_REQUESTED",
      "FINANCIAL_OBLIGATION_REQUESTED", "WITHDRAWN", "STOPPED", "PROCESSING_FINISHED", "RESULT_RETURNED"), 1)}
+REGISTERED = 1  # registered online, not (yet) accepted: not a received dossier
 NOT_ACCEPTED = 3
 FINISHED = frozenset({7, 9, 10})  # withdrawn, processing finished, result returned
 PAUSED = frozenset({5, 6, 8})  # supplement requested, financial obligation requested, stopped
-CAPS = {"tl": 32, "hd": 8, "lat": 32, "tr": 4}
+# A pause after which Decree 61/2018 (am. 107/2021) restarts the processing time: a new appointment issued
+# when it ends moves the due date even though the old one has passed. Stopped (8) is not one.
+RESTARTS = frozenset({5, 6})
+CAPS = {"tl": 32, "hd": 8, "lat": 32, "tr": 4, "du": 16}
 
 # record field -> register name
 REGISTERS = (("received_at", "rcv"), ("due_at", "due"), ("finished_at", "fin"), ("returned_at", "ret"),
@@ -59,7 +70,7 @@ def merge(state: State | None, record: dict[str, Any]) -> State:
     t = record["event_time"]
     if state is None:
         state = {"c": record["commune_code"], "p": record.get("province_code"), "d": record["dossier_code"],
-                 "f": {}, "tl": [], "hd": [], "lat": [], "tr": []}
+                 "f": {}, "tl": [], "hd": [], "lat": [], "tr": [], "du": []}
     regs = state["f"]
     for src, name in REGISTERS:
         value = record.get(src)
@@ -81,6 +92,10 @@ def merge(state: State | None, record: dict[str, Any]) -> State:
         out["tr"] = _add(state["tr"], [t, record["trace_id"]], CAPS["tr"])
     if record.get("ingest_time") is not None:
         out["lat"] = _add_latency(state["lat"], t, max(0, record["ingest_time"] - t))
+    if record.get("due_at") is not None:
+        du = _add_appointment(appointments(state), t, record["due_at"])
+        if du is not state.get("du"):
+            out["du"] = du
     return out
 
 
@@ -103,6 +118,67 @@ def _add_latency(entries: list[list], t: int, latency: int) -> list[list]:
     return _add(entries, [t, latency], CAPS["lat"])
 
 
+def _add_appointment(entries: list[list], issued: int, due: int) -> list[list]:
+    """The due date ``due`` reported at ``issued``: per due value the earliest report, the earliest kept."""
+    out = entries
+    for i, (t, d) in enumerate(entries):
+        if d == due:
+            if t <= issued:
+                return entries
+            out = entries[:i] + entries[i + 1:]
+            break
+    out = list(out)
+    insort(out, [issued, due])
+    return out[:CAPS["du"]]
+
+
+def appointments(state: State) -> list[list]:
+    """``[[issued, due_at], ...]`` by issue time. A state stored before appointments were kept has
+    only its latest due date (the register), taken as issued when it was last reported."""
+    du = state.get("du")
+    if du is None:
+        reg = state["f"].get("due")
+        return [] if reg is None else [[reg[1], reg[0]]]
+    return du
+
+
+def due_in_force(state: State) -> tuple[int | None, list[int]]:
+    """The due date timeliness is judged by, and the issue times of the appointments it ignored.
+
+    Appointments are read in the order they were issued. The first sets the due date. A later one
+    moves it when issued on or before the Vietnam calendar day of the due date in force (the day
+    has not passed: finishing then would still be on time), or when it restarts the clock after a
+    pause (5 supplement requested, 6 financial obligation requested) that began while that due date
+    was in force and on or before it — Decree 61/2018/NĐ-CP as amended by Decree 107/2021/NĐ-CP:
+    the time restarts when the supplement arrives. Any other appointment is an extension after the
+    deadline (Phiếu xin lỗi và hẹn lại ngày trả kết quả): the dossier stays judged by the due date
+    it missed, and the appointment is reported apart (``rescheduled_after_due``).
+    """
+    in_force: int | None = None
+    issued = 0
+    ignored: list[int] = []
+    for t, due in appointments(state):
+        if in_force is None or vn_day(t) <= vn_day(in_force) or _restarts(state["tl"], issued, in_force, t):
+            in_force, issued = due, t
+        else:
+            ignored.append(t)
+    return in_force, ignored
+
+
+def _restarts(tl: list[list], issued: int, due: int, at: int) -> bool:
+    """Whether a supplement or financial-obligation pause began between the issue of the due date in
+    force and that due date (in time), and no later than ``at`` (the new appointment)."""
+    return any(code in RESTARTS and issued <= t <= min(due, at) for t, code in tl)
+
+
+def accepted(state: State) -> bool:
+    """Whether the dossier counts at all: it reached status 2 or later (accepted, processing, ...) and is
+    not, as of its latest status, not accepted (3). Registered online only (1) is not a received
+    dossier: the one-stop office has not accepted it, and it has no due date yet."""
+    tl = state["tl"]
+    return bool(tl) and tl[-1][1] != NOT_ACCEPTED and any(code not in (REGISTERED, NOT_ACCEPTED) for _, code in tl)
+
+
 def value(state: State, name: str) -> Any:
     """Current value of a register (None when never given)."""
     reg = state["f"].get(name)
@@ -115,10 +191,11 @@ def status(state: State) -> int | None:
 
 
 def received_ms(state: State) -> int | None:
-    """NgayTiepNhan; without it, the first event seen (a dossier exists from its first report)."""
+    """NgayTiepNhan; without it, the first event past registration and refusal (the acceptance: a
+    dossier is received when it is accepted), else the first event seen."""
     rcv = value(state, "rcv")
     if rcv is None and state["tl"]:
-        return state["tl"][0][0]
+        return next((t for t, code in state["tl"] if code not in (REGISTERED, NOT_ACCEPTED)), state["tl"][0][0])
     return rcv
 
 

@@ -5,7 +5,7 @@ Timeliness (tỷ lệ giải quyết đúng hạn) for a period P, as DESIGN §3
 
 - *in scope* (thuộc phạm vi đánh giá): dossiers received in P, plus dossiers received earlier and
   not finished before P starts; a dossier not accepted (status 3, không được tiếp nhận) is out of
-  scope;
+  scope, and so is one only registered online (status 1) until it is accepted (2 or later);
 - *finished* (đã giải quyết): status 7 withdrawn, 9 processing finished, 10 result returned;
 - *finished on time* (giải quyết đúng hạn): finished within P with NgayKetThucXuLy on or before
   NgayHenTra, compared by calendar day in Vietnam time;
@@ -21,8 +21,12 @@ Where the rule is silent (docs/kpi.md says why):
   already overdue when it was paused stays overdue (a supplement request cannot clear a delay);
 - "due on or after that moment" compares instants (the end of P, or now), literally;
 - finished on time without a due date: on time (no deadline was set, as for open dossiers);
+- the due date is the one in force (:func:`hub.analytics.dossier.due_in_force`): an appointment issued
+  after it passed does not move it, unless it restarts the clock after a supplement or financial-obligation
+  pause that began in time; ``rescheduled_after_due`` counts in-scope dossiers given one before the instant;
+- fully online = channel 2 AND level 4 (a level-4 service filed at the counter is not): <= received_online;
 - received / online / fully-online / fee / payment / digitization counts cover dossiers received
-  in P (NgayTiepNhan in P) that were accepted (status 3 is not a received dossier);
+  in P (NgayTiepNhan in P) that were accepted (status 3, or 1 alone, is not a received dossier);
 - sync latency (độ trễ đồng bộ) covers every dossier event whose event time lies in P, status 3
   included: it measures the commune's system, not the dossier;
 - workload per handler (khối lượng công việc) counts open dossiers at the end of P by the handler
@@ -43,14 +47,15 @@ from typing import Any
 from hub.analytics import bounds
 from hub.analytics import periods as pr
 from hub.analytics.dossier import (
-    NOT_ACCEPTED,
     PAUSED,
     State,
+    accepted,
+    appointments,
+    due_in_force,
     finished_ms,
     handler_at,
     pause_start,
     received_ms,
-    status,
     status_at,
     value,
 )
@@ -70,7 +75,8 @@ class _Acc:
         self.instant = min(period.end, now_ms)  # "the end of P, or now for the current period"
         self.n = dict.fromkeys(("in_scope", "finished", "finished_on_time", "finished_late", "open",
                                 "in_progress_in_time", "overdue_open", "received", "received_online",
-                                "fully_online", "fee_bearing", "paid_online", "digitized"), 0)
+                                "fully_online", "fee_bearing", "paid_online", "digitized",
+                                "rescheduled_after_due"), 0)
         self.latencies: list[int] = []
         self.handlers: dict[str, int] = {}
         self.traces: list[list] = []
@@ -79,7 +85,7 @@ class _Acc:
         n = self.n
         n["received"] += 1
         n["received_online"] += online
-        n["fully_online"] += level4
+        n["fully_online"] += online and level4  # toàn trình: filed online for a fully online service
         n["fee_bearing"] += fee
         n["paid_online"] += fee and paid
         n["digitized"] += digitized
@@ -134,8 +140,8 @@ def _rank(ordered: list[int], pct: int) -> int | None:
 
 def in_progress_in_time(state: State, instant: int) -> bool:
     """Open at ``instant``: paused since on or before its due date, or due on or after ``instant``, or no due
-    date (đang giải quyết trong hạn)."""
-    due = value(state, "due")
+    date (đang giải quyết trong hạn). The due date is the one in force (:func:`due_in_force`)."""
+    due = due_in_force(state)[0]
     if due is None:
         return True
     if status_at(state, instant) in PAUSED:
@@ -155,7 +161,7 @@ def compute(dossiers: Iterable[State], commune_code: str, period: Period, now_ms
         if s["c"] != commune_code:
             continue
         acc.latencies += [lat for t, lat in s["lat"] if period.start <= t < period.end]
-        if status(s) == NOT_ACCEPTED:
+        if not accepted(s):
             continue
         rcv = received_ms(s)
         if rcv is None:
@@ -172,9 +178,11 @@ def compute(dossiers: Iterable[State], commune_code: str, period: Period, now_ms
             continue
         n = acc.n
         n["in_scope"] += 1
+        due, ignored = due_in_force(s)
+        n["rescheduled_after_due"] += bool(ignored) and ignored[0] < acc.instant
         if fin is not None and fin < period.end:
             n["finished"] += 1
-            n["finished_on_time" if finished_on_time(fin, value(s, "due")) else "finished_late"] += 1
+            n["finished_on_time" if finished_on_time(fin, due) else "finished_late"] += 1
             continue
         n["open"] += 1
         n["in_progress_in_time" if in_progress_in_time(s, acc.instant) else "overdue_open"] += 1
@@ -217,13 +225,14 @@ def _classify(s: State, targets: list[_Acc]) -> None:
             if lo < len(lat_times) and lat_times[lo] < p.end:
                 acc.latencies.extend(ms for _, ms in lat[lo:bisect_left(lat_times, p.end, lo)])
     tl = s["tl"]
-    if tl and tl[-1][1] == NOT_ACCEPTED:
+    if not accepted(s):
         return
     rcv = received_ms(s)
     if rcv is None:
         return
     fin = finished_ms(s)
-    due = value(s, "due")
+    due, ignored = due_in_force(s)
+    first_ignored = ignored[0] if ignored else None
     flags = None
     fin_on_time = fin is not None and finished_on_time(fin, due)
     tr = s["tr"]
@@ -249,6 +258,8 @@ def _classify(s: State, targets: list[_Acc]) -> None:
             continue
         n = acc.n
         n["in_scope"] += 1
+        if first_ignored is not None and first_ignored < acc.instant:
+            n["rescheduled_after_due"] += 1
         if fin is not None and fin < p.end:
             n["finished"] += 1
             n["finished_on_time" if fin_on_time else "finished_late"] += 1
@@ -341,7 +352,7 @@ def affected_periods(old: State | None, new: State, now_ms: int) -> list[str]:
     if h is not None:
         for s in (old, new):
             rcv, fin = received_ms(s), finished_ms(s)
-            if rcv is None or status(s) == NOT_ACCEPTED:
+            if rcv is None or not accepted(s):
                 continue
             lo = max(h, rcv)
             hi = now_ms if fin is None else min(max(fin, lo), now_ms)
@@ -372,17 +383,24 @@ def _changed(a: list[list], b: list[list]) -> list[list]:
 
 def _receipt(s: State) -> tuple:
     """What the received counts read from a dossier."""
-    return (received_ms(s), status(s) == NOT_ACCEPTED, value(s, "ch"), value(s, "lvl"), value(s, "fee"),
+    return (received_ms(s), accepted(s), value(s, "ch"), value(s, "lvl"), value(s, "fee"),
             value(s, "paid"), value(s, "dig"))
 
 
 def _horizon(old: State, new: State) -> int | None:
     """The earliest instant from which the dossier reads differently, None when nothing in scope changed."""
     found = [t for name in ("tl", "hd", "tr") for t, _ in _changed(old[name], new[name])]
-    for read in (received_ms, finished_ms, lambda s: value(s, "due")):
-        a, b = read(old), read(new)
+    found += [t for t, _ in _changed(appointments(old), appointments(new))]
+    # the due date in force, and the first appointment it ignored (rescheduled_after_due counts it from then)
+    reads = (received_ms(old), received_ms(new)), (finished_ms(old), finished_ms(new))
+    for a, b in (*reads, *zip(_due(old), _due(new), strict=True)):
         if a != b:
             found += [x for x in (a, b) if x is not None]
-    if (status(old) == NOT_ACCEPTED) != (status(new) == NOT_ACCEPTED):
+    if accepted(old) != accepted(new):
         found += [r for r in (received_ms(old), received_ms(new)) if r is not None]
     return min(found) if found else None
+
+
+def _due(s: State) -> tuple[int | None, int | None]:
+    due, ignored = due_in_force(s)
+    return due, ignored[0] if ignored else None

@@ -58,12 +58,18 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A parameter FastAPI itself checked: the hub's 400 bad_parameter, as the read API's own checks answer
+        # (and as /openapi.json declares: no route answers FastAPI's 422 "Validation Error").
         errors = exc.errors()
         first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
+        loc = [str(p) for p in first.get("loc", ())]
+        where = ".".join(loc)
         message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
-        _rejected_log(request, "invalid_value", 422)
-        return JSONResponse({"error": "invalid_value", "message": message, "stage": "parse"}, status_code=422)
+        body = {"error": "bad_parameter", "message": message, "stage": "parse"}
+        if loc:
+            body["field"] = loc[-1]
+        _rejected_log(request, "bad_parameter", 400)
+        return JSONResponse(body, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -149,23 +155,71 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(read_targets.router)
     app.include_router(dashboard.router)
     docs.mount(app, settings.gateway_docs)
-    _declare_bearer(app)
+    _customise_openapi(app)
     return app
 
 
-def _declare_bearer(app: FastAPI) -> None:
-    """The ingest routes check keys themselves (see auth.authenticate); OpenAPI still names the scheme."""
-    from hub.gateway.auth import bearer
-
+def _customise_openapi(app: FastAPI) -> None:
+    """/openapi.json as the gateway answers: :func:`tidy_openapi` of FastAPI's document."""
     build = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            spec = build()
-            schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
-            scheme = bearer.model.model_dump(mode="json", by_alias=True, exclude_none=True)
-            schemes.setdefault(bearer.scheme_name, scheme)
-            app.openapi_schema = spec
+            app.openapi_schema = tidy_openapi(build())
         return app.openapi_schema
 
     app.openapi = openapi
+
+
+_NULL = {"type": "null"}
+
+
+def _validated(param: dict) -> bool:
+    """Whether FastAPI itself can refuse this parameter (RequestValidationError, answered 400): a required
+    query or header parameter, or one of a type other than string. A path parameter is always there."""
+    schema = param.get("schema", {})
+    branches = [b for b in schema.get("anyOf", [schema]) if b != _NULL]
+    return (param.get("required", False) and param.get("in") != "path") or any(
+        set(b) - {"type", "title", "description"} or b.get("type") != "string" for b in branches)
+
+
+def tidy_openapi(spec: dict) -> dict:
+    """FastAPI's document made the contract the gateway keeps.
+
+    - FastAPI's 422 "Validation Error" (``HTTPValidationError``) is dropped from every operation: no route
+      answers it (a parameter FastAPI rejects is the hub's 400 ``bad_parameter``, declared instead).
+    - A query, path or header parameter's ``anyOf: [X, null]`` becomes X: a URL has no null, an absent
+      parameter is how a client says "none"; the route's own keys (``enum``, ``pattern``, an ``integer`` or
+      ``boolean`` type) override X's.
+    - The bearer scheme is named: the ingest routes check keys themselves (see auth.authenticate).
+    """
+    from hub.gateway.auth import bearer
+    from hub.gateway.ingest import ErrorBody
+
+    phantom = "#/components/schemas/HTTPValidationError"
+    for operations in spec.get("paths", {}).values():
+        for op in operations.values():
+            responses = op.get("responses", {})
+            schema = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("$ref") == phantom:
+                del responses["422"]
+                # The registry checks its own parameters and answers in Confluent's format (declared per route).
+                if "registry" not in op.get("tags", ()) and any(_validated(p) for p in op.get("parameters", [])):
+                    responses.setdefault("400", {
+                        "description": "A parameter cannot be read (`bad_parameter`)",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
+            for param in op.get("parameters", []):
+                schema = param.get("schema", {})
+                branches = [b for b in schema.get("anyOf", ()) if b != _NULL]
+                if len(branches) == 1 and len(schema["anyOf"]) == 2:
+                    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+                    param["schema"] = {**branches[0], **rest}
+    components = spec.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    if phantom not in repr(spec.get("paths")):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+    schemas.setdefault("ErrorBody", ErrorBody.model_json_schema())
+    scheme = bearer.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    components.setdefault("securitySchemes", {}).setdefault(bearer.scheme_name, scheme)
+    return spec

@@ -17,15 +17,16 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hub import headers as h
 from hub import log, signatures, topics
-from hub.errors import Rejected
+from hub.errors import REASONS, Rejected
 from hub.gateway import bodies
 from hub.gateway.auth import SECURITY, authenticate, log_context
 from hub.gateway.limits import off_loop_if_large, read_body
@@ -56,8 +57,13 @@ class Accepted(BaseModel):
     accepted: list[AcceptedEvent]
 
 
+# Every reason code the gateway answers is a key of hub.errors.REASONS (Rejected refuses any other): the
+# document lists them, so a client can switch on them. Built from REASONS, so a new reason is declared with it.
+Reason = Literal[tuple(sorted(REASONS))]  # type: ignore[valid-type]
+
+
 class ErrorBody(BaseModel):
-    error: str
+    error: Reason = Field(description="The reason code (README, reason table)")  # type: ignore[valid-type]
     message: str
     stage: str | None = None
     field: str | None = None

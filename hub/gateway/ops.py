@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -113,7 +114,7 @@ def _now_ms() -> int:
 
 
 class Live(BaseModel):
-    status: str
+    status: Literal["ok"]
     time_ms: int
 
 
@@ -139,7 +140,7 @@ class ReadModelStatus(BaseModel):
 
 
 class Ready(BaseModel):
-    status: str
+    status: Literal["ok", "unavailable"]
     kafka: KafkaStatus
     systems: SystemsStatus
     read_model: ReadModelStatus

@@ -13,13 +13,14 @@ an answer (a digitalization gap), not an error. A commune outside the province i
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
-from hub import reference
+from hub import reference, topics
 from hub.analytics import periods as pr
 from hub.errors import Rejected, TransientError
 from hub.gateway.auth import current_reader
@@ -27,15 +28,47 @@ from hub.gateway.ingest import ErrorBody
 from hub.gateway.read_model import FeedSnapshot
 from hub.gateway.read_queries import acceptance_met, province_ranking
 
+# Every route answers these; 400 and 404 only the routes that can answer them (BAD_PARAMETER, NOT_FOUND):
+# the document declares each error as the gateway answers it, and no other.
 _ERRORS = {
-    400: "A parameter cannot be read (`bad_parameter`): the message names it and the rule",
     401: "Missing, malformed, unknown or revoked bearer key (`unauthorized`)",
     403: "A publisher's key (`role_not_allowed`): the read API is for reader keys",
-    404: "No such commune in the province, or no such directive (`not_found`)",
     503: "The read model has not caught up with the feeds yet, or the systems list is unreadable (`unavailable`)",
 }
-router = APIRouter(tags=["read"], dependencies=[Depends(current_reader)],
-                   responses={code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()})
+ROUTER_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()}
+BAD_PARAMETER: dict[int | str, dict[str, Any]] = {400: {
+    "model": ErrorBody, "description": "A query parameter breaks its declared rule (`bad_parameter`), or `at` "
+                                       "is not written as `period` says: the message names it and the rule"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {
+    "model": ErrorBody, "description": "No such commune in the province (`not_found`)"}}
+router = APIRouter(tags=["read"], dependencies=[Depends(current_reader)], responses=ROUTER_ERRORS)
+
+# --- the declared shapes: one definition for /openapi.json and for the check the route makes -------------------
+_YEAR = "(199[0-9]|20[0-9]{2}|2100)"  # hub.analytics.periods' range, 1990..2100
+_LEAP = "(199[26]|20([02468][048]|[13579][26]))"  # its leap years (2100 is not one)
+_MONTH = "(0[1-9]|1[0-2])"
+# day, month or quarter; a day the calendar has (30 February is no day). JSON Schema's "$" is ECMA's: the end.
+AT_PATTERN = (f"^({_YEAR}-{_MONTH}|{_YEAR}-Q[1-4]|{_YEAR}-{_MONTH}-(0[1-9]|1[0-9]|2[0-8])"
+              f"|{_YEAR}-(0[13-9]|1[0-2])-(29|30)|{_YEAR}-(0[13578]|1[02])-31|{_LEAP}-02-29)$")
+_AT_RE = re.compile(AT_PATTERN)
+_LIMIT_RE = re.compile(r"0*([0-9]{1,4})")  # ASCII only: str.isdigit() and int() also take "٣" and "²"
+
+
+def enum_of(values: Any) -> Any:
+    """A string field declared as one of ``values`` (the API's value, e.g. the Avro symbol the feed holds)."""
+    return Annotated[str, WithJsonSchema({"type": "string", "enum": list(values)})]
+
+
+Instant = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]  # ISO 8601 UTC, milliseconds
+Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]  # YYYY-MM-DD
+PeriodKind, Kind = enum_of(pr.KINDS), enum_of(topics.KINDS)
+# The Avro enums of DirectiveReach (schemas/DirectiveReach.v3.avsc): the feed's symbols, passed through.
+PRIORITIES = ("NORMAL", "URGENT", "VERY_URGENT", "EXPRESS", "EXPRESS_FIXED_TIME")
+STEERING_TYPES = ("NONE", "DIRECTIVE", "DIRECTIVE_REPORT")
+DOCUMENT_STATUSES = ("ARRIVED", "REJECTED", "ACCEPTED", "ASSIGNED", "PROCESSING", "COMPLETED", "TAKE_BACK_REQUESTED",
+                     "TAKE_BACK_AGREED", "TAKE_BACK_REFUSED")
+Priority, SteeringType, DocumentStatus = enum_of(PRIORITIES), enum_of(STEERING_TYPES), enum_of(DOCUMENT_STATUSES)
 
 # API name -> CommuneKpi v2 field. The API's names are those of hub.analytics.kpi rows (docs/kpi.md).
 KPI_FIELDS = {
@@ -56,7 +89,6 @@ KPI_FIELDS = {
 # Null (not 0) when the row is missing: rates, percentiles and means have no value without dossiers.
 _NULLABLE = frozenset(k for k in KPI_FIELDS if k.endswith(("_rate", "timeliness", "_mean", "_ms")))
 _INSTANTS = ("period_start", "period_end", "evaluated_at", "computed_at")
-_KINDS = {"enum": list(pr.KINDS)}
 
 
 # --- response models ----------------------------------------------------------------------------
@@ -66,15 +98,16 @@ class KpiRow(BaseModel):
     commune_code: str
     commune_name: str
     province_code: str
-    period: str = Field(description="day, month or quarter")
+    period: PeriodKind = Field(description="day, month or quarter")
     at: str = Field(description="YYYY-MM-DD, YYYY-MM or YYYY-Qn (Vietnam calendar)")
     period_key: str
     data: bool = Field(description="false: the hub has no row for this commune and period (zero counts, null rates)")
     final: bool = Field(description="the period has ended")
-    period_start: str
-    period_end: str
-    evaluated_at: str | None = Field(description="when open dossiers were judged: the period's end, or computed_at")
-    computed_at: str | None
+    period_start: Instant
+    period_end: Instant
+    evaluated_at: Instant | None = Field(description="when open dossiers were judged: the period's end, or "
+                                                     "computed_at")
+    computed_at: Instant | None
     in_scope: int
     finished: int
     finished_on_time: int
@@ -109,7 +142,7 @@ class KpiRow(BaseModel):
 class ProvinceKpi(BaseModel):
     province_code: str
     province_name: str
-    period: str
+    period: PeriodKind
     at: str
     communes_with_data: int
     communes: list[KpiRow] = Field(description="every commune of the province, highest timeliness first; "
@@ -121,43 +154,43 @@ class Recipient(BaseModel):
 
     commune_code: str
     commune_name: str
-    sent_at: str | None
-    arrived_at: str | None
-    rejected_at: str | None
-    accepted_at: str | None
-    assigned_at: str | None
-    completed_at: str | None
-    replied_at: str | None
+    sent_at: Instant | None
+    arrived_at: Instant | None
+    rejected_at: Instant | None
+    accepted_at: Instant | None
+    assigned_at: Instant | None
+    completed_at: Instant | None
+    replied_at: Instant | None
     reply_document_id: str | None
     arrival_latency_ms: int | None
     acceptance_latency_ms: int | None
     assignment_latency_ms: int | None
     completion_latency_ms: int | None
     reply_latency_ms: int | None
-    arrival_deadline: str | None
-    acceptance_deadline: str | None
-    completion_deadline: str | None
+    arrival_deadline: Instant | None
+    acceptance_deadline: Instant | None
+    completion_deadline: Instant | None
     acceptance_met: bool = Field(description="the commune answered: accepted, assigned, processing, completed or "
                                              "rejected (what meets the acceptance SLA)")
     arrival_overdue: bool
     acceptance_overdue: bool
     completion_overdue: bool
     overdue: bool
-    last_status: str | None
-    last_status_at: str | None
-    revoked_at: str | None
+    last_status: DocumentStatus | None = Field(description="the commune's latest status report")
+    last_status_at: Instant | None
+    revoked_at: Instant | None
     trace_id: str | None
-    computed_at: str
+    computed_at: Instant
 
 
 class Directive(BaseModel):
     document_id: str
     code_notation: str | None
     issuer_organ_id: str | None
-    steering_type: str | None
-    priority: str | None
-    promulgated_at: str | None
-    due_at: str | None
+    steering_type: SteeringType | None
+    priority: Priority | None
+    promulgated_at: Instant | None
+    due_at: Instant | None
     arrival_sla: str | None
     acceptance_sla: str | None
     overdue: bool
@@ -173,9 +206,9 @@ class DirectiveList(BaseModel):
 
 class SystemFreshness(BaseModel):
     source_system: str
-    kind: str
-    last_event_time: str
-    last_ingest_time: str
+    kind: Kind
+    last_event_time: Instant
+    last_ingest_time: Instant
     silent_after_ms: int
     silent: bool
 
@@ -183,10 +216,10 @@ class SystemFreshness(BaseModel):
 class CommuneFreshness(BaseModel):
     commune_code: str
     commune_name: str
-    last_event_time: str | None
-    last_ingest_time: str | None
+    last_event_time: Instant | None
+    last_ingest_time: Instant | None
     silent: bool = Field(description="every system of the commune is silent")
-    computed_at: str
+    computed_at: Instant
     systems: list[SystemFreshness]
 
 
@@ -270,17 +303,23 @@ def snapshot(request: Request) -> FeedSnapshot:
 
 
 def period_of(request: Request, period: str | None, at: str | None) -> pr.Period:
-    """The requested period; ``at`` defaults to the current one (by the hub's clock)."""
-    kind = period or "month"
+    """The requested period; ``at`` defaults to the current one (by the hub's clock).
+
+    ``period`` absent is month; present, it is one of the kinds — ``period=`` (empty) included is not."""
+    kind = "month" if period is None else period
     if kind not in pr.KINDS:
         raise Rejected("bad_parameter", f"period must be one of {', '.join(pr.KINDS)}", stage="parse",
                        field="period")
     if at is None:
         return pr.containing(kind, request.app.state.now())
     try:
-        return pr.parse(kind, at)
+        parsed = pr.parse(kind, at)
     except pr.PeriodError as exc:
         raise Rejected("bad_parameter", str(exc), stage="parse", field="at") from None
+    if not _AT_RE.fullmatch(at):  # what periods' \d and $ let through: other scripts' digits, a final newline
+        raise Rejected("bad_parameter", "at must be written with the ASCII digits 0-9 and nothing after it",
+                       stage="parse", field="at")
+    return parsed
 
 
 def province_commune(request: Request, code: str) -> reference.Commune:
@@ -294,31 +333,40 @@ def province_commune(request: Request, code: str) -> reference.Commune:
 
 
 def _flag(value: str | None, name: str) -> bool:
-    if value is None:
+    """A boolean query parameter as OpenAPI clients write one: ``true`` or ``false``, nothing else."""
+    if value is None or value == "false":
         return False
-    lowered = value.strip().lower()
-    if lowered in ("true", "1", "yes"):
+    if value == "true":
         return True
-    if lowered in ("false", "0", "no"):
-        return False
     raise Rejected("bad_parameter", f"{name} must be true or false", stage="parse", field=name)
 
 
 def _limit(value: str | None) -> int:
     if value is None:
         return 100
-    if not value.isdigit() or not 1 <= int(value) <= 1000:
+    match = _LIMIT_RE.fullmatch(value)
+    if match is None or not 1 <= int(match.group(1)) <= 1000:
         raise Rejected("bad_parameter", "limit must be an integer from 1 to 1000", stage="parse", field="limit")
-    return int(value)
+    return int(match.group(1))
 
 
-_PERIOD_Q = Query(None, description="day, month (default) or quarter", json_schema_extra=_KINDS)
-_AT_Q = Query(None, description="YYYY-MM-DD (day), YYYY-MM (month) or YYYY-Qn (quarter), Vietnam calendar; "
-                                "default: the current period")
+# Declared as the values the route takes (hub.gateway.app drops FastAPI's "or null": a query has no null).
+_PERIOD_Q = Query(None, description="day, month or quarter; default month",
+                  json_schema_extra={"enum": list(pr.KINDS)})
+_AT_Q = Query(None, description="YYYY-MM-DD (day), YYYY-MM (month) or YYYY-Qn (quarter), Vietnam calendar, years "
+                                "1990-2100; written as `period` says (`period=day` takes YYYY-MM-DD only: a "
+                                "mismatch is 400); default: the current period",
+              json_schema_extra={"pattern": AT_PATTERN})
+_OVERDUE_Q = Query(None, description="true: only directives with an overdue recipient",
+                   json_schema_extra={"type": "boolean"})
+_LIMIT_Q = Query(None, description="at most this many directives; default 100",
+                 json_schema_extra={"type": "integer", "minimum": 1, "maximum": 1000})
 
 
 # --- routes --------------------------------------------------------------------------------------
-@router.get("/v1/kpi/communes/{code}", response_model=KpiRow, summary="KPIs of one commune for one period")
+@router.get("/v1/kpi/communes/{code}", operation_id="commune_kpi",
+            response_model=KpiRow, summary="KPIs of one commune for one period",
+            responses={**BAD_PARAMETER, **NOT_FOUND})
 async def commune_kpi(request: Request, code: str, period: str | None = _PERIOD_Q, at: str | None = _AT_Q) -> dict:
     p = period_of(request, period, at)
     unit = province_commune(request, code)
@@ -326,7 +374,8 @@ async def commune_kpi(request: Request, code: str, period: str | None = _PERIOD_
     return kpi_json(unit, p, row, request.app.state.now())
 
 
-@router.get("/v1/kpi/province", response_model=ProvinceKpi,
+@router.get("/v1/kpi/province", operation_id="province_kpi",
+            response_model=ProvinceKpi, responses=BAD_PARAMETER,
             summary="KPIs of every commune of the province, ranked by timeliness")
 async def province_kpi(request: Request, period: str | None = _PERIOD_Q, at: str | None = _AT_Q) -> dict:
     p = period_of(request, period, at)
@@ -338,20 +387,20 @@ async def province_kpi(request: Request, period: str | None = _PERIOD_Q, at: str
             "communes": [kpi_json(c, p, row, now) for c, row in ranked]}
 
 
-@router.get("/v1/directives", response_model=DirectiveList, summary="Directive reach, the latest sent first")
-async def list_directives(request: Request,
-                          overdue: str | None = Query(None, description="true: only directives with an overdue "
-                                                      "recipient", json_schema_extra={"enum": ["true", "false"]}),
-                          limit: str | None = Query(None, description="at most this many directives (1-1000, "
-                                                    "default 100)", json_schema_extra={"pattern": "^[0-9]{1,4}$"})
-                          ) -> dict:
+@router.get("/v1/directives", operation_id="list_directives",
+            response_model=DirectiveList, responses=BAD_PARAMETER,
+            summary="Directive reach, the latest sent first")
+async def list_directives(request: Request, overdue: str | None = _OVERDUE_Q, limit: str | None = _LIMIT_Q) -> dict:
     only, most = _flag(overdue, "overdue"), _limit(limit)
     snap = snapshot(request)
     ids = snap.directive_ids(overdue_only=only)
     return {"count": len(ids), "directives": [directive_json(d, snap.directive(d)) for d in ids[:most]]}
 
 
-@router.get("/v1/directives/{document_id:path}", response_model=Directive, summary="Reach of one directive",
+@router.get("/v1/directives/{document_id:path}", operation_id="one_directive",
+            response_model=Directive, summary="Reach of one directive",
+            responses={404: {"model": ErrorBody, "description": "No directive with this id has reached a commune "
+                                                                "(`not_found`)"}},
             description="`document_id` as in edXML (`OrganId,yyyy/MM/dd,number/notation`); its slashes may be "
                         "sent as they are or percent-encoded.")
 async def one_directive(request: Request, document_id: str) -> dict:
@@ -362,7 +411,8 @@ async def one_directive(request: Request, document_id: str) -> dict:
     return directive_json(document_id, rows)
 
 
-@router.get("/v1/freshness", response_model=Freshness,
+@router.get("/v1/freshness", operation_id="freshness",
+            response_model=Freshness,
             summary="Last event time per commune and system, and which are silent")
 async def freshness(request: Request) -> dict:
     rows = snapshot(request).freshness_rows()

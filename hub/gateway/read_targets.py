@@ -20,20 +20,32 @@ from hub.analytics import periods as pr
 from hub.analytics import targets as tg
 from hub.errors import Rejected
 from hub.gateway.auth import current_reader
-from hub.gateway.ingest import ErrorBody
-from hub.gateway.read_api import _ERRORS, iso, province_commune, snapshot
+from hub.gateway.read_api import (
+    BAD_PARAMETER,
+    NOT_FOUND,
+    ROUTER_ERRORS,
+    Day,
+    Instant,
+    enum_of,
+    iso,
+    province_commune,
+    snapshot,
+)
 from hub.gateway.read_queries import targets_today
 
-router = APIRouter(tags=["read"], dependencies=[Depends(current_reader)],
-                   responses={code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()})
-_STATUS = {"enum": list(tg.STATUSES)}
-_PROGRAM = re.compile(r"^(NTM|GNBV|DTTS|\d{2}(-[A-Z0-9_]{1,16})?)$")  # as hub.normalize.targets writes them
+router = APIRouter(tags=["read"], dependencies=[Depends(current_reader)], responses=ROUTER_ERRORS)
+Status = enum_of(tg.STATUSES)
+Flag = enum_of(("unassigned_indicator", "unit_mismatch"))  # hub.analytics.targets' flags
+# The codes hub.normalize.targets writes (upper case), asked for in any case; ASCII only ("ß".upper() is "SS").
+PROGRAM_PATTERN = "^([Nn][Tt][Mm]|[Gg][Nn][Bb][Vv]|[Dd][Tt][Tt][Ss]|[0-9]{2}(-[A-Za-z0-9_]{1,16})?)$"
+_PROGRAM = re.compile(PROGRAM_PATTERN)
+_YEAR = re.compile("[0-9]{4}")  # ASCII: str.isdigit() also takes "²", which int() refuses
 _YEARS = (2000, 2100)
 
 
 # --- response models ----------------------------------------------------------------------------
 class Milestone(BaseModel):
-    date: str = Field(description="YYYY-MM-DD (Vietnam calendar)")
+    date: Day = Field(description="YYYY-MM-DD (Vietnam calendar)")
     share: float = Field(description="share of the target expected by the end of that day, 0-1")
 
 
@@ -52,22 +64,22 @@ class TargetRow(BaseModel):
     target_value: float | None = Field(description="the assignment in force; null: reported but never assigned")
     milestones: list[Milestone]
     document_number: str | None
-    assigned_at: str | None
+    assigned_at: Instant | None
     actual_value: float | None = Field(description="cumulative actual of the counted report; null: none yet")
-    actual_as_of: str | None = Field(description="YYYY-MM-DD the counted report is as of")
-    reported_at: str | None
+    actual_as_of: Day | None = Field(description="YYYY-MM-DD the counted report is as of")
+    reported_at: Instant | None
     completion_rate: float | None = Field(description="actual / target")
     expected_share: float | None = Field(description="share of the target expected by the evaluation day")
     expected_value: float | None
     gap: float | None = Field(description="expected share - completion rate (positive: behind)")
     gap_value: float | None = Field(description="expected value - actual")
     days_since_report: int | None
-    status: str = Field(json_schema_extra=_STATUS)
-    flags: list[str] = Field(description="unassigned_indicator, unit_mismatch")
-    evaluated_for: str = Field(description="the Vietnam calendar day the row is evaluated on (today, or the plan's "
+    status: Status
+    flags: list[Flag] = Field(description="unassigned_indicator, unit_mismatch")
+    evaluated_for: Day = Field(description="the Vietnam calendar day the row is evaluated on (today, or the plan's "
                                            "last day, 31 January of the next year, once it has closed)")
     final: bool = Field(description="the plan has closed: the row no longer changes with the days")
-    computed_at: str | None
+    computed_at: Instant | None
     trace_ids: list[str]
 
 
@@ -83,16 +95,16 @@ class CommuneTargets(BaseModel):
 class RankedCommune(BaseModel):
     commune_code: str
     commune_name: str
-    status: str = Field(json_schema_extra=_STATUS)
+    status: Status
     target_value: float | None
     actual_value: float | None
-    actual_as_of: str | None
+    actual_as_of: Day | None
     completion_rate: float | None
     expected_share: float | None
     gap: float | None
     gap_value: float | None
     days_since_report: int | None
-    flags: list[str]
+    flags: list[Flag]
 
 
 class IndicatorRollup(BaseModel):
@@ -129,7 +141,7 @@ class UnassignedReport(BaseModel):
     indicator_code: str
     unit: str | None
     actual_value: float | None
-    actual_as_of: str | None
+    actual_as_of: Day | None
 
 
 class ProvinceTargets(BaseModel):
@@ -183,7 +195,7 @@ def year_of(request: Request, year: str | None) -> int:
     """The plan year asked for; default the current one by the hub's clock (Vietnam calendar)."""
     if year is None:
         return pr.civil_from_days(pr.vn_day(request.app.state.now()))[0]
-    if not (year.isdigit() and len(year) == 4 and _YEARS[0] <= int(year) <= _YEARS[1]):
+    if not (_YEAR.fullmatch(year) and _YEARS[0] <= int(year) <= _YEARS[1]):
         raise Rejected("bad_parameter", f"year must be a year from {_YEARS[0]} to {_YEARS[1]}", stage="parse",
                        field="year")
     return int(year)
@@ -192,11 +204,10 @@ def year_of(request: Request, year: str | None) -> int:
 def program_of(program: str | None) -> str | None:
     if program is None:
         return None
-    code = program.strip().upper()
-    if not _PROGRAM.match(code):
+    if not _PROGRAM.fullmatch(program):
         raise Rejected("bad_parameter", "program must be NTM, GNBV, DTTS or a province program code (52, 52-DTC)",
                        stage="parse", field="program")
-    return code
+    return program.upper()
 
 
 def _rows(request: Request, year: int, commune: str | None = None) -> list[dict[str, Any]]:
@@ -205,13 +216,15 @@ def _rows(request: Request, year: int, commune: str | None = None) -> list[dict[
                          commune)
 
 
-_YEAR_Q = Query(None, description="plan year (YYYY); default: the current year by the hub's clock",
-                json_schema_extra={"pattern": "^[0-9]{4}$"})
-_PROGRAM_Q = Query(None, description="only this program: NTM, GNBV, DTTS or the province's own code (52-DTC)")
+_YEAR_Q = Query(None, description="plan year; default: the current year by the hub's clock",
+                json_schema_extra={"type": "integer", "minimum": _YEARS[0], "maximum": _YEARS[1]})
+_PROGRAM_Q = Query(None, description="only this program: NTM, GNBV, DTTS or the province's own code (52-DTC), "
+                                     "in any case", json_schema_extra={"pattern": PROGRAM_PATTERN})
 
 
 # --- routes --------------------------------------------------------------------------------------
-@router.get("/v1/targets/communes/{code}", response_model=CommuneTargets,
+@router.get("/v1/targets/communes/{code}", operation_id="commune_targets",
+            response_model=CommuneTargets, responses={**BAD_PARAMETER, **NOT_FOUND},
             summary="Every target of one commune for a plan year, on the hub's today")
 async def commune_targets(request: Request, code: str, year: str | None = _YEAR_Q) -> dict:
     plan_year = year_of(request, year)
@@ -222,7 +235,8 @@ async def commune_targets(request: Request, code: str, year: str | None = _YEAR_
             "targets": [target_json(r) for r in rows]}
 
 
-@router.get("/v1/targets/province", response_model=ProvinceTargets,
+@router.get("/v1/targets/province", operation_id="province_targets",
+            response_model=ProvinceTargets, responses=BAD_PARAMETER,
             summary="The province's targets: totals per program and indicator, communes needing attention first")
 async def province_targets(request: Request, year: str | None = _YEAR_Q, program: str | None = _PROGRAM_Q) -> dict:
     plan_year, code = year_of(request, year), program_of(program)

@@ -1,317 +1,283 @@
 """Confluent-compatible schema-registry API (read-only) over the committed schema lock.
 
-Standard Kafka tooling (confluent-kafka's SchemaRegistryClient, kcat, Kafka UI...) points at
-``/registry`` and decodes the feeds. Schemas change only through ``schemas/registry.json`` and a
-redeploy, so every write is refused except re-registering a schema that is already there, which
-Confluent answers with the existing id (serializers with ``auto.register.schemas`` rely on it).
-Unknown query parameters (``subject``, ``format``, ``deleted``...) are ignored, as clients send them.
+Standard Kafka tooling (confluent-kafka's SchemaRegistryClient, python-schema-registry-client, Kafka Connect's
+AvroConverter, the Maven plugin, kcat, Kafka UI...) points at ``/registry``: every read call of Confluent's REST
+API that they make is answered here, the compatibility test (hub.gateway.registry_compat) by the hub's own
+rules (hub.registry). Schemas change only through ``schemas/registry.json`` and a redeploy, so the registry is
+in mode READONLY and every write is refused the way Confluent refuses it (422, 42205; hub.gateway.registry_writes)
+— except re-registering a schema that is already under the subject, answered with its id (serializers with
+``auto.register.schemas`` ask that before their first write). Every error under ``/registry``, unknown routes
+and methods included, is Confluent's ``{"error_code": int, "message": str}``. Query parameters a read-only
+registry without deleted schemas can ignore (``deleted``, ``format``, ``normalize``...) are ignored.
 
-The two POST routes (lookup and register) read their body under a bound of their own,
-HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES (256 KiB; the hub's schemas are under 32 KiB), and the body deadline
-(413 / 408 as soon as crossed); the posted schema's shape is bounded (MAX_SCHEMA_NODES, MAX_SCHEMA_DEPTH)
-before avro parses it, and all parsing runs on a thread of its own, never on the event loop: a key-less
-client posting megabytes of schema cannot stall ingest, the dashboard or /healthz. They need no key, like
-every route here: they disclose
-nothing beyond what ``GET /schemas/ids/{id}`` serves to any subscriber's tooling, and they change
-nothing — register only answers the id of a schema that is already in the lock file (what
-serializers with ``auto.register.schemas`` ask before their first write) and refuses anything new
-with 42205.
+The POST routes (lookup, register, compatibility) read their body under a bound of their own,
+HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES (256 KiB; the hub's schemas are under 32 KiB), and the body deadline, bound
+the posted schema's shape and parse it on a thread of its own (hub.gateway.registry_core): a key-less client
+posting megabytes of schema cannot stall ingest, the dashboard or /healthz. They need no key, like every route
+here: they disclose nothing beyond what ``GET /schemas/ids/{id}`` serves to any subscriber's tooling, and they
+change nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
-from hub import codec, log, registry
+from hub import codec
 from hub.errors import SchemaError
-from hub.gateway.limits import CLOSE, BodyRefused, read_body
+from hub.gateway import registry_compat, registry_writes
+from hub.gateway.registry_core import (
+    CONTEXT,
+    MAX_SCHEMA_DEPTH,
+    MAX_SCHEMA_NODES,
+    MEDIA_TYPE,
+    POSTED,
+    SCHEMA_BODY,
+    WORKER,
+    CompatibilityLevel,
+    Empty,
+    Mode,
+    RegisteredId,
+    RegistryError,
+    RegistryJSON,
+    SchemaObject,
+    SchemaText,
+    SubjectVersion,
+    Version,
+    answers,
+    canonical,
+    describe,
+    error,
+    flag,
+    page,
+    parse_posted,
+    pick,
+    posted_text,
+    read_only,
+    read_posted,
+    schemas,
+    subject_not_found,
+    versions,
+)
 
-MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
-MAX_SCHEMA_NODES = 2000  # JSON objects and arrays in a posted schema (~0.1 s of avro parsing at most)
-MAX_SCHEMA_DEPTH = 64
-# One thread of its own: a burst of schema posts queues here and never holds up ingest parsing (limits._PARSERS)
-# nor the event loop (/healthz, ingest, dashboard).
-_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-registry")
+__all__ = ["MAX_SCHEMA_DEPTH", "MAX_SCHEMA_NODES", "MEDIA_TYPE", "RegistryError", "RegistryJSON", "router"]
 
-
-class RegistryJSON(JSONResponse):
-    media_type = MEDIA_TYPE
-
-
-class RegistryError(BaseModel):
-    """Confluent's error body."""
-
-    error_code: int
-    message: str
-    error: str | None = None  # the hub's reason code, on 408 and 413
-
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": RegistryError, "description": "Body is not JSON"},
-    408: {"model": RegistryError, "description": "The body did not arrive within HUB_GATEWAY_BODY_TIMEOUT_MS"},
-    413: {"model": RegistryError, "description": "The body is larger than HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES"},
-    404: {"model": RegistryError, "description": "40401 unknown subject, 40402 unknown version, "
-                                                 "40403 unknown schema"},
-    422: {"model": RegistryError, "description": "42201 invalid schema, 42202 invalid version, "
-                                                 "42205 read-only"},
-}
-router = APIRouter(tags=["registry"], default_response_class=RegistryJSON, responses=_ERRORS)
-
-
-def _error(status: int, code: int, message: str) -> RegistryJSON:
-    return RegistryJSON({"error_code": code, "message": message}, status_code=status)
-
-
-def _subject_not_found(subject: str) -> RegistryJSON:
-    return _error(404, 40401, f"Subject '{subject}' not found.")
-
-
-def _schemas(request: Request) -> codec.Schemas:
-    return codec.load(request.app.state.settings.schemas_dir)
+router = APIRouter(tags=["registry"], default_response_class=RegistryJSON)
+# An Avro schema itself is a JSON object, array (a union) or string (a primitive type's name).
+AVRO_SCHEMA = dict[str, Any] | list[Any] | str
+READONLY = {"mode": "READONLY"}
 
 
-def _versions(request: Request, subject: str) -> list[codec.SchemaVersion] | None:
-    """Versions of ``subject``; a subject named after a prefixed topic (TopicNameStrategy on a
-    deployment with HUB_TOPIC_PREFIX) resolves to its contract subject."""
-    subjects = _schemas(request).subjects
-    if subject in subjects:
-        return subjects[subject]
-    prefix = request.app.state.settings.topic_prefix
-    if prefix and subject.startswith(prefix):
-        return subjects.get(subject[len(prefix):])
-    return None
-
-
-def _pick(versions: list[codec.SchemaVersion], version: str) -> codec.SchemaVersion | RegistryJSON:
-    if version in ("latest", "-1"):
-        return versions[-1]
-    try:
-        number = int(version)
-    except ValueError:
-        number = 0
-    if not 1 <= number <= 2**31 - 1:
-        return _error(422, 42202, f"The specified version '{version}' is not a valid version id. Allowed "
-                                  "values are between [1, 2^31-1] and the string \"latest\"")
-    for sv in versions:
-        if sv.version == number:
-            return sv
-    return _error(404, 40402, f"Version {number} not found.")
-
-
-def _describe(subject: str, sv: codec.SchemaVersion) -> dict[str, Any]:
-    # Confluent omits schemaType for AVRO, its default.
-    return {"subject": subject, "version": sv.version, "id": sv.id, "schema": sv.text}
-
-
-@router.get("/")
+@router.get("/", responses=answers(Empty))
 def root() -> dict[str, Any]:
     """Confluent answers the root with an empty object (a liveness probe for clients)."""
     return {}
 
 
-@router.get("/subjects")
+@router.get("/subjects", responses=answers(list[str]))
 def list_subjects(request: Request) -> list[str]:
-    """Subject names (TopicNameStrategy: ``<topic>-value``)."""
-    return list(_schemas(request).subjects)
+    """Subject names (TopicNameStrategy: ``<topic>-value``); ``subjectPrefix``, ``offset``, ``limit`` as in
+    Confluent (``deletedOnly=true``: none, nothing is ever deleted)."""
+    if flag(request, "deletedOnly"):
+        return []
+    prefix = request.query_params.get("subjectPrefix", "")
+    return page([s for s in schemas(request).subjects if s.startswith(prefix)], request)
 
 
-@router.get("/subjects/{subject}/versions")
+@router.get("/subjects/{subject}/versions", responses=answers(list[int], 404))
 def list_versions(subject: str, request: Request) -> Any:
-    """Version numbers registered under a subject."""
-    versions = _versions(request, subject)
-    if versions is None:
-        return _subject_not_found(subject)
-    return [sv.version for sv in versions]
+    """Version numbers registered under a subject (``offset``, ``limit``)."""
+    found = versions(request, subject)
+    if found is None:
+        return subject_not_found(subject)
+    return [] if flag(request, "deletedOnly") else page([sv.version for sv in found], request)
 
 
-@router.get("/subjects/{subject}/versions/{version}")
-def get_version(subject: str, version: str, request: Request) -> Any:
+@router.get("/subjects/{subject}/versions/{version}", responses=answers(SchemaObject, 404, 422))
+def get_version(subject: str, version: Version, request: Request) -> Any:
     """One version (a number, ``latest`` or ``-1``): subject, version, id and schema text."""
-    versions = _versions(request, subject)
-    if versions is None:
-        return _subject_not_found(subject)
-    sv = _pick(versions, version)
-    return sv if isinstance(sv, RegistryJSON) else _describe(subject, sv)
+    found = versions(request, subject)
+    if found is None:
+        return subject_not_found(subject)
+    sv = pick(found, version)
+    return sv if isinstance(sv, RegistryJSON) else describe(subject, sv)
 
 
-@router.get("/subjects/{subject}/versions/{version}/schema")
-def get_version_schema(subject: str, version: str, request: Request) -> Any:
+@router.get("/subjects/{subject}/versions/{version}/schema", responses=answers(AVRO_SCHEMA, 404, 422))
+def get_version_schema(subject: str, version: Version, request: Request) -> Any:
     """The schema of one version itself, not wrapped in a string."""
-    versions = _versions(request, subject)
-    if versions is None:
-        return _subject_not_found(subject)
-    sv = _pick(versions, version)
+    found = versions(request, subject)
+    if found is None:
+        return subject_not_found(subject)
+    sv = pick(found, version)
     return sv if isinstance(sv, RegistryJSON) else json.loads(sv.text)
 
 
-@router.get("/subjects/{subject}/versions/{version}/referencedby")
-def referenced_by(subject: str, version: str, request: Request) -> Any:
+@router.get("/subjects/{subject}/versions/{version}/referencedby", responses=answers(list[int], 404, 422))
+def referenced_by(subject: str, version: Version, request: Request) -> Any:
     """Ids of schemas referencing this one: none, the hub's schemas are self-contained."""
-    versions = _versions(request, subject)
-    if versions is None:
-        return _subject_not_found(subject)
-    sv = _pick(versions, version)
+    found = versions(request, subject)
+    if found is None:
+        return subject_not_found(subject)
+    sv = pick(found, version)
     return sv if isinstance(sv, RegistryJSON) else []
+
+
+@router.get("/subjects/{subject}/metadata", responses=answers(SchemaObject, 404))
+def latest_with_metadata(subject: str, request: Request) -> Any:
+    """The latest version whose metadata has every ``key``/``value`` pair asked: the hub's schemas carry no
+    metadata (data contracts are not served), so the latest version when none is asked, else 40403."""
+    found = versions(request, subject)
+    if found is None:
+        return subject_not_found(subject)
+    if request.query_params.getlist("key"):
+        return error(404, 40403, "Schema not found")
+    return describe(subject, found[-1])
+
+
+@router.get("/schemas", responses=answers(list[SchemaObject]))
+def list_schemas(request: Request) -> list[dict[str, Any]]:
+    """Every version of every subject (``subjectPrefix``, ``latestOnly``, ``offset``, ``limit``)."""
+    prefix, latest_only = request.query_params.get("subjectPrefix", ""), flag(request, "latestOnly")
+    out = [describe(subject, sv) for subject, found in schemas(request).subjects.items() if subject.startswith(prefix)
+           for sv in (found[-1:] if latest_only else found)]
+    return page(out, request)
 
 
 def _schema_by_id(request: Request, schema_id: str) -> codec.SchemaVersion | RegistryJSON:
     try:
-        return _schemas(request).get(int(schema_id))
+        return schemas(request).get(int(schema_id))
     except (ValueError, SchemaError):
-        return _error(404, 40403, f"Schema {schema_id} not found")
+        return error(404, 40403, f"Schema {schema_id} not found")
 
 
-@router.get("/schemas/ids/{schema_id}")
+@router.get("/schemas/ids/{schema_id}", responses=answers(SchemaText, 404))
 def get_schema(schema_id: str, request: Request) -> Any:
     """The schema text with this id (what deserializers fetch for the id in each record)."""
     sv = _schema_by_id(request, schema_id)
     return sv if isinstance(sv, RegistryJSON) else {"schema": sv.text}
 
 
-@router.get("/schemas/ids/{schema_id}/schema")
+@router.get("/schemas/ids/{schema_id}/schema", responses=answers(AVRO_SCHEMA, 404))
 def get_schema_raw(schema_id: str, request: Request) -> Any:
     """The schema with this id itself, not wrapped in a string."""
     sv = _schema_by_id(request, schema_id)
     return sv if isinstance(sv, RegistryJSON) else json.loads(sv.text)
 
 
-@router.get("/schemas/ids/{schema_id}/versions")
+@router.get("/schemas/ids/{schema_id}/versions", responses=answers(list[SubjectVersion], 404))
 def get_schema_versions(schema_id: str, request: Request) -> Any:
     """Subject-version pairs using this id."""
     sv = _schema_by_id(request, schema_id)
-    return sv if isinstance(sv, RegistryJSON) else [{"subject": sv.subject, "version": sv.version}]
+    return sv if isinstance(sv, RegistryJSON) else page([{"subject": sv.subject, "version": sv.version}], request)
 
 
-@router.get("/schemas/ids/{schema_id}/subjects")
+@router.get("/schemas/ids/{schema_id}/subjects", responses=answers(list[str], 404))
 def get_schema_subjects(schema_id: str, request: Request) -> Any:
     """Subjects using this id."""
     sv = _schema_by_id(request, schema_id)
-    return sv if isinstance(sv, RegistryJSON) else [sv.subject]
+    return sv if isinstance(sv, RegistryJSON) else page([sv.subject], request)
 
 
-@router.get("/schemas/types")
+@router.get("/schemas/guids/{guid}", responses={404: answers(Empty, 404)[404]})
+def get_schema_by_guid(guid: str) -> Any:
+    """Schemas are known by id only: the hub's framing carries the id (magic byte 0), never a guid."""
+    return error(404, 40403, f"Schema {guid[:100]} not found")
+
+
+@router.get("/schemas/types", responses=answers(list[str]))
 def schema_types() -> list[str]:
     """Schema formats this registry serves."""
     return ["AVRO"]
 
 
-@router.get("/config")
+@router.get("/config", responses=answers(CompatibilityLevel))
 def config() -> dict[str, str]:
     """Global compatibility level (what ``hub schemas check`` enforces in CI)."""
-    return {"compatibilityLevel": registry.COMPATIBILITY}
+    return {"compatibilityLevel": registry_compat.level(None)}
 
 
-@router.get("/config/{subject}")
+# python-schema-registry-client asks ``config/{subject}`` with no subject for the global level
+router.add_api_route("/config/", config, methods=["GET"], include_in_schema=False)
+
+
+@router.get("/config/{subject}", responses=answers(CompatibilityLevel, 404))
 def subject_config(subject: str, request: Request) -> Any:
-    """Compatibility level of a subject: the global one."""
-    if _versions(request, subject) is None:
-        return _subject_not_found(subject)
-    return {"compatibilityLevel": registry.COMPATIBILITY}
+    """Compatibility level of a subject."""
+    if versions(request, subject) is None:
+        return subject_not_found(subject)
+    return {"compatibilityLevel": registry_compat.level(subject)}
 
 
-@router.get("/mode")
+@router.get("/mode", responses=answers(Mode))
 def mode() -> dict[str, str]:
     """The registry is read-only: schemas change through the committed lock file."""
-    return {"mode": "READONLY"}
+    return READONLY
 
 
-def _bounded_schema(text: str) -> Any:
-    """The posted schema as JSON, refused (SchemaError) past MAX_SCHEMA_DEPTH or MAX_SCHEMA_NODES.
-
-    avro's parser is recursive and slows down quadratically with the number of fields (20,000 fields: ~5 s,
-    100,000: minutes), so the shape is checked, iteratively, before it ever sees the text.
-    """
-    try:
-        doc = json.loads(text)
-    except RecursionError:
-        raise SchemaError(f"nested deeper than {MAX_SCHEMA_DEPTH} levels") from None
-    except ValueError as exc:
-        raise SchemaError(f"not JSON: {str(exc)[:120]}") from None
-    stack, nodes = [(doc, 1)], 0
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            nodes += 1
-            if nodes > MAX_SCHEMA_NODES or depth > MAX_SCHEMA_DEPTH:
-                raise SchemaError(f"more than {MAX_SCHEMA_NODES} JSON objects and arrays, or nested deeper than "
-                                  f"{MAX_SCHEMA_DEPTH} levels (the hub's schemas have under 100, 8 deep)")
-            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return doc
+@router.get("/mode/{subject}", responses=answers(Mode))
+def subject_mode(subject: str) -> dict[str, str]:
+    """Every subject, registered or not, is read-only: writes to any subject are refused (42205)."""
+    return READONLY
 
 
-@lru_cache(maxsize=64)
-def _canonical(text: str) -> Any:
-    """A registered schema's canonical form (the lock's texts: a handful, parsed once per process)."""
-    return registry.parse(text).to_json()
+@router.get("/contexts", responses=answers(list[str]))
+def contexts(request: Request) -> list[str]:
+    """Only Confluent's default context."""
+    return page([CONTEXT], request)
 
 
-def _match(raw: bytes, versions: list[codec.SchemaVersion] | None, subject: str) -> codec.SchemaVersion | RegistryJSON:
+def _match(raw: bytes, found: list[codec.SchemaVersion] | None, subject: str) -> codec.SchemaVersion | RegistryJSON:
     """Everything CPU-bound about a posted schema, run on the registry thread: bounded by the body's size
     (HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES) and the schema's shape, so one request costs bounded CPU."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        return _error(400, 400, "Request body is not valid JSON.")
-    if not isinstance(body, dict) or not isinstance(body.get("schema"), str):
-        return _error(422, 42201, "Invalid schema: the body must be an object with a 'schema' string.")
-    if body.get("schemaType", "AVRO") != "AVRO":
-        return _error(422, 42201, f"Invalid schema: schemaType {str(body['schemaType'])[:40]!r} is not "
-                                  "supported (only AVRO).")
-    if versions is None:
-        return _subject_not_found(subject)
-    text = body["schema"]
-    for sv in versions:  # byte-identical: what serializers re-post most of the time, no parsing needed
+    text = posted_text(raw)
+    if isinstance(text, RegistryJSON):
+        return text
+    if found is None:
+        return subject_not_found(subject)
+    for sv in found:  # byte-identical: what serializers re-post most of the time, no parsing needed
         if text == sv.text:
             return sv
     try:
-        _bounded_schema(text)
-        posted = registry.parse(text).to_json()
+        posted = parse_posted(text).to_json()
     except SchemaError as exc:
-        return _error(422, 42201, f"Invalid schema: {str(exc)[:300]}")
-    except RecursionError:  # avro's recursive parser, on a schema within the bounds but still too deep for it
-        return _error(422, 42201, "Invalid schema: nested too deeply")
-    for sv in versions:
-        if _canonical(sv.text) == posted:
+        return error(422, 42201, f"Invalid schema: {str(exc)[:300]}")
+    for sv in found:
+        if canonical(sv.text) == posted:
             return sv
-    return _error(404, 40403, "Schema not found")
+    return error(404, 40403, "Schema not found")
 
 
 async def _posted_match(subject: str, request: Request) -> tuple[str, codec.SchemaVersion] | RegistryJSON:
     """The registered version whose schema equals the posted one, or the Confluent error."""
-    try:
-        raw = await read_body(request, request.app.state.settings.gateway_registry_max_body_bytes,
-                              "HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES")
-    except BodyRefused as exc:
-        return RegistryJSON({"error_code": exc.http_status, "message": exc.message, "error": exc.reason},
-                            status_code=exc.http_status, headers=CLOSE)
-    versions = _versions(request, subject)
-    found = await asyncio.get_running_loop().run_in_executor(_WORKER, _match, raw, versions, subject)
+    raw = await read_posted(request)
+    if isinstance(raw, RegistryJSON):
+        return raw
+    found = await asyncio.get_running_loop().run_in_executor(WORKER, _match, raw, versions(request, subject), subject)
     return found if isinstance(found, RegistryJSON) else (subject, found)
 
 
-@router.post("/subjects/{subject}")
+@router.post("/subjects/{subject}", openapi_extra=SCHEMA_BODY, responses=answers(SchemaObject, *POSTED, 404))
 async def lookup(subject: str, request: Request) -> Any:
     """Is this schema registered under the subject? Its version and id if so."""
     found = await _posted_match(subject, request)
-    return found if isinstance(found, RegistryJSON) else _describe(*found)
+    return found if isinstance(found, RegistryJSON) else describe(*found)
 
 
-@router.post("/subjects/{subject}/versions")
+@router.post("/subjects/{subject}/versions", openapi_extra=SCHEMA_BODY, responses=answers(RegisteredId, *POSTED))
 async def register(subject: str, request: Request) -> Any:
-    """Registering is refused (read-only) unless the schema is already there: then its id."""
+    """Registering is refused (read-only, 42205) unless the schema is already under the subject: then its id.
+    A subject the hub does not have (e.g. RecordNameStrategy's) is refused like any new schema."""
     found = await _posted_match(subject, request)
     if isinstance(found, RegistryJSON):
-        if found.status_code == 404 and b"40403" in found.body:
-            log.get().info("registry_write_refused", reason="read_only", subject=subject)
-            return _error(422, 42205, f"Subject '{subject}' is in read-only mode: new schemas are added to "
-                                      "schemas/registry.json and deployed.")
+        if found.status_code == 404:  # 40401 unknown subject, 40403 a schema it does not have
+            return read_only(request, subject)
         return found
     return {"id": found[1].id}
+
+
+router.include_router(registry_compat.router)
+router.include_router(registry_writes.router)  # last: its catch-all answers what no route above does

@@ -56,6 +56,7 @@ class Context:
     # callable means "no systems snapshot configured" (pure unit tests).
     scope_of: Callable[[str], Scope | None] | None = None
     max_record_ms: int | None = 10_000  # per-record time budget (HUB_MAX_RECORD_MS); None: unbounded
+    max_future_skew_ms: int = 600_000  # HUB_MAX_FUTURE_SKEW: how far past its receipt an event time may be
     citizen_subjects: bool = False  # HUB_CITIZEN_DOCUMENT_SUBJECTS
     applicant_key: bytes | None = field(default=None, repr=False)
     handler_key: bytes | None = field(default=None, repr=False)
@@ -85,6 +86,7 @@ class Context:
                         handler_key_id=settings.handler_pseudonym_key_id or None)
         return cls(province=settings.province, pseudonym_key=master, max_payload_bytes=settings.max_payload_bytes,
                    organs=dict(organs or {}), scope_of=scope_of, max_record_ms=settings.max_record_ms or None,
+                   max_future_skew_ms=settings.max_future_skew_ms(),
                    citizen_subjects=settings.citizen_document_subjects, **keys)
 
     def pseudonym(self, value: str | None, purpose: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, timezone
 
 from hub import reference
 from hub.errors import Rejected
@@ -28,6 +29,66 @@ def check_codes(rec: dict) -> None:
         if value is not None and pattern.fullmatch(value) is None:
             raise Rejected("invalid_value", f"{name} ({dvcqg}) must be 1-{size} letters, digits, '.', '-', '_' "
                            "or '/', starting with a letter or digit", stage="validate", field=name)
+
+
+# Event-time bounds (issue 22). Per kind, the instants a record carries, split by what they may be:
+# - OCCURRED: something that happened at the source (the event, a status, a reception, a decision): never
+#   later than the hub's receipt (the envelope's ingest time, i.e. the ingest record's timestamp, not the
+#   wall clock: replays and fixed-time tests judge alike) plus HUB_MAX_FUTURE_SKEW for clocks a little fast;
+# - SCHEDULED: a deadline or a document's date, which may lie ahead (a due date, a promulgation date
+#   written ahead of a signature): only the floor applies.
+# Every instant, either kind, must be on or after MIN_EVENT_TIME_MS: an earlier one is a zero, an epoch or a
+# two-digit year read wrongly (the date parser already refuses years before 1990), and would land
+# in no KPI period. A target report's ``as_of`` is a Vietnam
+# calendar date: not later than the Vietnam day of receipt plus the skew.
+MIN_EVENT_TIME_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+# event_time last: it is often derived from the others, and the message should name the field that was sent.
+OCCURRED: dict[str, tuple[tuple[str, str], ...]] = {
+    "dossier": (("received_at", "NgayTiepNhan"), ("finished_at", "NgayKetThucXuLy"), ("returned_at", "NgayTra"),
+                ("refused_at", "NgayTuChoi"), ("event_time", "event time")),
+    "document": (("status_time", "MessageStatus/Timestamp"), ("event_time", "event time")),
+    "target": (("event_time", "event time"),),
+}
+SCHEDULED: dict[str, tuple[tuple[str, str], ...]] = {
+    "dossier": (("due_at", "NgayHenTra"),),
+    "document": (("due_date", "DueDate"), ("promulgation_date", "PromulgationDate")),
+    "target": (),
+}
+_VIETNAM = timezone(timedelta(hours=7))
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _floor(name: str, label: str, value: int) -> None:
+    if value < MIN_EVENT_TIME_MS:
+        raise Rejected("implausible_time", f"{name} ({label}) is {_iso(value)}, before {_iso(MIN_EVENT_TIME_MS)}",
+                       field=name)
+
+
+def check_times(rec: dict, env: Envelope, ctx: Context) -> None:
+    """``event_in_future`` / ``implausible_time`` naming the first instant out of bounds (module comment)."""
+    latest = env.ingest_time_ms + ctx.max_future_skew_ms
+    for name, label in OCCURRED.get(env.kind, ()):
+        value = rec.get(name)
+        if not isinstance(value, int):
+            continue
+        if value > latest:
+            raise Rejected("event_in_future", f"{name} ({label}) is {_iso(value)}, more than HUB_MAX_FUTURE_SKEW "
+                           f"({ctx.max_future_skew_ms // 1000} s) after the hub received the event at "
+                           f"{_iso(env.ingest_time_ms)}", field=name)
+        _floor(name, label, value)
+    for name, label in SCHEDULED.get(env.kind, ()):
+        value = rec.get(name)
+        if isinstance(value, int):
+            _floor(name, label, value)
+    as_of = rec.get("as_of")
+    if isinstance(as_of, str):
+        today = datetime.fromtimestamp(latest / 1000, _VIETNAM).strftime("%Y-%m-%d")
+        if as_of > today:
+            raise Rejected("event_in_future", f"as_of is {as_of}, a later day than the hub received the report "
+                           f"({today}, Vietnam time)", field="as_of")
 
 
 def resolve_commune(rec: dict, env: Envelope, ctx: Context) -> str:
@@ -66,6 +127,7 @@ def check(rec: dict, env: Envelope, ctx: Context) -> None:
     """Raise :class:`Rejected` unless ``rec`` is a valid canonical record (sets commune_code)."""
     rec["commune_code"] = resolve_commune(rec, env, ctx)
     check_commune(rec["commune_code"], env, ctx)
+    check_times(rec, env, ctx)
     if env.kind == "dossier":
         if not rec.get("dossier_code"):
             raise Rejected("missing_field", "dossier code (MaHoSo) is required", field="dossier_code")

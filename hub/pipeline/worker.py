@@ -205,7 +205,7 @@ def log_calendar(calendar, now_ms: int) -> list[int]:
 
 
 def build(settings: Settings, processors: list, registry: CollectorRegistry, totals: Callable[[], dict]):
-    """The faust app, its engines and services, ready for ``faust.Worker(app).execute_from_commandline()``."""
+    """The faust app, its engines and services, ready for :func:`execute` (faust's worker with a bounded stop)."""
     # mode logs every service's "Starting..."/"Stopping..." under this module's name: lifecycle noise.
     logging.getLogger(__name__).setLevel(max(logging.WARNING, logging.getLogger().level))
     worker_id = settings.worker_id or uuid.uuid4().hex[:12]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import orjson
 
 from hub.analytics import dossier
@@ -75,3 +77,17 @@ def test_received_falls_back_to_first_event_and_status_at():
     assert dossier.status_at(state, vn("2025-11-06 08:01")) == 8
     assert dossier.pause_start(state, vn("2025-11-07 00:00")) == vn("2025-11-06 08:00")
     assert dossier.status_at(state, vn("2025-11-05 08:00")) is None
+
+
+def test_appointments_keep_each_due_dates_first_issue_and_the_earliest_16():
+    """20 appointments, each reported twice (a day apart), in shuffled orders: the state keeps, per due
+    date, the first report, and the 16 issued first — the same set whatever the order."""
+    events = [_ev("PROCESSING", f"2025-11-{d:02d} {h:02d}:00", due_at=vn(f"2025-12-{d:02d} 17:00"))
+              for d in range(1, 21) for h in (8, 9)]
+    expected = [[vn(f"2025-11-{d:02d} 08:00"), vn(f"2025-12-{d:02d} 17:00")] for d in range(1, 17)]
+    for seed in range(3):
+        random.Random(seed).shuffle(events)
+        state = None
+        for e in events:
+            state = dossier.merge(state, e)
+        assert state["du"] == expected

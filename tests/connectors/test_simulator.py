@@ -6,7 +6,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -24,12 +24,12 @@ from hub.testing import read_topic
 NOW = datetime(2025, 10, 15, 3, 0, tzinfo=UTC)
 
 
-def _ctx(communes) -> Context:
+def _ctx(communes, **overrides) -> Context:
     """What the worker knows once the simulator registered its systems."""
     systems = wanted_systems("52", communes)
     organs = {o: (cs[0] if len(cs) == 1 else "52") for _id, cs, _k, os_ in systems for o in os_}
     scopes = {sid: Scope(frozenset(cs), frozenset(ks), frozenset(os_)) for sid, cs, ks, os_ in systems}
-    return Context(province="52", pseudonym_key=b"test", organs=organs, scope_of=scopes.get)
+    return Context(province="52", pseudonym_key=b"test", organs=organs, scope_of=scopes.get, **overrides)
 
 
 def _events(seed: int, n: int, communes, bad_ratio: float = 0.1) -> list[scenarios.Event]:
@@ -50,7 +50,7 @@ def test_generated_content_normalizes_as_announced():
     ctx = _ctx(communes)
     seen = Counter()
     for i, ev in enumerate(_events(11, 3000, communes)):
-        env = Envelope(ev.kind, ev.format, ev.system, "trace", 0, ev.commune, f"ev-{i}")
+        env = Envelope(ev.kind, ev.format, ev.system, "trace", int(NOW.timestamp() * 1000), ev.commune, f"ev-{i}")
         if ev.bad:
             with pytest.raises(Rejected) as err:
                 normalize(ev.payload, env, ctx)
@@ -77,10 +77,43 @@ def test_dossier_content_is_realistic_and_stripped_by_the_hub():
     for p in payloads:
         assert len(p["SoGiayToChuHoSo"]) == 12 and p["SoGiayToChuHoSo"].startswith("052")
         assert len(p["NgayTiepNhan"]) == 14 and p["NgayTiepNhan"] <= p["NgayHenTra"]
-        env = Envelope("dossier", "dvcqg-json", f"sim-onestop-{p['MaXa']}", "t", 0, p["MaXa"], "e")
+        env = Envelope("dossier", "dvcqg-json", f"sim-onestop-{p['MaXa']}", "t", int(NOW.timestamp() * 1000),
+                       p["MaXa"], "e")
         flat = orjson.dumps(normalize(orjson.dumps(p), env, ctx)).decode()
         for personal in (p["ChuHoSo"], p["SoGiayToChuHoSo"], p["SoDienThoai"], p["Email"]):
             assert personal not in flat
+
+
+# Every instant of a canonical record that says when something happened (not due dates: they lie ahead).
+OCCURRED = ("event_time", "status_time", "received_at", "finished_at", "returned_at", "refused_at")
+
+
+@pytest.mark.parametrize("start", [NOW, datetime(2026, 1, 2, 18, 30, tzinfo=UTC)],
+                         ids=["october", "3-january-before-the-targets-are-assigned"])
+def test_no_generated_time_is_after_its_send_instant(start):
+    """Issue 22: over a long seeded run whose clock moves on irregularly (several events in one millisecond,
+    then gaps up to an hour), every time an event carries is at or before the instant it was generated for
+    sending — statuses queued for later included; the hub refuses events from the future."""
+    communes = reference.province_communes("52")[:12]
+    ctx = _ctx(communes, max_future_skew_ms=10**13)  # the bound is checked here, by hand, not by the hub
+    gen = scenarios.Province("52", communes, random.Random(7), 0.02)
+    steps = random.Random(8)
+    now, seen = start, Counter()
+    for i in range(5000):
+        now += timedelta(milliseconds=steps.choice([0, 0, 1, 400, 2_500, 30_000, 3_600_000]))
+        ev = gen.next(now)
+        if ev.bad:
+            continue
+        sent = int(now.timestamp() * 1000)
+        today = (now + timedelta(hours=7)).date().isoformat()  # the Vietnam calendar day of sending
+        for rec in normalize(ev.payload, Envelope(ev.kind, ev.format, ev.system, "t", sent, ev.commune,
+                                                  f"ev-{i}"), ctx):
+            late = {f: rec[f] - sent for f in OCCURRED if rec.get(f) is not None and rec[f] > sent}
+            assert not late, (ev.label, late, ev.payload[:400])
+            assert (rec.get("as_of") or "") <= today, (ev.label, rec["as_of"], today)
+        seen[ev.label] += 1
+    assert {"dossier_status", "progress", "directive", "report", "status", "target_assigned"} <= set(seen)
+    assert seen["status"] > 200
 
 
 def test_seed_replays_the_same_content():
@@ -129,7 +162,8 @@ def test_cli_run_matches_its_summary(make_settings, tmp_path):
         if "-bad-" in r.headers["hub.source_event_id"]:
             continue
         kind = next(k for k, topic in topics.INGEST_BY_KIND.items() if r.topic.endswith(topic))
-        env = Envelope(kind, r.headers["hub.format"], r.headers["hub.source"], "t", 0,
+        # received when Kafka stored it, as the worker would (the record's timestamp)
+        env = Envelope(kind, r.headers["hub.format"], r.headers["hub.source"], "t", r.timestamp,
                        r.headers.get("hub.commune"), r.headers["hub.source_event_id"])
         feed[topics.FEED_BY_KIND[kind]] += len(normalize(r.value, env, ctx))
     assert feed[topics.FEED_DOSSIER] == summary["expected"][topics.FEED_DOSSIER]

@@ -22,8 +22,10 @@ def _rows(communes, seed: int = 5) -> list[dict]:
     states: dict[str, dict] = {}
     events = plan.events()
     assert [e.label for e in events[:4 * len(communes)]] == ["target_assigned"] * 4 * len(communes)
+    received_ms = int(NOW.timestamp() * 1000)  # the hub receives each event at NOW (none is from its future)
     for i, ev in enumerate(events):
-        [rec] = normalize(ev.payload, Envelope("target", ev.format, ev.system, "t", 0, ev.commune, f"e{i}"), ctx)
+        [rec] = normalize(ev.payload, Envelope("target", ev.format, ev.system, "t", received_ms, ev.commune, f"e{i}"),
+                          ctx)
         assert rec["commune_code"] == ev.commune
         states[targets.key(rec)] = targets.merge(states.get(targets.key(rec)), rec)
     now_ms = int(NOW.timestamp() * 1000)

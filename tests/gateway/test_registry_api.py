@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from urllib.parse import quote
 
 import fastavro
 import pytest
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from hub import codec
 from hub.gateway import registry_api
+from hub.gateway.app import tidy_openapi
 from hub.settings import Settings
 
 CT = "application/vnd.schemaregistry.v1+json"
@@ -80,10 +83,12 @@ def test_id_versions_and_subjects(client):
 
 
 def test_config_types_mode(client):
-    """Config is BACKWARD_TRANSITIVE globally and per subject; AVRO only; read-only mode."""
-    assert _get(client, "/config") == {"compatibilityLevel": "BACKWARD_TRANSITIVE"}
+    """Config is FULL_TRANSITIVE (what `hub schemas check` enforces) globally and per subject; AVRO only;
+    read-only mode."""
+    assert _get(client, "/config") == {"compatibilityLevel": "FULL_TRANSITIVE"}
+    assert _get(client, "/config/") == {"compatibilityLevel": "FULL_TRANSITIVE"}  # python-schema-registry-client
     assert _get(client, f"/config/{DOSSIER}?defaultToGlobal=true") == {
-        "compatibilityLevel": "BACKWARD_TRANSITIVE"}
+        "compatibilityLevel": "FULL_TRANSITIVE"}
     assert _get(client, "/schemas/types") == ["AVRO"]
     assert _get(client, "/mode") == {"mode": "READONLY"}
     assert _get(client, "/") == {}
@@ -143,7 +148,8 @@ def test_lookup_errors(client):
 
 
 def test_register_is_read_only(client):
-    """Registering an existing schema returns its id; a new one is refused with 42205."""
+    """Registering an existing schema returns its id; a new one is refused with 42205, and so is an existing schema
+    under a subject the hub does not have (RecordNameStrategy): read-only, not "subject not found"."""
     existing = {"schema": schema_text("DossierEvent.v2.avsc")}
     r = client.post(f"/registry/subjects/{DOSSIER}/versions", json=existing)
     assert (r.status_code, r.json()) == (200, {"id": 2})
@@ -151,6 +157,10 @@ def test_register_is_read_only(client):
     raw["doc"] = "changed"
     r = client.post(f"/registry/subjects/{DOSSIER}/versions", json={"schema": json.dumps(raw)})
     assert (r.status_code, r.json()["error_code"], r.headers["content-type"]) == (422, 42205, CT)
+    r = client.post("/registry/subjects/vn.gov.hub.DossierEvent/versions", json=existing)
+    assert (r.status_code, r.json()) == (422, {"error_code": 42205, "message": (
+        "Subject vn.gov.hub.DossierEvent in context . is in read-only mode: schemas change only through "
+        "schemas/registry.json and a redeploy.")})
 
 
 def test_v1_v2_through_the_api(client):
@@ -177,3 +187,229 @@ def test_mounted_by_the_gateway_app():
     app_client = TestClient(create_app(Settings.from_env(env={}, dev_mode=True, schemas_dir=str(SCHEMAS))))
     r = app_client.get("/registry/subjects/feed.document.v1-value/versions")
     assert (r.status_code, r.json(), r.headers["content-type"]) == (200, [1, 2], CT)
+
+
+# --- the rest of Confluent's read API ---------------------------------------------------------------------
+def test_subject_prefix_and_paging(client):
+    """subjectPrefix filters, offset/limit page, deletedOnly is empty (nothing is ever deleted)."""
+    assert _get(client, "/subjects?subjectPrefix=feed.target") == ["feed.target.v1-value",
+                                                                   "feed.target.progress.v1-value"]
+    assert _get(client, "/subjects?subjectPrefix=nope") == []
+    assert _get(client, "/subjects?offset=1&limit=2") == ["feed.document.v1-value", "feed.kpi.commune.v1-value"]
+    assert _get(client, "/subjects?deletedOnly=true") == []
+    assert _get(client, f"/subjects/{DOSSIER}/versions?offset=1&limit=1") == [2]
+    assert _get(client, f"/subjects/{DOSSIER}/versions?limit=-1&offset=x") == [1, 2, 3]
+
+
+def test_schemas_listing(client):
+    """GET /schemas lists every version (subject, version, id, schema), latestOnly the last of each subject."""
+    every = _get(client, "/schemas?subjectPrefix=feed.dossier")
+    assert [(b["subject"], b["version"], b["id"]) for b in every] == [(DOSSIER, 1, 1), (DOSSIER, 2, 2),
+                                                                     (DOSSIER, 3, 6)]
+    assert json.loads(every[2]["schema"]) == json.loads(schema_text("DossierEvent.v3.avsc"))
+    latest = _get(client, "/schemas?latestOnly=true")
+    assert [(b["subject"], b["id"]) for b in latest] == [
+        (DOSSIER, 6), ("feed.document.v1-value", 7), ("feed.kpi.commune.v1-value", 10),
+        ("feed.directive.v1-value", 18), ("feed.freshness.v1-value", 12), ("feed.target.v1-value", 16),
+        ("feed.target.progress.v1-value", 17)]
+    assert len(_get(client, "/schemas")) == 13
+
+
+def test_metadata_mode_contexts_guid(client):
+    """Latest-with-metadata (no metadata asked: the latest; some asked: none has it), per-subject mode, contexts."""
+    assert _get(client, f"/subjects/{DOSSIER}/metadata")["id"] == 6
+    assert _get(client, f"/subjects/{DOSSIER}/metadata?key=owner&value=x", 404)["error_code"] == 40403
+    assert _get(client, "/subjects/nope/metadata", 404)["error_code"] == 40401
+    assert _get(client, f"/mode/{DOSSIER}") == {"mode": "READONLY"}
+    assert _get(client, "/mode/any.new.subject") == {"mode": "READONLY"}
+    assert _get(client, "/contexts") == ["."]
+    assert _get(client, "/schemas/guids/0f3e5c1a-0000-4000-8000-000000000000", 404)["error_code"] == 40403
+
+
+# --- compatibility ------------------------------------------------------------------------------------------
+def _v3(change) -> str:
+    raw = json.loads(schema_text("DossierEvent.v3.avsc"))
+    change(raw)
+    return json.dumps(raw)
+
+
+ADDED_REQUIRED = _v3(lambda r: r["fields"].append({"name": "zz", "type": "string", "doc": "new, no default"}))
+DROPPED_REQUIRED = _v3(lambda r: r["fields"].pop(0))  # event_id: required in every version, no default
+
+
+def _compat(client, path: str, schema: str, status: int = 200):
+    r = client.post(f"/registry/compatibility/subjects/{path}", json={"schema": schema})
+    assert (r.status_code, r.headers["content-type"]) == (status, CT), r.text
+    return r.json()
+
+
+def test_compatibility_verdicts(client):
+    """A schema the subject accepts is compatible; one adding a field without default is not, and verbose names
+    the field for the version it breaks (the hub's plain words), plus the level."""
+    v3 = schema_text("DossierEvent.v3.avsc")
+    assert _compat(client, f"{DOSSIER}/versions/latest", v3) == {"is_compatible": True}
+    assert _compat(client, f"{DOSSIER}/versions/1", v3) == {"is_compatible": True}
+    assert _compat(client, f"{DOSSIER}/versions?verbose=true", v3) == {"is_compatible": True, "messages": []}
+    assert _compat(client, f"{DOSSIER}/versions/latest", ADDED_REQUIRED) == {"is_compatible": False}
+    verbose = _compat(client, f"{DOSSIER}/versions/2?verbose=True", ADDED_REQUIRED)
+    assert verbose == {"is_compatible": False, "messages": [
+        "the new schema cannot read version 2 (id 2): field 'zz' has no default "
+        "(READER_FIELD_MISSING_DEFAULT_VALUE at /fields/32)", "{compatibility: 'FULL_TRANSITIVE'}"]}
+    every = _compat(client, f"{DOSSIER}/versions?verbose=true", ADDED_REQUIRED)["messages"]
+    assert [m.split(":")[0] for m in every[:-1]] == [f"the new schema cannot read version {v} (id {i})"
+                                                     for v, i in ((1, 1), (2, 2), (3, 6))]
+
+
+def test_compatibility_edge_cases(client):
+    """Unknown subject: 'latest' and all-versions are compatible (nothing to break), a numbered version 40401;
+    invalid version 42202, unknown version 40402; an invalid schema 42201, or a verdict with verbose."""
+    assert _compat(client, "brand.new-value/versions/latest", ADDED_REQUIRED) == {"is_compatible": True}
+    assert _compat(client, "brand.new-value/versions", ADDED_REQUIRED) == {"is_compatible": True}
+    assert _compat(client, "brand.new-value/versions/1", ADDED_REQUIRED, 404)["error_code"] == 40401
+    assert _compat(client, f"{DOSSIER}/versions/abc", ADDED_REQUIRED, 422)["error_code"] == 42202
+    assert _compat(client, "brand.new-value/versions/0", ADDED_REQUIRED, 422)["error_code"] == 42202
+    assert _compat(client, f"{DOSSIER}/versions/4", ADDED_REQUIRED, 404) == {"error_code": 40402,
+                                                                             "message": "Version 4 not found."}
+    assert _compat(client, f"{DOSSIER}/versions/latest", '{"type": "nonsense"}', 422)["error_code"] == 42201
+    verbose = _compat(client, f"{DOSSIER}/versions/latest?verbose=true", '{"type": "nonsense"}')
+    assert verbose["is_compatible"] is False and verbose["messages"][0].startswith("Invalid schema: ")
+
+
+@pytest.mark.parametrize(("rule", "added", "dropped"), [
+    ("BACKWARD", False, True), ("BACKWARD_TRANSITIVE", False, True), ("FORWARD", True, False),
+    ("FULL", False, False), ("FULL_TRANSITIVE", False, False), ("NONE", True, True)])
+def test_compatibility_levels(rule, added, dropped):
+    """Each Confluent level asks the right direction: a new required field breaks backward (new readers, old
+    data), a dropped required field breaks forward (old readers, new data); FULL both, NONE neither."""
+    from hub.gateway import registry_compat
+
+    versions = codec.load(str(SCHEMAS)).subjects[DOSSIER]
+    for schema, expected in ((ADDED_REQUIRED, added), (DROPPED_REQUIRED, dropped)):
+        raw = json.dumps({"schema": schema}).encode()
+        answer = registry_compat.verdict(raw, versions, DOSSIER, None, True, rule)
+        assert answer["is_compatible"] is expected, (rule, answer)
+    dropped_forward = registry_compat.verdict(json.dumps({"schema": DROPPED_REQUIRED}).encode(), versions[-1:],
+                                              DOSSIER, None, True, "FORWARD")["messages"][0]
+    assert dropped_forward.startswith("version 3 (id 6) cannot read the new schema: field 'event_id'")
+
+
+@pytest.mark.parametrize("path", [f"/subjects/{DOSSIER}", f"/subjects/{DOSSIER}/versions",
+                                  f"/compatibility/subjects/{DOSSIER}/versions/latest"])
+def test_schema_references_are_refused(client, path):
+    """Non-empty references are refused (42201), not silently ignored; an empty list is fine."""
+    refs = [{"name": "vn.gov.hub.Other", "subject": "other-value", "version": 1}]
+    r = client.post("/registry" + path, json={"schema": schema_text("DossierEvent.v3.avsc"), "references": refs})
+    assert (r.status_code, r.json()["error_code"], r.headers["content-type"]) == (422, 42201, CT)
+    assert "references are not supported" in r.json()["message"]
+    r = client.post("/registry" + path, json={"schema": schema_text("DossierEvent.v3.avsc"), "references": []})
+    assert r.status_code == 200, r.text
+
+
+# --- writes and unknown routes ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("method", "path", "subject"), [
+    ("PUT", "/config", None), ("PUT", "/config/", None), ("DELETE", "/config", None),
+    ("PUT", f"/config/{DOSSIER}", DOSSIER), ("DELETE", f"/config/{DOSSIER}", DOSSIER),
+    ("PUT", "/mode?force=true", None), ("PUT", f"/mode/{DOSSIER}", DOSSIER), ("DELETE", f"/mode/{DOSSIER}", DOSSIER),
+    ("DELETE", f"/subjects/{DOSSIER}", DOSSIER), ("DELETE", f"/subjects/{DOSSIER}?permanent=true", DOSSIER),
+    ("DELETE", f"/subjects/{DOSSIER}/versions/2", DOSSIER), ("DELETE", "/subjects/unknown-value", "unknown-value"),
+    ("DELETE", "/contexts/.ctx", None)])
+def test_writes_are_refused_read_only(client, method, path, subject):
+    """Every write is 422 / 42205 in Confluent's format, naming the subject as Confluent does."""
+    r = client.request(method, "/registry" + path, json={"compatibility": "NONE", "mode": "READWRITE"})
+    assert (r.status_code, r.headers["content-type"]) == (422, CT)
+    who = f"Subject {subject}" if subject else "The registry"
+    assert r.json() == {"error_code": 42205, "message": f"{who} in context . is in read-only mode: schemas "
+                                                        "change only through schemas/registry.json and a redeploy."}
+
+
+def test_unknown_routes_and_methods_in_confluent_format(client):
+    """404 and 405 under /registry carry error_code (clients print it); 405 and OPTIONS name every method served."""
+    for path in ("/nope", "/subjects/x/versions/1/nope", "/exporters", "/dek-registry/v1/keks"):
+        r = client.get("/registry" + path)
+        assert (r.status_code, r.headers["content-type"], r.json()) == (
+            404, CT, {"error_code": 404, "message": "HTTP 404 Not Found"}), path
+    r = client.patch(f"/registry/subjects/{DOSSIER}/versions")
+    assert (r.status_code, r.json()) == (405, {"error_code": 405, "message": "HTTP 405 Method Not Allowed"})
+    assert r.headers["allow"] == "GET, OPTIONS, POST"
+    r = client.options(f"/registry/subjects/{DOSSIER}/versions")
+    assert (r.status_code, r.headers["allow"]) == (204, "GET, OPTIONS, POST")
+    assert client.options("/registry/config").headers["allow"] == "DELETE, GET, OPTIONS, PUT"
+    assert client.options("/registry/nope").status_code == 404
+
+
+def test_openapi_declares_the_post_bodies():
+    """The POST routes' request bodies are in OpenAPI (a generated client can call them); refusals are not."""
+    app = FastAPI()
+    app.include_router(registry_api.router, prefix="/registry")
+    paths = app.openapi()["paths"]
+    for path in ("/registry/subjects/{subject}", "/registry/subjects/{subject}/versions",
+                 "/registry/compatibility/subjects/{subject}/versions",
+                 "/registry/compatibility/subjects/{subject}/versions/{version}"):
+        body = paths[path]["post"]["requestBody"]
+        assert body["required"] is True
+        for media in (CT, "application/json"):
+            assert body["content"][media]["schema"]["required"] == ["schema"], path
+    assert "put" not in paths["/registry/config"] and "/registry/{rest}" not in paths
+
+
+# --- the OpenAPI contract: what is declared is what is read and answered ------------------------------------
+def _openapi() -> dict:
+    """The registry's part of /openapi.json, as the gateway serves it (tidied: no FastAPI phantom 422)."""
+    app = FastAPI()
+    app.include_router(registry_api.router, prefix="/registry")
+    return tidy_openapi(app.openapi())
+
+
+@pytest.mark.parametrize("version", ["+1", " 1", "1 ", "1_0", "٣", "01", "1\n", "latest\n", "LATEST", "-0",
+                                     "2147483648", "9999999999"])
+def test_version_is_read_exactly_as_declared(client, version):
+    """What int() would take but the declared pattern forbids (sign, spaces, underscores, non-ASCII digits, a
+    final newline, past 2^31-1) is 42202, and the declared pattern forbids it too."""
+    pattern = _openapi()["paths"]["/registry/subjects/{subject}/versions/{version}"]["get"]["parameters"][1]
+    assert pattern["name"] == "version" and not re.fullmatch(pattern["schema"]["pattern"], version)
+    r = client.get(f"/registry/subjects/{DOSSIER}/versions/{quote(version)}")
+    assert (r.status_code, r.json()["error_code"]) == (422, 42202), r.text
+
+
+@pytest.mark.parametrize(("version", "status"), [("1", 200), ("latest", 200), ("-1", 200), ("4", 404),
+                                                 ("2147483647", 404)])
+def test_every_declared_version_is_read(client, version, status):
+    """Every version the pattern allows is read: a version the subject has (200) or does not have (40402)."""
+    pattern = _openapi()["paths"]["/registry/subjects/{subject}/versions/{version}"]["get"]["parameters"][1]
+    assert re.fullmatch(pattern["schema"]["pattern"], version)
+    r = client.get(f"/registry/subjects/{DOSSIER}/versions/{version}")
+    assert r.status_code == status, r.text
+    if status == 404:
+        assert r.json()["error_code"] == 40402
+
+
+@pytest.mark.parametrize(("extra", "status"), [
+    ({"metadata": 5}, 422), ({"ruleSet": "x"}, 422), ({"ruleSet": []}, 422), ({"schemaType": None}, 422),
+    ({"schemaType": "JSON"}, 422), ({"references": {}}, 422),
+    ({"metadata": None, "ruleSet": None, "references": None}, 200), ({"metadata": {"properties": {}}}, 200),
+    ({"schemaType": "AVRO", "unknownField": 1}, 200)])
+def test_posted_body_is_read_exactly_as_declared(client, extra, status):
+    """A body that breaks the declared schema (metadata / ruleSet not an object or null, schemaType other than
+    AVRO, references not an empty array or null) is 42201; every body the schema allows is read."""
+    r = client.post(f"/registry/subjects/{DOSSIER}", json={"schema": schema_text("DossierEvent.v1.avsc"), **extra})
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert r.json()["error_code"] == 42201
+
+
+def test_openapi_declares_only_what_each_route_answers():
+    """No phantom 400/408/413/422 on the GETs; the POSTs declare their body refusals; each 200 has its model."""
+    paths = _openapi()["paths"]
+
+    def declared(path: str, method: str = "get") -> set[str]:
+        return set(paths["/registry" + path][method]["responses"])
+
+    assert declared("/subjects") == declared("/config") == declared("/schemas/types") == {"200"}
+    assert declared("/subjects/{subject}/versions") == declared("/schemas/ids/{schema_id}") == {"200", "404"}
+    assert declared("/subjects/{subject}/versions/{version}") == {"200", "404", "422"}
+    assert declared("/subjects/{subject}/versions", "post") == {"200", "400", "408", "413", "422"}
+    assert declared("/subjects/{subject}", "post") == {"200", "400", "404", "408", "413", "422"}
+    ok = paths["/registry/subjects/{subject}/versions/{version}"]["get"]["responses"]["200"]["content"][CT]["schema"]
+    assert ok["$ref"] == "#/components/schemas/SchemaObject"
+    error = paths["/registry/subjects/{subject}/versions"]["get"]["responses"]["404"]["content"][CT]["schema"]
+    assert error["$ref"] == "#/components/schemas/RegistryError"

@@ -9,7 +9,9 @@ from hub.errors import Rejected
 from hub.normalize import Context, Envelope, normalize
 from hub.settings import Settings
 
-INGEST_MS = 1_764_600_000_000  # 2025-12-01T14:40:00Z
+# After every fixture's and reference dataset's own times (the latest: a targets report of 2026-01-27): the hub
+# refuses events from the future (HUB_MAX_FUTURE_SKEW).
+INGEST_MS = 1_769_904_000_000  # 2026-02-01T00:00:00Z
 SUBJECT = {"dossier": "feed.dossier.v1-value", "document": "feed.document.v1-value", "target": "feed.target.v1-value"}
 
 

@@ -34,7 +34,7 @@ from hub.pipeline.normalize import NormalizeProcessor
 from hub.settings import Settings
 from hub.stream.testing import FakeBatch, FakeMessage
 
-from .support import run
+from .support import INGEST_MS, run
 
 PROFILE = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW_PROFILE = settings(max_examples=25, deadline=None, database=None,
@@ -215,7 +215,8 @@ REJECTING = {
 def _leaks(secret: str, texts: list[str], baseline: list[str]) -> list[str]:
     """The texts holding ``secret``; an example whose secret the output holds anyway (the fixture's own
     3000000000 holds 000000000) tells nothing and is discarded."""
-    assume(not any(secret in t or secret in joined_digits(t) for t in baseline))
+    if baseline:  # a baseline is given only inside property tests (assume() outside one is deprecated)
+        assume(not any(secret in t or secret in joined_digits(t) for t in baseline))
     return [t for t in texts if secret in t or secret in joined_digits(t)]
 
 
@@ -274,7 +275,7 @@ def _through_the_processor(name: str, raw: bytes) -> tuple[FakeBatch, list[dict]
     hdrs = [(h.SOURCE, b"prop-system"), (h.FORMAT, case.format.encode()), (h.TRACE_ID, b"trace-prop")]
     if case.commune_hint:
         hdrs.append((h.COMMUNE, case.commune_hint.encode()))
-    batch = FakeBatch([FakeMessage(TOPIC_OF[case.kind], raw, b"k", hdrs, _offset=7, _timestamp_ms=1_764_600_000_000)])
+    batch = FakeBatch([FakeMessage(TOPIC_OF[case.kind], raw, b"k", hdrs, _offset=7, _timestamp_ms=INGEST_MS)])
     processor = NormalizeProcessor(SETTINGS, _Systems)  # a new one each time: rejection lines are rate-limited
     # The module's logger may be cached, filtered at INFO, by an earlier hub.log.configure(): a logger of every
     # level, through the configured processors (which capture_logs swaps for its capture), stands in for it.
