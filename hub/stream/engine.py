@@ -44,6 +44,7 @@ _BACKOFF_MAX_S = 30.0
 # Errors after which the producer's transactional state cannot be trusted: a new producer is made.
 _PRODUCER_STATE_ERRORS = frozenset({"_FENCED", "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE",
                                     "OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID", "_STATE", "_CONFLICT"})
+_FENCING_ERRORS = frozenset({"_FENCED", "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"})  # another producer won
 _RENEWALS_MAX = 5  # producer renewals within _RENEWAL_WINDOW_S before the engine stops loudly
 _RENEWAL_WINDOW_S = 600.0
 _FIRST_CHUNK = 500  # records in the first transaction; the chunk then adapts (see _step)
@@ -249,13 +250,16 @@ class Engine:
         fail-over or a transaction timeout, out-of-order sequence after a broker restart): the new
         one's init_transactions aborts whatever the old one left open, and the batch is retried from
         its first records. A worker that keeps being fenced (two live processes with the same
-        HUB_WORKER_ID) stops loudly instead of fencing the other one forever."""
+        HUB_WORKER_ID) stops loudly instead of fencing the other one forever. Only fencing counts
+        towards that: the out-of-order sequences that follow a record the broker refused (too large)
+        renew the producer as often as isolating that record takes (hub.stream.poison)."""
         now = time.monotonic()
-        self._renewals = [t for t in self._renewals if now - t < _RENEWAL_WINDOW_S]
-        if len(self._renewals) >= _RENEWALS_MAX:
-            self._log.error("batch_fatal", reason=err.name(), error=err.str()[:300], renewals=len(self._renewals))
-            raise KafkaException(err)
-        self._renewals.append(now)
+        if err.name() in _FENCING_ERRORS:
+            self._renewals = [t for t in self._renewals if now - t < _RENEWAL_WINDOW_S]
+            if len(self._renewals) >= _RENEWALS_MAX:
+                self._log.error("batch_fatal", reason=err.name(), error=err.str()[:300], renewals=len(self._renewals))
+                raise KafkaException(err)
+            self._renewals.append(now)
         self._log.warning("producer_renewed", reason=err.name(), error=err.str()[:300])
         old, self._producer = self._producer, None
         with contextlib.suppress(KafkaException, RuntimeError):
