@@ -25,7 +25,7 @@ def test_ids_come_from_the_lock_file(schemas):
     assert served == {(s, v["version"]): v["id"] for s, vs in lock.items() for v in vs}
     assert schemas.version(DOSSIER, 2).id == 2
     assert schemas.version(DOSSIER, 1).id == 1
-    assert schemas.latest("feed.kpi.commune.v1-value").id == 10
+    assert schemas.latest("feed.kpi.commune.v1-value").id == 19  # CommuneKpi v3 (as-of rows, the 766 score)
     assert schemas.latest("feed.directive.v1-value").id == 18  # DirectiveReach v3 (late_report)
     assert schemas.latest("feed.freshness.v1-value").id == 12
 

@@ -144,17 +144,17 @@ def test_house_rules(folder, capsys):
     (folder / "DocumentEvent.v1.avsc").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     (folder / "Stray.v1.avsc").write_text("{}", encoding="utf-8")
     _edit_lock(folder, lambda s: s["feed.kpi.commune.v1-value"].append(
-        {"version": 4, "id": 1, "file": "CommuneKpi.v3.avsc"}))
+        {"version": 5, "id": 1, "file": "CommuneKpi.v4.avsc"}))
     rc, lines = _run(folder, capsys)
     assert rc == 1
     text = "\n".join(lines)
     assert ("feed.document.v1-value: version 1: type com.example.DocumentEvent is not in namespace "
             "vn.gov.hub") in text
     assert "feed.document.v1-value: version 1: field 'subject' has no doc" in text
-    assert "feed.kpi.commune.v1-value: versions must be 1..3 without gaps or repeats, found [1, 2, 4]" in text
-    assert ("feed.kpi.commune.v1-value: version 4: schema id 1 is already used by "
+    assert "feed.kpi.commune.v1-value: versions must be 1..4 without gaps or repeats, found [1, 2, 3, 5]" in text
+    assert ("feed.kpi.commune.v1-value: version 5: schema id 1 is already used by "
             "feed.dossier.v1-value version 1") in text
-    assert "CommuneKpi.v3.avsc" in text and "cannot read schema file" in text
+    assert "CommuneKpi.v4.avsc" in text and "cannot read schema file" in text
     assert "Stray.v1.avsc: schema file is not listed in registry.json" in text
 
 

@@ -50,7 +50,7 @@ PAUSED = frozenset({5, 6, 8})  # supplement requested, financial obligation requ
 # A pause after which Decree 61/2018 (am. 107/2021) restarts the processing time: a new appointment issued
 # when it ends moves the due date even though the old one has passed. Stopped (8) is not one.
 RESTARTS = frozenset({5, 6})
-CAPS = {"tl": 32, "hd": 8, "lat": 32, "tr": 4, "du": 16}
+CAPS = {"tl": 32, "hd": 8, "lat": 32, "tr": 4, "du": 16, "fh": 12}
 
 # record field -> register name
 REGISTERS = (("received_at", "rcv"), ("due_at", "due"), ("finished_at", "fin"), ("returned_at", "ret"),
@@ -70,8 +70,10 @@ def merge(state: State | None, record: dict[str, Any]) -> State:
     t = record["event_time"]
     if state is None:
         state = {"c": record["commune_code"], "p": record.get("province_code"), "d": record["dossier_code"],
-                 "f": {}, "tl": [], "hd": [], "lat": [], "tr": [], "du": []}
+                 "f": {}, "fh": {}, "tl": [], "hd": [], "lat": [], "tr": [], "du": [], "m": t}
     regs = state["f"]
+    hist = history(state)
+    hist_out = hist
     for src, name in REGISTERS:
         value = record.get(src)
         if value is None:
@@ -81,8 +83,15 @@ def merge(state: State | None, record: dict[str, Any]) -> State:
             if regs is state["f"]:
                 regs = dict(regs)
             regs[name] = [value, t]
+        entries = _add_report(hist.get(name, []), t, value)
+        if entries is not hist.get(name):
+            if hist_out is hist:
+                hist_out = dict(hist)
+            hist_out[name] = entries
     out = dict(state)
     out["f"] = regs
+    out["fh"] = hist_out
+    out["m"] = max(t, latest(state))
     status = STATUS_CODE.get(record.get("status") or "")
     if status is not None:
         out["tl"] = _add(state["tl"], [t, status], CAPS["tl"])
@@ -97,6 +106,89 @@ def merge(state: State | None, record: dict[str, Any]) -> State:
         if du is not state.get("du"):
             out["du"] = du
     return out
+
+
+def _add_report(entries: list[list], t: int, value: Any) -> list[list]:
+    """A register's reports ``[[event_time, value], ...]`` ordered like the register (time, then the
+    value's text): the set of reports, its newest ``CAPS["fh"]`` kept."""
+    entry = [t, value]
+    if entry in entries:
+        return entries
+    out = list(entries)
+    out.append(entry)
+    out.sort(key=_report_order)
+    return out[-CAPS["fh"]:]
+
+
+def _report_order(entry: list) -> tuple[int, str]:
+    return entry[0], str(entry[1])
+
+
+def history(state: State) -> dict[str, list[list]]:
+    """The reports of every register. A state stored before reports were kept has only each register's
+    winner: that one report, at its time."""
+    fh = state.get("fh")
+    if fh is None:
+        return {name: [[reg[1], reg[0]]] for name, reg in state["f"].items()}
+    return fh
+
+
+def latest(state: State) -> int:
+    """The newest event time the state holds (``m``; computed for a state stored before it was kept)."""
+    m = state.get("m")
+    return _newest(state) if m is None else m
+
+
+def _newest(state: State) -> int:
+    times = [entries[-1][0] for name in ("tl", "hd", "lat", "tr") if (entries := state[name])]
+    times += [t for _, t in state["f"].values()]
+    times += [t for t, _ in state.get("du") or ()]
+    return max(times, default=0)
+
+
+def as_of(state: State, instant: int) -> State:
+    """The dossier as the events with event time before ``instant`` describe it — every register,
+    timeline, appointment, handler, trace and latency (hub issue 22: a period's row reads only the
+    events before its end, so an event dated after it cannot rewrite a closed period). The state
+    itself when it holds nothing as new as ``instant``."""
+    if latest(state) < instant:
+        return state
+    regs = {}
+    for name, entries in history(state).items():
+        found = None
+        for entry in entries:
+            if entry[0] >= instant:
+                break
+            found = entry
+        if found is not None:
+            regs[name] = [found[1], found[0]]
+    out = {"c": state["c"], "p": state.get("p"), "d": state["d"], "f": regs}
+    for name in ("tl", "hd", "lat", "tr"):
+        out[name] = [e for e in state[name] if e[0] < instant]
+    out["du"] = [e for e in appointments(state) if e[0] < instant]
+    out["fh"] = {}  # a view is read, never merged into
+    out["m"] = _newest(out)
+    return out
+
+
+def arrived_at(state: State, event_time: int) -> int | None:
+    """When the first copy of the event at ``event_time`` reached the hub (its ingest time), if known."""
+    for t, latency in state["lat"]:
+        if t == event_time:
+            return t + latency
+    return None
+
+
+def finishing_event(state: State) -> int | None:
+    """Event time of the event that reported the finished status the dossier is in (the first of the
+    trailing run of 7/9/10 in the timeline); None when not finished."""
+    tl = state["tl"]
+    if not tl or tl[-1][1] not in FINISHED:
+        return None
+    i = len(tl) - 1
+    while i > 0 and tl[i - 1][1] in FINISHED:
+        i -= 1
+    return tl[i][0]
 
 
 def _add(entries: list[list], entry: list, cap: int) -> list[list]:
@@ -214,10 +306,7 @@ def finished_ms(state: State) -> int | None:
         return fin
     if tl[-1][1] == 10 and (ret := value(state, "ret")) is not None:
         return ret
-    i = len(tl) - 1
-    while i > 0 and tl[i - 1][1] in FINISHED:
-        i -= 1
-    return tl[i][0]
+    return finishing_event(state)
 
 
 def status_at(state: State, instant: int) -> int | None:

@@ -44,16 +44,21 @@ from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from hub.analytics import bounds
+from hub.analytics import bounds, score766
 from hub.analytics import periods as pr
 from hub.analytics.dossier import (
     PAUSED,
     State,
     accepted,
     appointments,
+    arrived_at,
+    as_of,
     due_in_force,
     finished_ms,
+    finishing_event,
     handler_at,
+    history,
+    latest,
     pause_start,
     received_ms,
     status_at,
@@ -68,15 +73,16 @@ _first = itemgetter(0)
 class _Acc:
     """Counters of one (commune, period) while dossiers are classified."""
 
-    __slots__ = ("commune", "period", "instant", "n", "latencies", "handlers", "traces")
+    __slots__ = ("commune", "period", "instant", "closed", "n", "latencies", "handlers", "traces")
 
     def __init__(self, commune: str, period: Period, now_ms: int):
         self.commune, self.period = commune, period
         self.instant = min(period.end, now_ms)  # "the end of P, or now for the current period"
+        self.closed = period.end <= now_ms
         self.n = dict.fromkeys(("in_scope", "finished", "finished_on_time", "finished_late", "open",
                                 "in_progress_in_time", "overdue_open", "received", "received_online",
                                 "fully_online", "fee_bearing", "paid_online", "digitized",
-                                "rescheduled_after_due"), 0)
+                                "rescheduled_after_due", "finished_reported_late"), 0)
         self.latencies: list[int] = []
         self.handlers: dict[str, int] = {}
         self.traces: list[list] = []
@@ -155,11 +161,13 @@ def finished_on_time(fin: int, due: int | None) -> bool:
 
 
 def compute(dossiers: Iterable[State], commune_code: str, period: Period, now_ms: int) -> dict[str, Any]:
-    """The indicators of one commune for one period, evaluated at ``now_ms`` (the reference)."""
+    """The indicators of one commune for one period, evaluated at ``now_ms`` (the reference): each dossier
+    read as of the period's evaluation instant (:func:`hub.analytics.dossier.as_of`)."""
     acc = _Acc(commune_code, period, now_ms)
-    for s in dossiers:
-        if s["c"] != commune_code:
+    for whole in dossiers:
+        if whole["c"] != commune_code:
             continue
+        s = as_of(whole, acc.instant)
         acc.latencies += [lat for t, lat in s["lat"] if period.start <= t < period.end]
         if not accepted(s):
             continue
@@ -183,6 +191,7 @@ def compute(dossiers: Iterable[State], commune_code: str, period: Period, now_ms
         if fin is not None and fin < period.end:
             n["finished"] += 1
             n["finished_on_time" if finished_on_time(fin, due) else "finished_late"] += 1
+            n["finished_reported_late"] += acc.closed and _reported_late(s, acc.instant)
             continue
         n["open"] += 1
         n["in_progress_in_time" if in_progress_in_time(s, acc.instant) else "overdue_open"] += 1
@@ -190,6 +199,13 @@ def compute(dossiers: Iterable[State], commune_code: str, period: Period, now_ms
         if handler is not None:
             acc.handlers[handler] = acc.handlers.get(handler, 0) + 1
     return acc.row(now_ms)
+
+
+def _reported_late(s: State, instant: int) -> bool:
+    """Whether the event that finished the dossier (as of ``instant``) first reached the hub at or after it."""
+    t = finishing_event(s)
+    arrived = None if t is None else arrived_at(s, t)
+    return arrived is not None and arrived >= instant
 
 
 def compute_many(dossiers: Iterable[State], keys: Sequence[str], now_ms: int) -> dict[str, dict[str, Any]]:
@@ -209,71 +225,104 @@ def compute_many(dossiers: Iterable[State], keys: Sequence[str], now_ms: int) ->
     return {k: acc.row(now_ms) for k, acc in accs.items()}
 
 
-def _classify(s: State, targets: list[_Acc]) -> None:
-    """One dossier into every requested period of its commune; per-dossier values computed once.
+class _Facts:
+    """What the rows read from one dossier as of one instant, computed once for every period that shares it."""
+
+    __slots__ = ("s", "ok", "rcv", "fin", "due", "first_ignored", "flags", "fin_on_time", "tr", "tr_times",
+                 "timeline", "open_at", "late_report")
+
+    def __init__(self, s: State) -> None:
+        self.s = s
+        self.ok = accepted(s)
+        self.rcv = received_ms(s) if self.ok else None
+        if self.rcv is None:
+            return
+        self.fin = finished_ms(s)
+        self.due, ignored = due_in_force(s)
+        self.first_ignored = ignored[0] if ignored else None
+        self.flags: tuple[bool, ...] | None = None
+        self.fin_on_time = self.fin is not None and finished_on_time(self.fin, self.due)
+        self.tr = s["tr"]
+        self.tr_times = [t for t, _ in self.tr]
+        self.timeline: tuple | None = None  # (times, statuses, pause-run starts), built when an open period needs it
+        self.open_at: dict[int, tuple[bool, str | None]] = {}  # current periods share "now": classify once
+        self.late_report: dict[int, bool] = {}
+
+    def received_flags(self) -> tuple[bool, ...]:
+        if self.flags is None:
+            s = self.s
+            self.flags = (value(s, "ch") == "ONLINE", value(s, "lvl") == 4, value(s, "fee") is True,
+                          value(s, "paid") is True, value(s, "dig") is True)
+        return self.flags
+
+
+def _classify(whole: State, targets: list[_Acc]) -> None:
+    """One dossier into every requested period of its commune; per-dossier values computed once per
+    evaluation instant the dossier has events at or after (else once for all).
 
     Timeline lookups (status, pause start, handler as of an instant) are bisections over arrays built
-    once per dossier, and only a dossier's newest traces before an instant can reach a row, so
+    once per view, and only a dossier's newest traces before an instant can reach a row, so
     each (dossier, period) pair costs a few comparisons — the same numbers as :func:`compute`.
     """
-    lat = s["lat"]
+    lat = whole["lat"]
     if lat:
         lat_times = [t for t, _ in lat]  # sorted by event time
         for acc in targets:
             p = acc.period
             lo = bisect_left(lat_times, p.start)
             if lo < len(lat_times) and lat_times[lo] < p.end:
-                acc.latencies.extend(ms for _, ms in lat[lo:bisect_left(lat_times, p.end, lo)])
-    tl = s["tl"]
-    if not accepted(s):
-        return
-    rcv = received_ms(s)
-    if rcv is None:
-        return
-    fin = finished_ms(s)
-    due, ignored = due_in_force(s)
-    first_ignored = ignored[0] if ignored else None
-    flags = None
-    fin_on_time = fin is not None and finished_on_time(fin, due)
-    tr = s["tr"]
-    tr_times = [t for t, _ in tr]
-    timeline = None  # (times, statuses, pause-run starts), built when an open period needs it
-    open_at: dict[int, tuple[bool, str | None]] = {}  # current periods share "now": classify once
+                hi = bisect_left(lat_times, min(p.end, acc.instant), lo)
+                acc.latencies.extend(ms for _, ms in lat[lo:hi])
+    newest = latest(whole)
+    views: dict[int | None, _Facts] = {}
     for acc in targets:
-        p = acc.period
-        received_in_p = p.start <= rcv < p.end
-        if received_in_p:
-            if flags is None:
-                flags = (value(s, "ch") == "ONLINE", value(s, "lvl") == 4, value(s, "fee") is True,
-                         value(s, "paid") is True, value(s, "dig") is True)
-            acc.received(*flags)
-        in_scope = not (rcv >= p.end or (fin is not None and fin < p.start))
-        if in_scope or received_in_p:
-            k = bisect_left(tr_times, acc.instant)
-            if k:
-                acc.traces.extend(tr[max(0, k - TRACE_IDS):k])
-                if len(acc.traces) > 4 * TRACE_IDS:
-                    acc.traces = sorted(acc.traces)[-TRACE_IDS:]
-        if not in_scope:
+        at = None if newest < acc.instant else acc.instant  # None: the whole state is the view
+        f = views.get(at)
+        if f is None:
+            f = views[at] = _Facts(whole if at is None else as_of(whole, at))
+        if f.rcv is None:
             continue
-        n = acc.n
-        n["in_scope"] += 1
-        if first_ignored is not None and first_ignored < acc.instant:
-            n["rescheduled_after_due"] += 1
-        if fin is not None and fin < p.end:
-            n["finished"] += 1
-            n["finished_on_time" if fin_on_time else "finished_late"] += 1
-            continue
-        n["open"] += 1
-        instant = acc.instant
-        verdict = open_at.get(instant)
-        if verdict is None:
-            if timeline is None:
-                timeline = _timeline(tl)
-            verdict = open_at[instant] = (_in_time(timeline, due, instant), handler_at(s, instant))
-        n["in_progress_in_time" if verdict[0] else "overdue_open"] += 1
-        if verdict[1] is not None:
-            acc.handlers[verdict[1]] = acc.handlers.get(verdict[1], 0) + 1
+        _count(f, acc)
+
+
+def _count(f: _Facts, acc: _Acc) -> None:
+    p = acc.period
+    rcv, fin = f.rcv, f.fin
+    received_in_p = p.start <= rcv < p.end
+    if received_in_p:
+        acc.received(*f.received_flags())
+    in_scope = not (rcv >= p.end or (fin is not None and fin < p.start))
+    if in_scope or received_in_p:
+        k = bisect_left(f.tr_times, acc.instant)
+        if k:
+            acc.traces.extend(f.tr[max(0, k - TRACE_IDS):k])
+            if len(acc.traces) > 4 * TRACE_IDS:
+                acc.traces = sorted(acc.traces)[-TRACE_IDS:]
+    if not in_scope:
+        return
+    n = acc.n
+    n["in_scope"] += 1
+    if f.first_ignored is not None and f.first_ignored < acc.instant:
+        n["rescheduled_after_due"] += 1
+    instant = acc.instant
+    if fin is not None and fin < p.end:
+        n["finished"] += 1
+        n["finished_on_time" if f.fin_on_time else "finished_late"] += 1
+        if acc.closed:
+            late = f.late_report.get(instant)
+            if late is None:
+                late = f.late_report[instant] = _reported_late(f.s, instant)
+            n["finished_reported_late"] += late
+        return
+    n["open"] += 1
+    verdict = f.open_at.get(instant)
+    if verdict is None:
+        if f.timeline is None:
+            f.timeline = _timeline(f.s["tl"])
+        verdict = f.open_at[instant] = (_in_time(f.timeline, f.due, instant), handler_at(f.s, instant))
+    n["in_progress_in_time" if verdict[0] else "overdue_open"] += 1
+    if verdict[1] is not None:
+        acc.handlers[verdict[1]] = acc.handlers.get(verdict[1], 0) + 1
 
 
 def _timeline(tl: list[list]) -> tuple[list[int], list[int], list[int | None]]:
@@ -300,7 +349,8 @@ def _in_time(timeline: tuple[list[int], list[int], list[int | None]], due: int |
 
 
 def to_avro(row: dict[str, Any], province_code: str) -> dict[str, Any]:
-    """A CommuneKpi v2 record (feed.kpi.commune.v1) from a row of :func:`compute`."""
+    """A CommuneKpi v3 record (feed.kpi.commune.v1) from a row of :func:`compute` (``revision`` and
+    ``revised_at``, when the row has them, are the KPI processor's: see hub.pipeline.kpi)."""
     return {
         "commune_code": row["commune_code"], "province_code": province_code,
         "period": row["period"].upper(), "period_start": row["period_start"], "period_end": row["period_end"],
@@ -322,85 +372,42 @@ def to_avro(row: dict[str, Any], province_code: str) -> dict[str, Any]:
         "dossiers_on_time": row["on_time"], "dossiers_late": row["late"],
         "sync_latency_p90_ms": row["sync_latency_p90_ms"], "open_dossiers_with_handler": row["open_with_handler"],
         "open_dossiers_per_handler_max": row["open_per_handler_max"], "trace_ids": row["trace_ids"],
+        # v3
+        "finished_reported_late": row["finished_reported_late"], "rescheduled_after_due": row["rescheduled_after_due"],
+        "revision": row.get("revision", 0), "revised_at": row.get("revised_at"),
+        **score766.feed_fields(row),
     }
 
 
 def affected_periods(old: State | None, new: State, now_ms: int) -> list[str]:
     """Period keys of the dossier's commune whose rows may differ after ``old`` became ``new``.
 
-    Every part of a row that depends on a dossier is read "as of" the period's evaluation
-    instant (its end, or now): so a change first visible at instant ``h`` (the earliest changed
-    timeline/handler/trace entry, or the earlier of an old and new received, finished or due
-    time) only touches the periods that end after ``h`` and in which the dossier is in scope;
-    plus the periods containing a changed received time (received counts) and a changed latency
-    entry. Periods starting after ``now_ms`` are never listed. Sorted keys, no duplicates.
+    A row reads the dossier as of the period's evaluation instant (its end, or now): an entry first
+    visible at event time ``h`` (:func:`changed_since`) changes no row evaluated at or before ``h``.
+    So the periods that end after ``h`` and have started by ``now_ms``. Sorted keys, no duplicates.
     """
+    h = changed_since(old, new)
+    if h is None:
+        return []
     commune = new["c"]
-    instants: set[int] = set()
-    old = old or {"f": {}, "tl": [], "hd": [], "lat": [], "tr": []}
-    for t, _ in _changed(old["lat"], new["lat"]):
-        instants.add(t)
-    h = _horizon(old, new)
-    rcvs = [r for r in (received_ms(old), received_ms(new)) if r is not None]
-    if _receipt(old) != _receipt(new):
-        instants.update(rcvs)
-    out: set[Period] = set()
-    for t in instants:
-        out.update(pr.touching(t))
-    if h is not None:  # the periods a dossier was received in name its traces too
-        out.update(p for r in rcvs for p in pr.touching(r) if p.end > h)
-    if h is not None:
-        for s in (old, new):
-            rcv, fin = received_ms(s), finished_ms(s)
-            if rcv is None or not accepted(s):
-                continue
-            lo = max(h, rcv)
-            hi = now_ms if fin is None else min(max(fin, lo), now_ms)
-            for kind in pr.KINDS:
-                out.update(p for p in pr.spanning(kind, lo, hi) if fin is None or p.start <= fin)
-    return sorted(p.key(commune) for p in out if p.start <= now_ms)
+    out = {p for kind in pr.KINDS for p in pr.spanning(kind, h, max(h, now_ms)) if p.end > h and p.start <= now_ms}
+    return sorted(p.key(commune) for p in out)
 
 
 def changed_since(old: State | None, new: State) -> int | None:
-    """The earliest instant from which rows of the dossier's commune may differ after ``old`` became
-    ``new`` (None: no row changes). Every key :func:`affected_periods` lists belongs to a period that
-    ends after this instant, so "every period overlapping [changed_since, now]" is a superset that
-    one number per commune can carry (the KPI processor's pending marks)."""
+    """The earliest event time of what ``old`` and ``new`` hold differently — a report, status, handler,
+    trace, appointment or latency (None: nothing). Every view :func:`hub.analytics.dossier.as_of` gives at
+    an instant up to it is the same for both, so only rows evaluated after it can change: "every period
+    overlapping [changed_since, now]" is what the KPI processor's one mark per commune recomputes."""
     old = old or {"f": {}, "tl": [], "hd": [], "lat": [], "tr": []}
-    found = [t for t, _ in _changed(old["lat"], new["lat"])]
-    if _receipt(old) != _receipt(new):
-        found += [r for r in (received_ms(old), received_ms(new)) if r is not None]
-    h = _horizon(old, new)
-    if h is not None:
-        found.append(h)
+    found = [e[0] for name in ("tl", "hd", "tr", "lat") for e in _changed(old[name], new[name])]
+    found += [e[0] for e in _changed(appointments(old), appointments(new))]
+    ho, hn = history(old), history(new)
+    for name in ho.keys() | hn.keys():
+        found += [e[0] for e in _changed(ho.get(name, []), hn.get(name, []))]
     return min(found) if found else None
 
 
 def _changed(a: list[list], b: list[list]) -> list[list]:
     """Entries in exactly one of two timelines."""
     return [e for e in a if e not in b] + [e for e in b if e not in a]
-
-
-def _receipt(s: State) -> tuple:
-    """What the received counts read from a dossier."""
-    return (received_ms(s), accepted(s), value(s, "ch"), value(s, "lvl"), value(s, "fee"),
-            value(s, "paid"), value(s, "dig"))
-
-
-def _horizon(old: State, new: State) -> int | None:
-    """The earliest instant from which the dossier reads differently, None when nothing in scope changed."""
-    found = [t for name in ("tl", "hd", "tr") for t, _ in _changed(old[name], new[name])]
-    found += [t for t, _ in _changed(appointments(old), appointments(new))]
-    # the due date in force, and the first appointment it ignored (rescheduled_after_due counts it from then)
-    reads = (received_ms(old), received_ms(new)), (finished_ms(old), finished_ms(new))
-    for a, b in (*reads, *zip(_due(old), _due(new), strict=True)):
-        if a != b:
-            found += [x for x in (a, b) if x is not None]
-    if accepted(old) != accepted(new):
-        found += [r for r in (received_ms(old), received_ms(new)) if r is not None]
-    return min(found) if found else None
-
-
-def _due(s: State) -> tuple[int | None, int | None]:
-    due, ignored = due_in_force(s)
-    return due, ignored[0] if ignored else None

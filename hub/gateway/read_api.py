@@ -15,18 +15,29 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, WithJsonSchema
 
-from hub import reference, topics
+from hub import reference
 from hub.analytics import periods as pr
+from hub.analytics import score766
 from hub.errors import Rejected, TransientError
 from hub.gateway.auth import current_reader
 from hub.gateway.ingest import ErrorBody
 from hub.gateway.read_model import FeedSnapshot
 from hub.gateway.read_queries import acceptance_met, province_ranking
+from hub.gateway.read_shapes import (  # noqa: F401 - PRIORITIES, STEERING_TYPES, DOCUMENT_STATUSES: re-exported
+    DOCUMENT_STATUSES,
+    PRIORITIES,
+    RANKINGS,
+    STEERING_TYPES,
+    Directive,
+    DirectiveList,
+    Freshness,
+    KpiRow,
+    ProvinceKpi,
+)
 
 # Every route answers these; 400 and 404 only the routes that can answer them (BAD_PARAMETER, NOT_FOUND):
 # the document declares each error as the gateway answers it, and no other.
@@ -55,21 +66,6 @@ _AT_RE = re.compile(AT_PATTERN)
 _LIMIT_RE = re.compile(r"0*([0-9]{1,4})")  # ASCII only: str.isdigit() and int() also take "٣" and "²"
 
 
-def enum_of(values: Any) -> Any:
-    """A string field declared as one of ``values`` (the API's value, e.g. the Avro symbol the feed holds)."""
-    return Annotated[str, WithJsonSchema({"type": "string", "enum": list(values)})]
-
-
-Instant = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]  # ISO 8601 UTC, milliseconds
-Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]  # YYYY-MM-DD
-PeriodKind, Kind = enum_of(pr.KINDS), enum_of(topics.KINDS)
-# The Avro enums of DirectiveReach (schemas/DirectiveReach.v3.avsc): the feed's symbols, passed through.
-PRIORITIES = ("NORMAL", "URGENT", "VERY_URGENT", "EXPRESS", "EXPRESS_FIXED_TIME")
-STEERING_TYPES = ("NONE", "DIRECTIVE", "DIRECTIVE_REPORT")
-DOCUMENT_STATUSES = ("ARRIVED", "REJECTED", "ACCEPTED", "ASSIGNED", "PROCESSING", "COMPLETED", "TAKE_BACK_REQUESTED",
-                     "TAKE_BACK_AGREED", "TAKE_BACK_REFUSED")
-Priority, SteeringType, DocumentStatus = enum_of(PRIORITIES), enum_of(STEERING_TYPES), enum_of(DOCUMENT_STATUSES)
-
 # API name -> CommuneKpi v2 field. The API's names are those of hub.analytics.kpi rows (docs/kpi.md).
 KPI_FIELDS = {
     "in_scope": "dossiers_in_scope", "finished": "dossiers_finished", "finished_on_time": "dossiers_finished_on_time",
@@ -85,148 +81,13 @@ KPI_FIELDS = {
     "sync_latency_p95_ms": "sync_latency_p95_ms", "distinct_handlers": "distinct_handlers",
     "open_with_handler": "open_dossiers_with_handler", "open_per_handler_mean": "open_dossiers_per_handler",
     "open_per_handler_max": "open_dossiers_per_handler_max",
+    # v3
+    "finished_reported_late": "finished_reported_late", "rescheduled_after_due": "rescheduled_after_due",
+    "revision": "revision", "score_766": "score_766", "score_766_measured_max": "score_766_measured_max",
 }
-# Null (not 0) when the row is missing: rates, percentiles and means have no value without dossiers.
-_NULLABLE = frozenset(k for k in KPI_FIELDS if k.endswith(("_rate", "timeliness", "_mean", "_ms")))
-_INSTANTS = ("period_start", "period_end", "evaluated_at", "computed_at")
-
-
-# --- response models ----------------------------------------------------------------------------
-class KpiRow(BaseModel):
-    """Decision 766 indicators of one commune for one period (docs/kpi.md says every rule)."""
-
-    commune_code: str
-    commune_name: str
-    province_code: str
-    period: PeriodKind = Field(description="day, month or quarter")
-    at: str = Field(description="YYYY-MM-DD, YYYY-MM or YYYY-Qn (Vietnam calendar)")
-    period_key: str
-    data: bool = Field(description="false: the hub has no row for this commune and period (zero counts, null rates)")
-    final: bool = Field(description="the period has ended")
-    period_start: Instant
-    period_end: Instant
-    evaluated_at: Instant | None = Field(description="when open dossiers were judged: the period's end, or "
-                                                     "computed_at")
-    computed_at: Instant | None
-    in_scope: int
-    finished: int
-    finished_on_time: int
-    finished_late: int
-    open: int
-    in_progress_in_time: int
-    overdue_open: int
-    on_time: int = Field(description="finished on time + in progress in time")
-    late: int = Field(description="finished late + overdue open")
-    timeliness: float | None = Field(description="on_time / in_scope")
-    received: int
-    received_online: int
-    online_rate: float | None
-    fully_online: int
-    fully_online_rate: float | None
-    fee_bearing: int
-    paid_online: int
-    online_payment_rate: float | None
-    digitized: int
-    digitization_rate: float | None
-    sync_latency_count: int
-    sync_latency_p50_ms: int | None
-    sync_latency_p90_ms: int | None
-    sync_latency_p95_ms: int | None
-    distinct_handlers: int
-    open_with_handler: int
-    open_per_handler_mean: float | None
-    open_per_handler_max: int
-    trace_ids: list[str]
-
-
-class ProvinceKpi(BaseModel):
-    province_code: str
-    province_name: str
-    period: PeriodKind
-    at: str
-    communes_with_data: int
-    communes: list[KpiRow] = Field(description="every commune of the province, highest timeliness first; "
-                                               "communes without a rate (no data, nothing in scope) last")
-
-
-class Recipient(BaseModel):
-    """The directive at one recipient commune: times, latencies from promulgation, SLA deadlines and flags."""
-
-    commune_code: str
-    commune_name: str
-    sent_at: Instant | None
-    arrived_at: Instant | None
-    rejected_at: Instant | None
-    accepted_at: Instant | None
-    assigned_at: Instant | None
-    completed_at: Instant | None
-    replied_at: Instant | None
-    reply_document_id: str | None
-    arrival_latency_ms: int | None
-    acceptance_latency_ms: int | None
-    assignment_latency_ms: int | None
-    completion_latency_ms: int | None
-    reply_latency_ms: int | None
-    arrival_deadline: Instant | None
-    acceptance_deadline: Instant | None
-    completion_deadline: Instant | None
-    acceptance_met: bool = Field(description="the commune answered: accepted, assigned, processing, completed or "
-                                             "rejected (what meets the acceptance SLA)")
-    arrival_overdue: bool
-    acceptance_overdue: bool
-    completion_overdue: bool
-    overdue: bool
-    last_status: DocumentStatus | None = Field(description="the commune's latest status report")
-    last_status_at: Instant | None
-    revoked_at: Instant | None
-    trace_id: str | None
-    computed_at: Instant
-
-
-class Directive(BaseModel):
-    document_id: str
-    code_notation: str | None
-    issuer_organ_id: str | None
-    steering_type: SteeringType | None
-    priority: Priority | None
-    promulgated_at: Instant | None
-    due_at: Instant | None
-    arrival_sla: str | None
-    acceptance_sla: str | None
-    overdue: bool
-    overdue_communes: list[str]
-    not_accepted_communes: list[str]
-    recipients: list[Recipient]
-
-
-class DirectiveList(BaseModel):
-    count: int = Field(description="directives matching, before the limit")
-    directives: list[Directive]
-
-
-class SystemFreshness(BaseModel):
-    source_system: str
-    kind: Kind
-    last_event_time: Instant
-    last_ingest_time: Instant
-    silent_after_ms: int
-    silent: bool
-
-
-class CommuneFreshness(BaseModel):
-    commune_code: str
-    commune_name: str
-    last_event_time: Instant | None
-    last_ingest_time: Instant | None
-    silent: bool = Field(description="every system of the commune is silent")
-    computed_at: Instant
-    systems: list[SystemFreshness]
-
-
-class Freshness(BaseModel):
-    communes: list[CommuneFreshness]
-    silent_systems: int
-    unseen_communes: list[str] = Field(description="communes of the province no system has sent anything for")
+# Null (not 0) when the row is missing: rates, percentiles, means and the score have no value without dossiers.
+_NULLABLE = frozenset(k for k in KPI_FIELDS if k.endswith(("_rate", "timeliness", "_mean", "_ms", "_766")))
+_INSTANTS = ("period_start", "period_end", "evaluated_at", "computed_at", "revised_at")
 
 
 # --- conversions ---------------------------------------------------------------------------------
@@ -242,18 +103,21 @@ def _name(code: str) -> str:
     return unit.name if unit else code
 
 
-def kpi_json(commune: reference.Commune, period: pr.Period, row: dict[str, Any] | None, now_ms: int) -> dict:
+def kpi_json(commune: reference.Commune, period: pr.Period, row: dict[str, Any] | None, now_ms: int,
+             data_as_of: int) -> dict:
     """A :class:`KpiRow` from the feed's row (or the empty answer when there is none)."""
     out: dict[str, Any] = {"commune_code": commune.code, "commune_name": commune.name,
                            "province_code": commune.province_code, "period": period.kind, "at": period.at,
-                           "period_key": period.key(commune.code), "data": row is not None}
+                           "period_key": period.key(commune.code), "data": row is not None,
+                           "data_as_of": iso(data_as_of)}
     if row is None:
         out.update({k: None if k in _NULLABLE else 0 for k in KPI_FIELDS}, final=period.end <= now_ms,
                    period_start=iso(period.start), period_end=iso(period.end), evaluated_at=None,
-                   computed_at=None, trace_ids=[])
+                   computed_at=None, revised_at=None, trace_ids=[], score_766_groups=[])
         return out
-    out.update({k: row.get(v) for k, v in KPI_FIELDS.items()}, final=row["final"],
-               trace_ids=list(row.get("trace_ids") or ()), **{k: iso(row.get(k)) for k in _INSTANTS})
+    out.update({k: row.get(v, None if k in _NULLABLE else 0) for k, v in KPI_FIELDS.items()}, final=row["final"],
+               trace_ids=list(row.get("trace_ids") or ()), score_766_groups=list(row.get("score_766_groups") or ()),
+               **{k: iso(row.get(k)) for k in _INSTANTS})
     return out
 
 
@@ -359,6 +223,8 @@ _AT_Q = Query(None, description="YYYY-MM-DD (day), YYYY-MM (month) or YYYY-Qn (q
               json_schema_extra={"pattern": AT_PATTERN})
 _OVERDUE_Q = Query(None, description="true: only directives with an overdue recipient",
                    json_schema_extra={"type": "boolean"})
+_ORDER_Q = Query(None, description="timeliness (default) or score_766: what the communes are ranked by",
+                 json_schema_extra={"enum": list(RANKINGS)})
 _LIMIT_Q = Query(None, description="at most this many directives; default 100",
                  json_schema_extra={"type": "integer", "minimum": 1, "maximum": 1000})
 
@@ -370,21 +236,30 @@ _LIMIT_Q = Query(None, description="at most this many directives; default 100",
 async def commune_kpi(request: Request, code: str, period: str | None = _PERIOD_Q, at: str | None = _AT_Q) -> dict:
     p = period_of(request, period, at)
     unit = province_commune(request, code)
-    row = snapshot(request).kpi_row(p.kind, p.at, unit.code)
-    return kpi_json(unit, p, row, request.app.state.now())
+    snap = snapshot(request)
+    return kpi_json(unit, p, snap.kpi_row(p.kind, p.at, unit.code), request.app.state.now(), snap.built_ms)
 
 
 @router.get("/v1/kpi/province", operation_id="province_kpi",
             response_model=ProvinceKpi, responses=BAD_PARAMETER,
-            summary="KPIs of every commune of the province, ranked by timeliness")
-async def province_kpi(request: Request, period: str | None = _PERIOD_Q, at: str | None = _AT_Q) -> dict:
+            summary="KPIs of every commune of the province, ranked by timeliness or by the Decision 766 score")
+async def province_kpi(request: Request, period: str | None = _PERIOD_Q, at: str | None = _AT_Q,
+                       order: str | None = _ORDER_Q) -> dict:
     p = period_of(request, period, at)
+    by = "timeliness" if order is None else order
+    if by not in RANKINGS:
+        raise Rejected("bad_parameter", f"order must be one of {', '.join(RANKINGS)}", stage="parse", field="order")
     province = request.app.state.settings.province
     now = request.app.state.now()
-    ranked = province_ranking(snapshot(request), province, p.kind, p.at)
+    snap = snapshot(request)
+    ranked = province_ranking(snap, province, p.kind, p.at, by=by)
+    rows = [kpi_json(c, p, row, now, snap.built_ms) for c, row in ranked]
+    total = score766.score(score766.province_counts([r for r in rows if r["data"]]))
     return {"province_code": province, "province_name": reference.provinces().get(province, province),
             "period": p.kind, "at": p.at, "communes_with_data": sum(1 for _c, row in ranked if row is not None),
-            "communes": [kpi_json(c, p, row, now) for c, row in ranked]}
+            "score_766": total["score_766"], "score_766_measured_max": total["score_766_measured_max"],
+            "score_766_groups": total["score_766_groups"], "order": by, "data_as_of": iso(snap.built_ms),
+            "communes": rows}
 
 
 @router.get("/v1/directives", operation_id="list_directives",

@@ -12,16 +12,18 @@ from hub.analytics import targets as tg
 from hub.gateway.read_model import FeedSnapshot
 
 
-def province_ranking(snap: FeedSnapshot, province: str, kind: str, at: str
+def province_ranking(snap: FeedSnapshot, province: str, kind: str, at: str, *, by: str = "timeliness"
                      ) -> list[tuple[reference.Commune, dict[str, Any] | None]]:
-    """Every commune of the province with its row for the period (None: no row), ranked by timeliness:
-    highest first, then more dossiers in scope, then by code; communes without a rate last."""
+    """Every commune of the province with its row for the period (None: no row), ranked by timeliness (or
+    ``by="score_766"``, the Decision 766 score): highest first, then more dossiers in scope, then by code;
+    communes without a value last."""
     rows = snap.kpi_period(kind, at)
+    field = "timeliness_rate" if by == "timeliness" else by
 
     def order(c: reference.Commune) -> tuple:
         row = rows.get(c.code)
-        rate = None if row is None else row.get("timeliness_rate")
-        return (rate is None, -(rate or 0.0), -((row or {}).get("dossiers_in_scope") or 0), c.code)
+        value = None if row is None else row.get(field)
+        return (value is None, -(value or 0.0), -((row or {}).get("dossiers_in_scope") or 0), c.code)
 
     return [(c, rows.get(c.code)) for c in sorted(reference.province_communes(province), key=order)]
 

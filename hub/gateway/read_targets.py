@@ -24,14 +24,12 @@ from hub.gateway.read_api import (
     BAD_PARAMETER,
     NOT_FOUND,
     ROUTER_ERRORS,
-    Day,
-    Instant,
-    enum_of,
     iso,
     province_commune,
     snapshot,
 )
 from hub.gateway.read_queries import targets_today
+from hub.gateway.read_shapes import Day, Instant, enum_of
 
 router = APIRouter(tags=["read"], dependencies=[Depends(current_reader)], responses=ROUTER_ERRORS)
 Status = enum_of(tg.STATUSES)

@@ -34,7 +34,7 @@ from hub.stream.processor import TP, BaseProcessor, Batch, StoreSpec
 
 logger = log.get("hub.kpi")
 _LAST_REFRESH = b"\x00last_refresh"  # in the pending store: when current periods were last recomputed
-_NOT_IN_DIGEST = ("computed_at", "evaluated_at")
+_NOT_IN_DIGEST = ("computed_at", "evaluated_at", "revision", "revised_at")
 
 
 class KpiProcessor(BaseProcessor):
@@ -134,17 +134,22 @@ class KpiProcessor(BaseProcessor):
         # a generator: compute_many passes over the dossiers once, and a commune's history never sits in memory
         states = (orjson.loads(v) for _k, v in dossiers.items(f"{commune}|".encode()))
         for key, row in kpi.compute_many(states, keys, now_ms).items():
-            record = kpi.to_avro(row, self.settings.province)
-            digest = hashlib.blake2b(orjson.dumps({k: v for k, v in record.items() if k not in _NOT_IN_DIGEST},
-                                                  option=orjson.OPT_SORT_KEYS), digest_size=12).digest()
             kb = key.encode()
-            if emitted.get(kb) == digest:
+            digest = _digest(row, self.refresh_s)
+            before = _Emitted.parse(emitted.get(kb))
+            if before.digest == digest:
                 continue
-            emitted.put(kb, digest)
+            # A closed row written again differs from the one the province already read: say so.
+            revision = before.revision + 1 if row["final"] and before.final else 0
+            row["revision"], row["revised_at"] = revision, (now_ms if revision else None)
+            emitted.put(kb, _Emitted(digest, row["final"], revision).encode())
+            record = kpi.to_avro(row, self.settings.province)
             traces = record.get("trace_ids") or []
             headers = [(h.TRACE_ID, traces[0].encode())] if traces else None
             batch.send(self.output, kb, codec.encode(self.writer, record), headers)
             self.rows_written += 1
+            if revision:
+                logger.info("kpi_row_revised", period_key=key, revision=revision, commune_code=commune)
 
     # -- rebalancing ------------------------------------------------------------------------------
     def assigned(self, tps: list[TP], batch: Batch) -> None:
@@ -164,3 +169,32 @@ class KpiProcessor(BaseProcessor):
 def _keys_since(commune: str, since: int, now_ms: int) -> set[str]:
     """Keys of every day, month and quarter of ``commune`` overlapping [since, now]."""
     return {p.key(commune) for kind in pr.KINDS for p in pr.spanning(kind, since, now_ms)}
+
+
+def _digest(row: dict, refresh_s: float) -> bytes:
+    """What a row says, for "did it change?". A current row also says which refresh window judged it:
+    it is written again each HUB_KPI_REFRESH_S, so its evaluated_at is never older than that."""
+    said = {k: v for k, v in row.items() if k not in _NOT_IN_DIGEST}
+    if not row["final"]:
+        said["window"] = row["evaluated_at"] // max(1000, int(refresh_s * 1000))
+    return hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=12).digest()
+
+
+class _Emitted:
+    """The ``emitted`` store's value for a period key: the digest of the row last written, whether it was
+    final, and its revision (a value of a release before revisions is the 12-byte digest alone)."""
+
+    __slots__ = ("digest", "final", "revision")
+
+    def __init__(self, digest: bytes | None, final: bool, revision: int) -> None:
+        self.digest, self.final, self.revision = digest, final, revision
+
+    @classmethod
+    def parse(cls, raw: bytes | None) -> _Emitted:
+        if raw is None:
+            return cls(None, False, 0)
+        meta = orjson.loads(raw[12:]) if len(raw) > 12 else {}
+        return cls(raw[:12], bool(meta.get("f")), int(meta.get("r", 0)))
+
+    def encode(self) -> bytes:
+        return (self.digest or b"") + orjson.dumps({"f": self.final, "r": self.revision})

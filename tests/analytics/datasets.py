@@ -28,13 +28,14 @@ DOSSIER_FIELDS = ("procedure_code", "procedure_name", "field_code", "applicant_t
                   "refused_at", "handling_unit", "handler_role", "digitized_document_count")
 
 
-def _dossier(code: str, n: int, status: str, at: str, latency_s: int, **fields: Any) -> dict[str, Any]:
+def _dossier(code: str, n: int, status: str, at: str, latency_s: int, *, system: str = ONESTOP,
+             commune: str = COMMUNE, **fields: Any) -> dict[str, Any]:
     """DossierEvent ``n`` of dossier ``code`` at Vietnam time ``at``; the hub got it ``latency_s`` later."""
     source_id = f"{code}-{n}"
     t = vn(at)
     rec: dict[str, Any] = {
-        "event_id": event_id(ONESTOP, source_id), "source_system": ONESTOP, "source_event_id": source_id,
-        "commune_code": COMMUNE, "province_code": PROVINCE, "record_type": "DOSSIER", "dossier_code": code,
+        "event_id": event_id(system, source_id), "source_system": system, "source_event_id": source_id,
+        "commune_code": commune, "province_code": PROVINCE, "record_type": "DOSSIER", "dossier_code": code,
         "status": status, "channel": None, "service_level": None, "received_at": None, "due_at": None,
         "finished_at": None, "returned_at": None, "handler_pseudonym": None, "has_digitized_components": None,
         "paid_online": None, "fee_bearing": None, **dict.fromkeys(DOSSIER_FIELDS),

@@ -129,3 +129,29 @@ def test_late_appointment_changes_no_verdict(evs, first_due, after_h, extra_h, n
             assert a["rescheduled_after_due"] == 1, key
         else:
             assert a["rescheduled_after_due"] == b["rescheduled_after_due"], key
+
+
+# Depend on when the hub computed and re-wrote a row, not on the events (hub issue 22: excluded from comparisons)
+PROCESSING = ("computed_at", "evaluated_at", "revision", "revised_at")
+
+
+@PROFILE
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=6), st.data(), NOW)
+def test_closed_period_reads_only_events_before_its_end(sizes, data, now):
+    """Hub issue 22, defect 1: for every period over by ``now`` (end B <= now), the row from all events
+    equals the row from only the events whose event time is before B — re-opens, corrections, payments,
+    appointments and acceptances reported at or after B change nothing. At most 4 events per dossier: each
+    state then keeps all of them (the newest-4 trace bound would otherwise drop pre-B traces for post-B ones,
+    which docs/kpi.md allows)."""
+    evs = [e for i, n in enumerate(sizes) for e in data.draw(dossier_events(f"R{i}", STATUSES, n))]
+    every = rows(evs, now)
+    by_end: dict[int, list[str]] = {}
+    for key in KEYS:
+        end = every[key]["period_end"]
+        if end <= now:
+            by_end.setdefault(end, []).append(key)
+    for end, keys in by_end.items():
+        cut = kpi.compute_many(fold([e for e in evs if e["event_time"] < end]), keys, now)
+        for key in keys:
+            assert {k: v for k, v in every[key].items() if k not in PROCESSING} == \
+                   {k: v for k, v in cut[key].items() if k not in PROCESSING}, key

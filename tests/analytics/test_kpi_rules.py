@@ -182,14 +182,21 @@ def test_accepted_and_received_time():
     assert dossier.received_ms(states["N2"]) == vn("2025-11-08 09:00")
 
 
-def test_acceptance_touches_the_periods_it_enters():
-    """N4's acceptance on 12-02 (NgayTiepNhan 11-20 sent with it) makes it received on 11-20: the change
-    must list November's rows although the acceptance event is in December."""
+def test_an_acceptance_reported_after_a_period_leaves_it_closed():
+    """N4's acceptance on 12-02 carries NgayTiepNhan 11-20. November's row reads the events before
+    12-01 00:00 only (hub issue 22): there N4 is registered online and nothing more, so the acceptance
+    touches December's rows and not November's, and November's numbers stay what they were."""
     registered = _states(REGISTERED_EVENTS[6:7])[0]  # N4's registration
     accepted = dossier.merge(registered, {**REGISTERED_EVENTS[7], "received_at": vn("2025-11-20 08:00")})
-    keys = kpi.affected_periods(registered, accepted, NOW)
-    assert {"23734|day|2025-11-20", "23734|month|2025-11", "23734|month|2025-12"} <= set(keys)
-    assert kpi.changed_since(registered, accepted) == vn("2025-11-20 08:00")
+    keys = set(kpi.affected_periods(registered, accepted, NOW))
+    assert {"23734|day|2025-12-02", "23734|month|2025-12", "23734|quarter|2025-Q4"} <= keys
+    assert not {"23734|day|2025-11-20", "23734|month|2025-11"} & keys
+    assert kpi.changed_since(registered, accepted) == vn("2025-12-02 08:00")
+    november = pr.parse_key("23734|month|2025-11")[1]
+    before, after = (kpi.compute([s], "23734", november, NOW) for s in (registered, accepted))
+    assert (after["received"], after["in_scope"]) == (0, 0)
+    assert {k: v for k, v in after.items() if k != "computed_at"} == \
+        {k: v for k, v in before.items() if k != "computed_at"}
 
 
 def test_reference_dataset_has_no_late_appointment():

@@ -33,7 +33,7 @@ from tests.gateway.test_read_model_targets import _progress
 
 READ_PATHS = ["/v1/directives", "/v1/directives/{document_id}", "/v1/freshness", "/v1/kpi/communes/{code}",
               "/v1/kpi/province", "/v1/targets/communes/{code}", "/v1/targets/province"]
-SUBJECT = "feed.kpi.commune.v1-value"  # CommuneKpi v1 (id 4) and v2 (id 10) in schemas/registry.json
+SUBJECT = "feed.kpi.commune.v1-value"  # CommuneKpi v1 (id 4), v2 (id 10) and v3 (id 19) in schemas/registry.json
 
 
 # --- the document's shape (no broker) ------------------------------------------------------------------------
@@ -257,7 +257,7 @@ def _registry(models, routes: dict[str, ModuleType], client) -> None:
     """Every registry GET route, on CommuneKpi v2 (id 10): the Confluent answers standard tools read."""
     expected = {
         "/registry/": {},
-        "/registry/subjects/{subject}/versions": [1, 2],
+        "/registry/subjects/{subject}/versions": [1, 2, 3],
         "/registry/subjects/{subject}/versions/{version}/referencedby": [],
         "/registry/schemas/ids/{schema_id}/versions": [{"subject": SUBJECT, "version": 2}],
         "/registry/schemas/ids/{schema_id}/subjects": [SUBJECT],

@@ -63,9 +63,10 @@ def test_version(client, version, expected, schema_id):
 
 def test_raw_schema_endpoints(client):
     """The /schema variants return the schema itself, not a string."""
-    expected = json.loads(schema_text("CommuneKpi.v2.avsc"))
+    expected = json.loads(schema_text("CommuneKpi.v3.avsc"))
     assert _get(client, "/subjects/feed.kpi.commune.v1-value/versions/latest/schema") == expected
-    assert _get(client, "/schemas/ids/10/schema") == expected
+    assert _get(client, "/schemas/ids/19/schema") == expected
+    assert _get(client, "/schemas/ids/10/schema") == json.loads(schema_text("CommuneKpi.v2.avsc"))
     assert _get(client, "/schemas/ids/4/schema") == json.loads(schema_text("CommuneKpi.v1.avsc"))
 
 
@@ -209,10 +210,10 @@ def test_schemas_listing(client):
     assert json.loads(every[2]["schema"]) == json.loads(schema_text("DossierEvent.v3.avsc"))
     latest = _get(client, "/schemas?latestOnly=true")
     assert [(b["subject"], b["id"]) for b in latest] == [
-        (DOSSIER, 6), ("feed.document.v1-value", 7), ("feed.kpi.commune.v1-value", 10),
+        (DOSSIER, 6), ("feed.document.v1-value", 7), ("feed.kpi.commune.v1-value", 19),
         ("feed.directive.v1-value", 18), ("feed.freshness.v1-value", 12), ("feed.target.v1-value", 16),
         ("feed.target.progress.v1-value", 17)]
-    assert len(_get(client, "/schemas")) == 13
+    assert len(_get(client, "/schemas")) == 14
 
 
 def test_metadata_mode_contexts_guid(client):

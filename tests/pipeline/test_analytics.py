@@ -34,7 +34,7 @@ AVRO_NAME = {
     "open_with_handler": "open_dossiers_with_handler", "open_per_handler_mean": "open_dossiers_per_handler",
     "open_per_handler_max": "open_dossiers_per_handler_max", "trace_ids": "trace_ids", "final": "final",
 }
-_VOLATILE = ("computed_at", "evaluated_at")
+_VOLATILE = ("computed_at", "evaluated_at", "revision", "revised_at")  # processing history, not numbers
 
 
 def _iso(ms: int) -> str:
