@@ -4,7 +4,7 @@ targets and disbursement progress.
 
 The processors (hub.pipeline) keep the states (JSON-serializable dicts, orjson) in their stores
 (hub.stream: changelogged in the engine's transactions) and call:
-``dossier.merge`` / ``kpi.affected_periods`` / ``kpi.compute_many``; ``directives.route`` /
+``dossier.merge`` / ``recompute.affected_periods`` / ``kpi.compute_many``; ``directives.route`` /
 ``directives.merge`` / ``directives.overdue_transitions`` / ``directives.next_deadline``;
 ``freshness.merge`` / ``freshness.silent_transitions`` / ``freshness.next_silence``; ``targets.merge`` /
 ``targets.row``; readers call ``targets.rollup`` on the progress rows.

@@ -17,6 +17,9 @@ part of the state is a join of sets:
   must not count twice (the first arrival is the real sync). Negative delays (source clock
   ahead of the hub's) count as 0.
 - ``tr``: trace ids ``[[event_time, trace_id], ...]``.
+- ``fh``: every register's reports ``{name: [[event_time, value], ...]}`` (the newest 12, ordered like the
+  register), so that :func:`as_of` can read a register as the events before any instant report it — a
+  period's row reads only those (hub issue 22). ``m``: the newest event time the state holds.
 - ``du``: appointments (NgayHenTra) ``[[issued, due_at], ...]``: each due date the dossier was given,
   with the earliest event time that reported it (when it was issued), sorted by that time. Per due
   value the minimum time, then the earliest 16 kept: a join (the earliest entries of a set only
@@ -144,6 +147,14 @@ def _newest(state: State) -> int:
     times += [t for _, t in state["f"].values()]
     times += [t for t, _ in state.get("du") or ()]
     return max(times, default=0)
+
+
+def event_times(state: State) -> list[int]:
+    """Every distinct event time the state holds, sorted: the instants where :func:`as_of` changes."""
+    times = {e[0] for name in ("tl", "hd", "lat", "tr") for e in state[name]}
+    times.update(e[0] for e in appointments(state))
+    times.update(e[0] for entries in history(state).values() for e in entries)
+    return sorted(times)
 
 
 def as_of(state: State, instant: int) -> State:

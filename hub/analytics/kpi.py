@@ -50,14 +50,13 @@ from hub.analytics.dossier import (
     PAUSED,
     State,
     accepted,
-    appointments,
     arrived_at,
     as_of,
     due_in_force,
+    event_times,
     finished_ms,
     finishing_event,
     handler_at,
-    history,
     latest,
     pause_start,
     received_ms,
@@ -151,7 +150,9 @@ def in_progress_in_time(state: State, instant: int) -> bool:
     if due is None:
         return True
     if status_at(state, instant) in PAUSED:
-        return pause_start(state, instant) <= due
+        start = pause_start(state, instant)
+        assert start is not None  # both read the events before instant: a paused status has a start
+        return start <= due
     return due >= instant
 
 
@@ -218,10 +219,11 @@ def compute_many(dossiers: Iterable[State], keys: Sequence[str], now_ms: int) ->
         if k not in accs:
             accs[k] = _Acc(commune, period, now_ms)
             by_commune.setdefault(commune, []).append(accs[k])
+    earliest = min((acc.instant for acc in accs.values()), default=0)
     for s in dossiers:
         targets = by_commune.get(s["c"])
         if targets is not None:
-            _classify(s, targets)
+            _classify(s, targets, earliest)
     return {k: acc.row(now_ms) for k, acc in accs.items()}
 
 
@@ -256,7 +258,7 @@ class _Facts:
         return self.flags
 
 
-def _classify(whole: State, targets: list[_Acc]) -> None:
+def _classify(whole: State, targets: list[_Acc], earliest: int) -> None:
     """One dossier into every requested period of its commune; per-dossier values computed once per
     evaluation instant the dossier has events at or after (else once for all).
 
@@ -273,13 +275,15 @@ def _classify(whole: State, targets: list[_Acc]) -> None:
             if lo < len(lat_times) and lat_times[lo] < p.end:
                 hi = bisect_left(lat_times, min(p.end, acc.instant), lo)
                 acc.latencies.extend(ms for _, ms in lat[lo:hi])
-    newest = latest(whole)
-    views: dict[int | None, _Facts] = {}
+    # The view as of B only changes where B passes one of the dossier's event times: all the B between two
+    # of them share one view (a dossier with 4 events has at most 5, however many periods are asked for).
+    times = event_times(whole) if latest(whole) >= earliest else []
+    views: dict[int, _Facts] = {}
     for acc in targets:
-        at = None if newest < acc.instant else acc.instant  # None: the whole state is the view
-        f = views.get(at)
+        k = bisect_left(times, acc.instant)  # events before B: times[:k]
+        f = views.get(k)
         if f is None:
-            f = views[at] = _Facts(whole if at is None else as_of(whole, at))
+            f = views[k] = _Facts(whole if k == len(times) else as_of(whole, times[k]))
         if f.rcv is None:
             continue
         _count(f, acc)
@@ -288,6 +292,7 @@ def _classify(whole: State, targets: list[_Acc]) -> None:
 def _count(f: _Facts, acc: _Acc) -> None:
     p = acc.period
     rcv, fin = f.rcv, f.fin
+    assert rcv is not None  # the caller skips dossiers not received
     received_in_p = p.start <= rcv < p.end
     if received_in_p:
         acc.received(*f.received_flags())
@@ -344,7 +349,9 @@ def _in_time(timeline: tuple[list[int], list[int], list[int | None]], due: int |
     times, codes, runs = timeline
     j = bisect_left(times, instant) - 1
     if j >= 0 and codes[j] in PAUSED:
-        return runs[j] <= due
+        start = runs[j]
+        assert start is not None  # _timeline sets it for every paused entry
+        return start <= due
     return due >= instant
 
 
@@ -377,37 +384,3 @@ def to_avro(row: dict[str, Any], province_code: str) -> dict[str, Any]:
         "revision": row.get("revision", 0), "revised_at": row.get("revised_at"),
         **score766.feed_fields(row),
     }
-
-
-def affected_periods(old: State | None, new: State, now_ms: int) -> list[str]:
-    """Period keys of the dossier's commune whose rows may differ after ``old`` became ``new``.
-
-    A row reads the dossier as of the period's evaluation instant (its end, or now): an entry first
-    visible at event time ``h`` (:func:`changed_since`) changes no row evaluated at or before ``h``.
-    So the periods that end after ``h`` and have started by ``now_ms``. Sorted keys, no duplicates.
-    """
-    h = changed_since(old, new)
-    if h is None:
-        return []
-    commune = new["c"]
-    out = {p for kind in pr.KINDS for p in pr.spanning(kind, h, max(h, now_ms)) if p.end > h and p.start <= now_ms}
-    return sorted(p.key(commune) for p in out)
-
-
-def changed_since(old: State | None, new: State) -> int | None:
-    """The earliest event time of what ``old`` and ``new`` hold differently — a report, status, handler,
-    trace, appointment or latency (None: nothing). Every view :func:`hub.analytics.dossier.as_of` gives at
-    an instant up to it is the same for both, so only rows evaluated after it can change: "every period
-    overlapping [changed_since, now]" is what the KPI processor's one mark per commune recomputes."""
-    old = old or {"f": {}, "tl": [], "hd": [], "lat": [], "tr": []}
-    found = [e[0] for name in ("tl", "hd", "tr", "lat") for e in _changed(old[name], new[name])]
-    found += [e[0] for e in _changed(appointments(old), appointments(new))]
-    ho, hn = history(old), history(new)
-    for name in ho.keys() | hn.keys():
-        found += [e[0] for e in _changed(ho.get(name, []), hn.get(name, []))]
-    return min(found) if found else None
-
-
-def _changed(a: list[list], b: list[list]) -> list[list]:
-    """Entries in exactly one of two timelines."""
-    return [e for e in a if e not in b] + [e for e in b if e not in a]

@@ -3,7 +3,7 @@
 Per batch (one Kafka transaction) each dossier record is folded into its dossier's state
 (``dossiers`` store, key ``<commune>|<dossier code>``, see :mod:`hub.analytics.dossier`), and the
 commune gets a mark in the ``pending`` store: the earliest instant from which its rows may have
-changed (:func:`hub.analytics.kpi.changed_since`) — one number per commune, however many periods
+changed (:func:`hub.analytics.recompute.changed_since`) — one number per commune, however many periods
 a long-open dossier spans. A timer (``HUB_ANALYTICS_TIMER_S``) recomputes, for each marked commune,
 every day, month and quarter from its mark to now in one pass over its dossiers
 (:func:`hub.analytics.kpi.compute_many`) and writes the rows whose values changed (``emitted``
@@ -27,7 +27,7 @@ import orjson
 
 from hub import clock, codec, log, topics
 from hub import headers as h
-from hub.analytics import dossier, kpi
+from hub.analytics import dossier, kpi, recompute
 from hub.analytics import periods as pr
 from hub.settings import Settings
 from hub.stream.processor import TP, BaseProcessor, Batch, StoreSpec
@@ -73,7 +73,7 @@ class KpiProcessor(BaseProcessor):
             if new == old:
                 continue  # the same change published twice
             store.put(key, orjson.dumps(new))
-            since = kpi.changed_since(old, new)
+            since = recompute.changed_since(old, new)
             if since is not None:
                 commune = rec["commune_code"]
                 tp_marks = marks.setdefault(tp, {})

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.analytics import dossier, kpi
+from hub.analytics import dossier, kpi, recompute
 from hub.analytics import periods as pr
 
 from .datasets import COMMUNE, DOSSIER_EVENTS, NOW, PERIODS, vn
@@ -207,7 +207,7 @@ def test_affected_periods_cover_every_changed_row(evs, data):
     old_rows, new_rows = _rows(list(old_states.values()), now), _rows(list(new_states.values()), now)
     changed = {key for key in ALL_KEYS if old_rows[key] != new_rows[key]
                and pr.parse_key(key)[1].start <= now}
-    assert changed <= set(kpi.affected_periods(old_states.get(k), new_states[k], now))
+    assert changed <= set(recompute.affected_periods(old_states.get(k), new_states[k], now))
 
 
 def test_affected_periods_of_a_fresh_event_are_the_current_ones():
@@ -216,7 +216,7 @@ def test_affected_periods_of_a_fresh_event_are_the_current_ones():
     now = vn("2025-12-10 12:00")
     new = dossier.merge(old, {**DOSSIER_EVENTS[12], "status": "PROCESSING_FINISHED", "event_time": now,
                               "ingest_time": now, "trace_id": "tr-D7-2", "finished_at": now})
-    assert kpi.affected_periods(old, new, now) == ["23734|day|2025-12-10", "23734|month|2025-12",
+    assert recompute.affected_periods(old, new, now) == ["23734|day|2025-12-10", "23734|month|2025-12",
                                                     "23734|quarter|2025-Q4"]
 
 
@@ -229,8 +229,8 @@ def test_changed_since_bounds_every_affected_period(evs, data):
     old_states = fold(before)
     k = dossier.key(last)
     old, new = old_states.get(k), dossier.merge(old_states.get(k), last)
-    affected = kpi.affected_periods(old, new, now)
-    since = kpi.changed_since(old, new)
+    affected = recompute.affected_periods(old, new, now)
+    since = recompute.changed_since(old, new)
     if since is None:
         assert affected == []
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.analytics import dossier, kpi
+from hub.analytics import dossier, kpi, recompute
 from hub.analytics import periods as pr
 
 from .datasets import DOSSIER_EVENTS, PERIODS, vn
@@ -188,10 +188,10 @@ def test_an_acceptance_reported_after_a_period_leaves_it_closed():
     touches December's rows and not November's, and November's numbers stay what they were."""
     registered = _states(REGISTERED_EVENTS[6:7])[0]  # N4's registration
     accepted = dossier.merge(registered, {**REGISTERED_EVENTS[7], "received_at": vn("2025-11-20 08:00")})
-    keys = set(kpi.affected_periods(registered, accepted, NOW))
+    keys = set(recompute.affected_periods(registered, accepted, NOW))
     assert {"23734|day|2025-12-02", "23734|month|2025-12", "23734|quarter|2025-Q4"} <= keys
     assert not {"23734|day|2025-11-20", "23734|month|2025-11"} & keys
-    assert kpi.changed_since(registered, accepted) == vn("2025-12-02 08:00")
+    assert recompute.changed_since(registered, accepted) == vn("2025-12-02 08:00")
     november = pr.parse_key("23734|month|2025-11")[1]
     before, after = (kpi.compute([s], "23734", november, NOW) for s in (registered, accepted))
     assert (after["received"], after["in_scope"]) == (0, 0)
