@@ -28,6 +28,7 @@ test: setup
 	@ops/preflight.sh chromium
 	@ops/preflight.sh promtool
 	@$(BIN)/ruff check hub connectors tests bench
+	@$(BIN)/python -m mypy --config-file mypy.ini
 	@$(BIN)/hub schemas check
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -35,6 +36,7 @@ test: setup
 # tier points Kafka at a closed port: a test that reaches a broker without saying so fails there.
 test-fast: setup
 	@$(BIN)/ruff check hub connectors tests bench
+	@$(BIN)/python -m mypy --config-file mypy.ini
 	@HUB_KAFKA_BOOTSTRAP=127.0.0.1:1 $(BIN)/python -m pytest -m fast -q $(PYTEST_ARGS)
 
 test-broker: setup
@@ -58,6 +60,7 @@ chaos: setup
 
 lint: setup
 	@$(BIN)/ruff check hub connectors tests bench
+	@$(BIN)/python -m mypy --config-file mypy.ini
 
 kafka-up:
 	@ops/kafka/kafka.sh up

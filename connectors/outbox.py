@@ -27,6 +27,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import IO
 
 import orjson
 from kafka import KafkaProducer
@@ -99,7 +100,7 @@ class Outbox:
             self._page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._lock_file = None
+        self._lock_file: IO[bytes] | None = None
         self._counts = {"stored": 0, "forwarded": 0, "retries": 0}
         self._metrics_registry = metrics_registry
         self._collector = None

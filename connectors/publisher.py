@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -77,9 +77,9 @@ def ingest_record(kind: str, payload: bytes, *, source_system: str, format: str,
     if event_id and not h.valid_source_event_id(event_id):  # the worker would dead-letter it (bad_header)
         raise ValueError(f"event_id must be 1-{h.SOURCE_EVENT_ID_MAX} printable ASCII characters without spaces")
     sid = event_id or source_ids.derive(format, payload)
-    headers = {h.SOURCE: source_system, h.FORMAT: format, h.COMMUNE: commune or None, h.SOURCE_EVENT_ID: sid,
-               h.TRACE_ID: trace_id(trace)}
-    headers = {k: v for k, v in headers.items() if v is not None}
+    given = {h.SOURCE: source_system, h.FORMAT: format, h.COMMUNE: commune or None, h.SOURCE_EVENT_ID: sid,
+             h.TRACE_ID: trace_id(trace)}
+    headers = {k: v for k, v in given.items() if v is not None}
     if system_key:
         headers[h.SIGNATURE] = signatures.sign(signatures.key_of(system_key), kind, headers, payload)
     return IngestRecord(kind, (commune or source_system).encode(), payload, headers)
@@ -143,8 +143,10 @@ class Publisher:
         be deleted before the worker reads the event."""
         rec = ingest_record(kind, payload, source_system=self.source_system, format=format, commune=commune,
                             event_id=event_id, trace=trace_id, system_key=self._system_key)
+        # from_dict's dict is invariant in its values (which may be None there): a plain cast, no copy
+        headers = h.from_dict(cast("dict[str, str | None]", rec.headers))
         fut = self._producer.send(self.settings.topic(topics.INGEST_BY_KIND[kind]), value=rec.value, key=rec.key,
-                                  headers=h.from_dict(rec.headers), timestamp_ms=timestamp_ms)
+                                  headers=headers, timestamp_ms=timestamp_ms)
         return Queued(rec.source_event_id, rec.trace_id, fut)
 
     def send(self, kind: str, payload: bytes, **kw) -> Sent:

@@ -67,7 +67,7 @@ SystemSpec = tuple[str, list[str], list[str], list[str]]
 
 def wanted_systems(province: str, communes: list[reference.Commune]) -> list[SystemSpec]:
     """(system id, communes, kinds, organ ids) of every simulated system."""
-    out = []
+    out: list[SystemSpec] = []
     for c in communes:
         out.append((f"sim-onestop-{c.code}", [c.code], ["dossier"], []))
         organ = scenarios.commune_organ(c.code, province)
@@ -124,6 +124,7 @@ class Simulator:
     # --- sending -------------------------------------------------------------------------------
     def _post(self, ev: scenarios.Event, event_id: str, trace_id: str, deadline: float) -> int:
         """POST one event to the gateway; returns the HTTP status (0: gateway unreachable)."""
+        assert self.cfg.gateway is not None  # the only caller sends here only with a gateway URL
         url = f"{self.cfg.gateway.rstrip('/')}/v1/events/{ev.kind}"
         ctype = "application/xml" if ev.format in ("edxml", "edoc-go") else "application/json"
         hdrs = {"Authorization": f"Bearer {self.keys[ev.system]}", "Content-Type": ctype,
@@ -156,7 +157,7 @@ class Simulator:
         path = cfg.outbox_path or str(Path(self.settings.outbox_path).with_name("simulator-outbox.sqlite3"))
         counts: dict[str, Counter] = {k: Counter()
                                       for k in ("kind", "format", "path", "label", "bad", "refused")}
-        expected = Counter()
+        expected: Counter[str] = Counter()
         box = Outbox(self.settings, "sim", path=path)
         backlog = box.depth()
         started = time.monotonic()

@@ -120,7 +120,10 @@ class _Compiler:
                 name = schema
             if name not in self.writers:
                 raise ValueError(f"unknown named type {schema!r}")
-            return lambda out, datum, _n=name: self.writers[_n](out, datum)
+
+            def named(out: bytearray, datum: Any, _n: str = name) -> None:
+                self.writers[_n](out, datum)
+            return named
         if isinstance(schema, list):
             return self.union(schema, namespace)
         kind = schema.get("type")
@@ -237,7 +240,8 @@ class _Compiler:
 
     def union(self, branches: list, namespace: str | None) -> Writer:
         writers = [self.compile(b, namespace) for b in branches]
-        names = [b if isinstance(b, str) else b.get("type") if isinstance(b, dict) else "union" for b in branches]
+        names: list[Any] = [b if isinstance(b, str)
+                            else b.get("type") if isinstance(b, dict) else "union" for b in branches]
         if len(branches) == 2 and names[0] == "null":
             other = writers[1]
 

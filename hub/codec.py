@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 
@@ -149,7 +149,8 @@ def decode_plain(schemas: Schemas, data: bytes) -> dict[str, Any]:
     """
     writer = schemas.get(schema_id(data))
     try:
-        return fastavro.schemaless_reader(io.BytesIO(data[5:]), writer.plain, None)
+        # every hub schema is a record, so the datum is a dict
+        return cast(dict[str, Any], fastavro.schemaless_reader(io.BytesIO(data[5:]), writer.plain, None))
     except Exception as exc:  # noqa: BLE001 - truncated bytes, bad unions: one clear error
         raise SchemaError(f"cannot decode a record written with schema id {writer.id} ({writer.subject} "
                           f"v{writer.version}): {type(exc).__name__}: {exc}") from exc
@@ -164,8 +165,8 @@ def decode(schemas: Schemas, data: bytes, reader: SchemaVersion | None = None) -
     """
     writer = schemas.get(schema_id(data))
     try:
-        return fastavro.schemaless_reader(io.BytesIO(data[5:]), writer.parsed,
-                                          reader.parsed if reader else None)
+        return cast(dict[str, Any], fastavro.schemaless_reader(io.BytesIO(data[5:]), writer.parsed,
+                                                               reader.parsed if reader else None))
     except Exception as exc:  # truncated bytes, bad unions, unresolvable reader: one clear error
         target = f" as {reader.subject} v{reader.version}" if reader else ""
         raise SchemaError(f"cannot decode a record written with schema id {writer.id} ({writer.subject} "

@@ -107,6 +107,8 @@ class OutboxFull(HubError):
 class Rejected(HubError):
     """An input that can never be accepted as it is."""
 
+    index: int | None = None  # which event of a request's batch, set by the gateway when it has several
+
     def __init__(self, reason: str, message: str, *, stage: str = "validate", field: str | None = None):
         if reason not in REASONS:
             raise ValueError(f"unknown reason code {reason!r}")

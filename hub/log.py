@@ -16,26 +16,29 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 _SECRET_KEYS = frozenset({"key", "api_key", "authorization", "password", "secret", "pseudonym_key"})
 _WRITE_LOCK = threading.Lock()  # one line, one write: lines of different threads never interleave
 
 
-def _drop_secrets(_logger: object, _name: str, event_dict: dict) -> dict:
+def _drop_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     # A safety net: callers must not pass secrets, but if one slips in it is never printed.
     for k in _SECRET_KEYS.intersection(event_dict):
         event_dict[k] = "[redacted]"
     return event_dict
 
 
-def _dumps(obj: object, default: object = None) -> str:
+def _dumps(obj: object, default: Callable[[Any], Any] | None = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
 
 
-def _render(_logger: object, _name: str, event_dict: dict) -> bytes:
+def _render(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> bytes:
     return orjson.dumps(event_dict, default=str)
 
 
@@ -100,7 +103,7 @@ def configure(level: str = "INFO", stream=None) -> None:
         numeric = logging.INFO
     use_stderr = stream is sys.stderr
     fixed = None if stream in (None, sys.stdout, sys.stderr) else stream
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -102,6 +102,7 @@ def incompatibilities(reader: avro.schema.Schema, writer: avro.schema.Schema) ->
         return []
     if reader.type != "record" or writer.type != "record":
         return _result_items(overall, None)
+    assert isinstance(reader, avro.schema.RecordSchema) and isinstance(writer, avro.schema.RecordSchema)
     found: list[Incompatibility] = []
     if not schema_name_equals(reader, writer):
         found.append(Incompatibility("NAME_MISMATCH", None, "/name", f"record name changed: expected "
@@ -174,6 +175,7 @@ def _house_rules(subject: str, version: int, raw: Any, parsed: avro.schema.Schem
     problems = []
     if not isinstance(raw, dict) or raw.get("type") != "record":
         return [f"{at}: the top-level schema must be a record"]
+    assert isinstance(parsed, avro.schema.RecordSchema)  # parsed from raw, a record
     if not str(raw.get("doc") or "").strip():
         problems.append(f"{at}: record {parsed.fullname} has no doc")
     named: dict[str, avro.schema.Schema] = {}

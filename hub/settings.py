@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,14 @@ class Settings:
                                 "empty: a random key per gateway process (sessions end when it restarts, and do "
                                 "not work across several gateways behind one address).", secret=True)
     session_hours: int = _setting(12, "How long a dashboard login lasts.")
+    login_max_failures: int = _setting(5, "Failed dashboard logins allowed per account and per client address "
+                                       "within HUB_LOGIN_WINDOW_S; further attempts are answered 429 until the "
+                                       "oldest failure leaves the window.")
+    login_window_s: int = _setting(300, "Window (seconds) over which failed dashboard logins are counted.")
+    dashboard_refresh_s: int = _setting(60, "Seconds after which a dashboard page reloads itself (a meta "
+                                        "refresh, no script); 0: off.")
+    kpi_min_volume: int = _setting(10, "Fewest dossiers in scope for a commune to be ranked on the dashboard; "
+                                   "communes with fewer are listed apart, not ranked (0 of 1 is no signal).")
     # analytics: directive reach SLAs, working days, freshness (hub/analytics/config.py reads them)
     clock: str = _setting("", "Testing aid: a fixed ISO 8601 instant the analytics take as now (empty: the system "
                           "clock). Never in production.")
@@ -199,12 +208,12 @@ class Settings:
                                           "that long since the plan started).")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read ``HUB_<FIELD>`` variables; ``overrides`` win over the environment."""
-        env = os.environ if env is None else env
+        source: Mapping[str, str] = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
-            raw = env.get("HUB_" + f.name.upper())
+            raw = source.get("HUB_" + f.name.upper())
             if raw is None:
                 continue
             values[f.name] = _convert(f.name, f.type, raw)

@@ -36,7 +36,10 @@ BOOL_RULE = "must be true or false (1, true, yes, on / 0, false, no, off)"
 
 
 class Rule(Protocol):
-    text: str  # the rule, as the error line says it ("must be ...")
+    # read-only, so that frozen dataclasses and properties both keep the protocol
+    @property
+    def text(self) -> str:
+        """The rule, as the error line says it ("must be ...")."""
 
     def broken(self, value: Any, s: Settings) -> str | None:
         """None when ``value`` keeps the rule, else what to say after ``HUB_X=value:``."""
@@ -288,6 +291,10 @@ RULES: dict[str, Rule] = {
     "schemas_dir": NOT_EMPTY,
     "read_model_interval_ms": TIMEOUT_MS,
     "session_hours": Ints(1, 8760),
+    "login_max_failures": Ints(1, 1000),
+    "login_window_s": Ints(1, 86_400),
+    "dashboard_refresh_s": Ints(1, 86_400, zero="off"),
+    "kpi_min_volume": Ints(1, 1_000_000),
     "clock": _parsed("must be empty or an ISO 8601 instant with Z or an offset (e.g. 2025-12-10T05:00:00Z)", _clock),
     "analytics_timer_s": SECONDS,
     "kpi_refresh_s": SECONDS,

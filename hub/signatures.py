@@ -67,7 +67,7 @@ def _prepared(key: bytes):
     return hmac.new(key, digestmod=hashlib.sha256)
 
 
-def _digest(key: bytes, kind: str, headers: Mapping[str, str], payload: bytes, version: str = VERSION) -> str:
+def _digest(key: bytes, kind: str, headers: Mapping[str, str | None], payload: bytes, version: str = VERSION) -> str:
     domain, signed = _VERSIONS[version]
     mac = _prepared(key).copy()
     framed = bytearray()  # one update for the framed fields: each update() call costs more than its bytes
@@ -80,12 +80,12 @@ def _digest(key: bytes, kind: str, headers: Mapping[str, str], payload: bytes, v
     return mac.hexdigest()
 
 
-def sign(key: bytes, kind: str, headers: Mapping[str, str], payload: bytes) -> str:
+def sign(key: bytes, kind: str, headers: Mapping[str, str | None], payload: bytes) -> str:
     """The ``hub.signature`` value (current version) of a record with these hub.* headers and this payload."""
     return f"{VERSION}={_digest(key, kind, headers, payload)}"
 
 
-def valid(key: bytes, kind: str, headers: Mapping[str, str], payload: bytes, *, accept_v1: bool = True) -> bool:
+def valid(key: bytes, kind: str, headers: Mapping[str, str | None], payload: bytes, *, accept_v1: bool = True) -> bool:
     version, _, given = (headers.get(h.SIGNATURE) or "").partition("=")
     if version not in _VERSIONS or (version == "v1" and not accept_v1):
         return False

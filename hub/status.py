@@ -249,6 +249,8 @@ class _GroupWatch:
                     for p, inputs in processors(settings).items()}
         self.started = time.monotonic()
         self.marks: dict[str, dict] = {}  # processor -> {tp: (offset, stuck since ms)} from the last sample
+        self.error: str | None  # _sample sets it on failure; a failed first sample shows as first=None
+        self.first: dict[str, tuple[dict, dict]] | None
         self.first, self.error = self._sample(), None
 
     def _sample(self) -> dict[str, tuple[dict, dict]] | None:
@@ -281,6 +283,7 @@ class _GroupWatch:
             self.error = self.error or f"{type(exc).__name__}: {exc}"
         if second is None or self.error:
             return {p: {"group": g, "error": self.error or "no sample"} for p, g in self.groups.items()}
+        assert self.first is not None  # second is only sampled after a first
         out = {}
         for p, group in self.groups.items():
             info = described.get(group) or {}

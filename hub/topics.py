@@ -19,6 +19,7 @@ FEED_TARGET = "feed.target.v1"
 FEED_TARGET_PROGRESS = "feed.target.progress.v1"  # derived, keyed <commune>|<year>|<program>|<indicator>
 DLQ = "hub.dlq.v1"
 SYSTEMS = "hub.systems.v1"
+USERS = "hub.users.v1"  # people's dashboard accounts (hub.users), followed by the gateway
 DLQ_REPLAYED = "hub.dlq.replayed.v1"  # which DLQ offsets `hub dlq replay` re-injected (hub.dlq)
 
 INGEST_BY_KIND = {"dossier": INGEST_DOSSIER, "document": INGEST_DOCUMENT, "target": INGEST_TARGET}
@@ -59,7 +60,7 @@ def _unique(names) -> tuple[str, ...]:
 # The worker also follows the systems list (scopes, organ directory, signature keys).
 WORKER = Access(_unique([*(t for a in PROCESSORS.values() for t in a.reads), SYSTEMS]),
                 _unique(t for a in PROCESSORS.values() for t in a.writes))
-GATEWAY = Access((SYSTEMS, *READ_MODEL_FEEDS.values()), tuple(INGEST_BY_KIND.values()))
+GATEWAY = Access((SYSTEMS, USERS, *READ_MODEL_FEEDS.values()), tuple(INGEST_BY_KIND.values()))
 PUBLISHER = Access((), tuple(INGEST_BY_KIND.values()))  # a connector (SDK) writes ingest, reads nothing
 
 
@@ -94,6 +95,7 @@ def specs(s: Settings) -> list[TopicSpec]:
         TopicSpec(s.topic(DLQ), s.partitions, raw),
         # One partition: the registry is small and every reader wants all of it in order.
         TopicSpec(s.topic(SYSTEMS), 1, compacted),
+        TopicSpec(s.topic(USERS), 1, compacted),
         # Replay markers, keyed by DLQ partition:offset; they expire with the DLQ records they mark.
         TopicSpec(s.topic(DLQ_REPLAYED), 1, {**raw, "cleanup.policy": "compact,delete"}),
     ]

@@ -200,7 +200,7 @@ def from_log(line: Mapping[str, Any]) -> Step | None:
     event = line.get("event")
     if event in _REDUNDANT:
         return None
-    stage = LOG_STAGES.get(event, "log")
+    stage = LOG_STAGES.get(event, "log") if isinstance(event, str) else "log"
     coords = None
     if isinstance(line.get("topic"), str) and _int(line.get("partition")) is not None \
             and _int(line.get("offset")) is not None:

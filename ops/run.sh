@@ -43,6 +43,11 @@ port=${HUB_GATEWAY_PORT:-8080}
 echo "run: topics ready on $bootstrap"
 # A reader for the dashboard and the read API; re-registering gives a new key (the old one stops working).
 reader_key=$("$bin/hub" systems add --id dashboard --role reader 2>> "$logs/topics.log")
+# A demo province account for people (hub users); a new password at every start, like the reader key.
+demo_password=$("$bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))')
+printf '%s\n' "$demo_password" | "$bin/hub" users add --name demo.tinh --role province --password-stdin \
+    2>> "$logs/topics.log" ||
+  printf '%s\n' "$demo_password" | "$bin/hub" users reset --name demo.tinh --password-stdin 2>> "$logs/topics.log"
 
 # setsid: each service in its own process group, so Ctrl-C cleanup reaches its children too.
 start() { local name=$1; shift; setsid "$@" > "$logs/$name.log" 2>&1 < /dev/null & pids+=($!); }
@@ -68,6 +73,7 @@ commune one-stop dossiers, documents, targets and progress reports through the S
   Operator overview:           $bin/hub status
   Dead letters by reason:      $bin/hub dlq list
   Dashboard:                   http://127.0.0.1:$port/dashboard
+    log in as demo.tinh, password $demo_password   (a province account; more with \`hub users add\`)
     reader key (log in with it; also 'Authorization: Bearer <key>' for /v1/kpi, /v1/directives, /v1/freshness):
                                $reader_key
   Gateway API (OpenAPI):       http://127.0.0.1:$port/docs   (spec: /openapi.json)

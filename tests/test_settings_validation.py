@@ -85,6 +85,10 @@ BAD = [
                                "(e.g. 2025-12-10T05:00:00Z)"),
     ("HUB_ANALYTICS_TIMER_S", "0", "HUB_ANALYTICS_TIMER_S=0: must be an integer from 1 to 86400"),
     ("HUB_KPI_REFRESH_S", "0", "HUB_KPI_REFRESH_S=0: must be an integer from 1 to 86400"),
+    ("HUB_LOGIN_MAX_FAILURES", "0", "HUB_LOGIN_MAX_FAILURES=0: must be an integer from 1 to 1000"),
+    ("HUB_LOGIN_WINDOW_S", "0", "HUB_LOGIN_WINDOW_S=0: must be an integer from 1 to 86400"),
+    ("HUB_DASHBOARD_REFRESH_S", "-1", "HUB_DASHBOARD_REFRESH_S=-1: must be 0 (off) or an integer from 1 to 86400"),
+    ("HUB_KPI_MIN_VOLUME", "0", "HUB_KPI_MIN_VOLUME=0: must be an integer from 1 to 1000000"),
     # the analytics parsers' own lines (they already name the variable, the offending item and the rule)
     ("HUB_DIRECTIVE_SLA_ARRIVAL", "soon",
      "HUB_DIRECTIVE_SLA_ARRIVAL: SLA 'soon' must be <number><m|h|d|wd> (e.g. 4h, 1wd)"),

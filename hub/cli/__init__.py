@@ -24,6 +24,7 @@ COMMANDS = [
     "hub.cli.tail",
     "hub.cli.settings",
     "hub.cli.systems",
+    "hub.cli.users",
     "hub.cli.security",
     "hub.cli.gateway",
     "hub.cli.schemas",

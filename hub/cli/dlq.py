@@ -69,7 +69,7 @@ def render_summary(topic: str, summary: dlq.Summary) -> str:
     for title, table in (("REASON", summary.by_reason), ("WRITER (VERIFIED)", summary.by_writer),
                          ("CLAIMED SOURCE SYSTEM", summary.by_source)):
         lines.append("")
-        rows = [(title, "TOTAL", "PENDING")]
+        rows: list[tuple[str, ...]] = [(title, "TOTAL", "PENDING")]
         rows += [(name, str(c["total"]), str(c["pending"])) for name, c in sorted(table.items())]
         lines += _table(rows)
     if summary.shown:

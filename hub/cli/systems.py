@@ -86,7 +86,9 @@ def list_(args: argparse.Namespace, settings: Settings) -> int:
 def revoke(args: argparse.Namespace, settings: Settings) -> int:
     current = systems.read(settings)
     systems.revoke(settings, args.id, current=current)
-    publisher = current.get(args.id).role == systems.PUBLISHER  # revoke raised if there is no such system
+    system = current.get(args.id)
+    assert system is not None  # revoke raised if there is no such system
+    publisher = system.role == systems.PUBLISHER
     gone = " and its Kafka login deleted" if publisher and kafka_config.secure(settings) else ""
     print(f"system {args.id} revoked{gone}", file=sys.stderr)
     return 0

@@ -119,6 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.writer.close()
             await asyncio.to_thread(state.systems.stop)
             await asyncio.to_thread(state.read_model.stop)
+            users_reader = getattr(state, "users_reader", None)  # made at the first person's request
+            if users_reader is not None:
+                await asyncio.to_thread(users_reader.close)
 
     # FastAPI's OpenTelemetry hooks are off: the hub has its own metrics (/metrics) and decision logs, and the
     # hooks' per-request provider lookups cost more than a /healthz answer.
@@ -168,7 +171,7 @@ def _customise_openapi(app: FastAPI) -> None:
             app.openapi_schema = tidy_openapi(build())
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
 
 
 _NULL = {"type": "null"}

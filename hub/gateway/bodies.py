@@ -127,10 +127,10 @@ def split_json(raw: bytes, max_batch: int, header_id: str | None) -> list[RawEve
     out = []
     for i, item in enumerate(doc):
         if not isinstance(item, dict):
-            exc = Rejected("malformed_json", f"element {i} is a {type(item).__name__}, not an object",
+            bad = Rejected("malformed_json", f"element {i} is a {type(item).__name__}, not an object",
                            stage="parse")
-            exc.index = i  # type: ignore[attr-defined]
-            raise exc
+            bad.index = i
+            raise bad
         # A batch-wide Idempotency-Key names the batch; each element gets its position appended.
         out.append(RawEvent(orjson.dumps(item), _own_id(item) or (f"{header_id}#{i}" if header_id else None)))
     return out

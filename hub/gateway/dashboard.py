@@ -30,21 +30,23 @@ from importlib import resources
 from urllib.parse import parse_qs, quote
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub import log, reference
 from hub.analytics import periods as pr
 from hub.analytics import targets as tg
 from hub.errors import TransientError
+from hub.gateway import auth, dashboard_targets, login_page
+from hub.gateway import dashboard_attention as attention
 from hub.gateway import dashboard_html as html
-from hub.gateway import dashboard_targets
 from hub.gateway.limits import read_body
 from hub.gateway.read_model import FeedSnapshot
 from hub.gateway.read_queries import overdue_directives, province_ranking, silent_systems, targets_today
 from hub.systems import READER, System
+from hub.users import User
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(auth.follow_users)])  # people: hub.users
 COOKIE = "hub_session"
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -173,9 +175,9 @@ def _html(text: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(text, status_code=status, headers=HEADERS)
 
 
-def _viewer(request: Request) -> System | None:
+def _viewer(request: Request) -> System | User | None:
     sessions, token = request.app.state.sessions, request.cookies.get(COOKIE)
-    system = sessions.check(token, request.app.state.systems.snapshot)
+    system = auth.session_viewer(request, token)  # a reader system or a person (hub.users)
     if system is not None:
         html.LOGOUT_TOKEN.set(sessions.logout_field(sessions.claims(token)))
     return system
@@ -211,18 +213,43 @@ def _context(request: Request, month: str | None) -> tuple[pr.Period, FeedSnapsh
 
 
 # --- pages ---------------------------------------------------------------------------------------
+def _top(settings, snap: FeedSnapshot, rows, now_ms: int, silent: int) -> str:
+    """The data time of ``rows`` and the stale / stopped-source warnings (dashboard_attention.as_of_line)."""
+    stale_ms = attention.stale_after_ms(settings.kpi_refresh_s, settings.read_model_interval_ms)
+    return attention.as_of_line(attention.data_as_of(snap.built_ms, rows), now_ms, stale_ms, silent)
+
+
 @router.get("/dashboard")
-async def dashboard(request: Request, month: str | None = None) -> Response:
+async def dashboard(request: Request, month: str | None = None, order: str | None = None) -> Response:
     try:
         period, snap = _context(request, month)
     except _Refused as refused:
         return refused.response
     settings, now = request.app.state.settings, request.app.state.now()
+    worst = order != "best"  # worst first unless asked: the page is for finding who needs a call
     ranked = province_ranking(snap, settings.province, "month", period.at)
+    best, small, empty = attention.split(ranked, settings.kpi_min_volume)
+    places = {c.code: n for n, (c, _r) in enumerate(best, 1)}
+    shown = attention.worst_first(best) if worst else best
+    average = attention.province_average(r for _c, r in ranked)
     year = target_year(snap, now)
-    targets = dashboard_targets.section(year, targets_today(snap, year, now, tg.TargetConfig.from_settings(settings)))
-    return _html(html.province(reference.provinces().get(settings.province, settings.province), period, ranked,
-                               overdue_directives(snap), silent_systems(snap), now, targets))
+    target_rows = targets_today(snap, year, now, tg.TargetConfig.from_settings(settings))
+    overdue, silent = overdue_directives(snap), silent_systems(snap)
+    behind = sorted((r for r in target_rows if r["status"] == "behind"), key=tg.attention_key)
+    # The data time: the rows on the page, and the current month's (the worker rewrites those every
+    # HUB_KPI_REFRESH_S, so they say whether it is still running even when a past month is shown).
+    current = snap.kpi_period("month", pr.containing("month", now).at).values()
+    rows = [*(r for _c, r in ranked), *current, *snap.freshness_rows(),
+            *(r for _doc, recipients in overdue for r in recipients.values())]
+    top = _top(settings, snap, rows, now, len(silent)) + attention.section(best, average, overdue, silent, behind,
+                                                                           now)
+    ranking_html = html.ranking([(places[c.code], c, r) for c, r in shown], small, empty, average,
+                                worst_first=worst, min_volume=settings.kpi_min_volume)
+    return _html(html.province(
+        reference.provinces().get(settings.province, settings.province), period, top=top,
+        ranking_html=ranking_html, ranked_count=len(best), total=len(ranked), overdue=overdue, silent=silent,
+        now_ms=now, targets=dashboard_targets.section(year, target_rows), worst_first=worst,
+        refresh_s=settings.dashboard_refresh_s))
 
 
 def target_year(snap: FeedSnapshot, now_ms: int) -> int:
@@ -238,6 +265,8 @@ async def commune_page(request: Request, code: str, month: str | None = None) ->
         period, snap = _context(request, month)
     except _Refused as refused:
         return refused.response
+    if not auth.may_see_commune(request, code):  # a commune account: its own commune only
+        return _html(html.message("Không có quyền", "Tài khoản của xã chỉ xem được trang của xã mình."), 403)
     unit = reference.communes().get(code)
     if unit is None or unit.province_code != request.app.state.settings.province:
         return _html(html.message("Không tìm thấy", "Mã xã không thuộc tỉnh này."), 404)
@@ -245,8 +274,12 @@ async def commune_page(request: Request, code: str, month: str | None = None) ->
     today = pr.vn_day(now)
     days = [(day, snap.kpi_row("day", pr.containing("day", pr.day_start(day)).at, code))
             for day in range(today - 29, today + 1)]  # the last 30 days, today included
-    return _html(html.commune(unit, period, snap.kpi_row("month", period.at, code), days,
-                              snap.freshness_row(code), now))
+    row, fresh = snap.kpi_row("month", period.at, code), snap.freshness_row(code)
+    silent = sum(1 for s in (fresh or {}).get("systems") or () if s.get("silent"))
+    current = snap.kpi_row("month", pr.containing("month", now).at, code)
+    top = _top(request.app.state.settings, snap, [row, current, fresh, *(d for _day, d in days)], now, silent)
+    return _html(html.commune(unit, period, row, days, fresh, top=top,
+                              refresh_s=request.app.state.settings.dashboard_refresh_s))
 
 
 # --- login / logout ------------------------------------------------------------------------------
@@ -254,14 +287,14 @@ def _login_page(request: Request, error: str | None, next_path: str, status: int
     """The login form with a fresh CSRF pair: the nonce in a Strict cookie, its MAC in a hidden field."""
     sessions = request.app.state.sessions
     nonce = sessions.login_nonce()
-    response = _html(html.login(error, next_path, csrf=sessions.login_field(nonce)), status)
+    response = _html(login_page.render(error, next_path, csrf=sessions.login_field(nonce)), status)
     response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_TTL_S, path="/dashboard", httponly=True,
                         samesite="strict", secure=request.url.scheme == "https")
     return response
 
 
 def _form(body: bytes) -> dict[str, str]:
-    form = parse_qs(body[:_MAX_FORM].decode("utf-8", "replace"), max_num_fields=4)
+    form = parse_qs(body[:_MAX_FORM].decode("utf-8", "replace"), max_num_fields=5)
     return {name: values[0] for name, values in form.items()}
 
 
@@ -283,6 +316,8 @@ async def login(request: Request) -> Response:
         log.get().info("dashboard_login_refused", reason="csrf")
         return _login_page(request, "Biểu mẫu đăng nhập đã hết hạn hoặc không gửi từ trang này; vui lòng nhập "
                                     "lại khóa.", next_path, 403)
+    if form.get("username", "").strip():  # a person (hub.users); otherwise a reader key
+        return await auth.person_login(request, form, next_path)
     keys = request.app.state.keys
     try:
         if not keys.follower.loaded:  # every key would look unknown: say "later", not "bad key"

@@ -66,23 +66,41 @@ def _name(code: str) -> str:
     return unit_name(unit) if unit else code
 
 
+e, commune_name = _e, _name  # for the section modules (dashboard_attention, dashboard_targets)
+
+
+def number1(value: float) -> str:
+    """62,5 (one decimal at most, Vietnamese comma)."""
+    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def duration_fine(ms: int) -> str:
+    """Like :func:`duration`, to the minute under a day (a stale-data warning speaks of minutes)."""
+    minutes = ms // 60_000
+    if minutes >= 24 * 60:
+        return duration(ms)
+    return f"{minutes // 60} giờ {minutes % 60} phút" if minutes >= 60 else f"{minutes} phút"
+
+
 # The logout form's CSRF token for the page being rendered: set by hub.gateway.dashboard once it has checked the
 # session (a context variable: each request runs in its own task), so the page functions need no extra argument.
 LOGOUT_TOKEN: ContextVar[str] = ContextVar("logout_token", default="")
 
 
-def page(title: str, body: str, *, logged_in: bool = True) -> str:
+def page(title: str, body: str, *, logged_in: bool = True, refresh_s: int = 0) -> str:
+    """A whole page; ``refresh_s`` > 0 reloads it after that many seconds (a meta refresh: no script)."""
     logout = ('<form method="post" action="/dashboard/logout" class="logout">'
               f'<input type="hidden" name="csrf" value="{_e(LOGOUT_TOKEN.get())}">'
               '<button type="submit">Đăng xuất</button></form>') if logged_in else ""
     return (
         '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        + (f'<meta http-equiv="refresh" content="{int(refresh_s)}">' if refresh_s > 0 else "") +
         f'<title>{_e(title)}</title><link rel="stylesheet" href="/dashboard/static/dashboard.css">'
         '<link rel="icon" href="/dashboard/static/icon.svg" type="image/svg+xml"></head><body>'
         f'<header><a class="home" href="/dashboard">Trung tâm điều hành tỉnh</a>{logout}</header>'
-        f'<main>{body}</main><footer>Số liệu từ các luồng dữ liệu của hub (feed.kpi.commune.v1, '
-        'feed.directive.v1, feed.freshness.v1, feed.target.progress.v1), theo Quyết định 766/QĐ-TTg.</footer>'
+        f'<main>{body}</main><footer>Số liệu do hub tổng hợp từ hệ thống một cửa, văn bản điều hành và báo cáo '
+        'chỉ tiêu của các xã; chỉ số theo Quyết định 766/QĐ-TTg.</footer>'
         '</body></html>')
 
 
@@ -129,7 +147,7 @@ def daily_chart(days: list[tuple[int, dict[str, Any] | None]]) -> str:
         x = left + i * step
         rate = None if row is None else row.get("timeliness_rate")
         label = vn_date(day)
-        if rate is None:
+        if rate is None or row is None:
             parts.append(f'<rect class="nodata" x="{x + step * 0.2:.1f}" y="{top + plot_h - 2}" '
                          f'width="{step * 0.6:.1f}" height="2"><title>{label}: không có dữ liệu</title></rect>')
         else:
@@ -145,19 +163,43 @@ def daily_chart(days: list[tuple[int, dict[str, Any] | None]]) -> str:
 
 
 # --- the province page -----------------------------------------------------------------------------
-def _ranking(ranked: list[tuple[reference.Commune, dict[str, Any] | None]]) -> str:
-    rated = [(c, r) for c, r in ranked if r is not None and r.get("timeliness_rate") is not None]
-    empty = [(c, r) for c, r in ranked if r is None or r.get("timeliness_rate") is None]
-    items = []
-    for n, (c, row) in enumerate(rated, 1):
-        items.append(
-            f'<li data-commune="{_e(c.code)}"><span class="rank">{n}</span>'
+def _rank_item(n: str, c: reference.Commune, row: dict[str, Any]) -> str:
+    return (f'<li data-commune="{_e(c.code)}"><span class="rank">{n}</span>'
             f'<a href="/dashboard/communes/{_e(c.code)}">{_e(unit_name(c))}</a>{_bar(row["timeliness_rate"])}'
             f'<span class="value">{pct(row["timeliness_rate"])}</span>'
             f'<span class="detail">{row["dossiers_on_time"]}/{row["dossiers_in_scope"]} hồ sơ</span></li>')
-    out = f'<ol class="ranking">{"".join(items)}</ol>' if items else '<p>Chưa có xã nào có số liệu trong kỳ.</p>'
+
+
+def _average_item(average: tuple[int, int]) -> str:
+    rate = average[0] / average[1]
+    return (f'<li class="average" data-average="{rate:.6f}"><span class="rank">TB</span>'
+            f'<strong>Bình quân tỉnh</strong>{_bar(rate)}<span class="value">{pct(rate)}</span>'
+            f'<span class="detail">{average[0]}/{average[1]} hồ sơ của cả tỉnh (mọi xã)</span></li>')
+
+
+def ranking(rated, small, empty, average: tuple[int, int], *, worst_first: bool, min_volume: int) -> str:
+    """The ranked communes (``rated`` in the order to show, each with its place counted from the best),
+    the province average marked where it falls, then the communes with too few dossiers and those with none.
+    ``rated`` holds (place, commune, row)."""
+    avg = average[0] / average[1] if average[1] else None
+    items = []
+    marked = avg is None
+    for n, c, row in rated:
+        rate = row["timeliness_rate"]
+        if not marked and (rate > avg if worst_first else rate < avg):
+            items.append(_average_item(average))
+            marked = True
+        items.append(_rank_item(str(n), c, row))
+    if not marked:
+        items.append(_average_item(average))
+    order = "worst" if worst_first else "best"
+    out = (f'<ol class="ranking" data-order="{order}">{"".join(items)}</ol>' if rated
+           else f'<p>Chưa có xã nào có từ {min_volume} hồ sơ trở lên trong kỳ.</p>')
+    if small:
+        out += (f'<h3 id="unranked">{len(small)} xã có dưới {min_volume} hồ sơ — không xếp hạng</h3>'
+                f'<ol class="ranking unranked">{"".join(_rank_item("–", c, r) for c, r in small)}</ol>')
     if empty:
-        links = ", ".join(f'<a href="/dashboard/communes/{_e(c.code)}">{_e(unit_name(c))}</a>' for c, _r in empty)
+        links = ", ".join(f'<a href="/dashboard/communes/{_e(c.code)}">{_e(unit_name(c))}</a>' for c in empty)
         out += (f'<details class="nodata"><summary>{len(empty)} xã chưa có hồ sơ trong phạm vi đánh giá</summary>'
                 f'<p>{links}</p></details>')
     return out
@@ -191,23 +233,30 @@ def _silent(systems: list[dict[str, Any]], now_ms: int) -> str:
         f'<td>{vn_time(s["last_ingest_time"])}</td><td>{duration(max(0, now_ms - s["last_ingest_time"]))}</td></tr>'
         for s in systems)
     return ('<div class="scroll"><table><thead><tr><th>Xã</th><th>Hệ thống</th><th>Loại</th>'
-            f'<th>Lần nhận cuối</th><th>Im lặng</th></tr></thead><tbody>{rows}</tbody></table></div>')
+            f'<th>Lần nhận cuối</th><th>Đã ngừng gửi</th></tr></thead><tbody>{rows}</tbody></table></div>')
 
 
-def province(province_name: str, month: pr.Period, ranked, overdue, silent, now_ms: int, targets: str = "") -> str:
-    """The province page; ``targets`` is the targets section's HTML (:mod:`hub.gateway.dashboard_targets`)."""
+def province(province_name: str, month: pr.Period, *, top: str, ranking_html: str, ranked_count: int,
+             total: int, overdue, silent, now_ms: int, targets: str = "", worst_first: bool = True,
+             refresh_s: int = 0) -> str:
+    """The province page: ``top`` is the data time and the attention cards
+    (:mod:`hub.gateway.dashboard_attention`), ``ranking_html`` the ranking (:func:`ranking`), ``targets`` the
+    targets section (:mod:`hub.gateway.dashboard_targets`)."""
     previous = pr.containing("month", month.start - 1)
     following = pr.following(month)
-    nav = (f'<nav class="months"><a href="/dashboard?month={previous.at}">« {period_label(previous)}</a>'
-           f'<a href="/dashboard?month={following.at}">{period_label(following)} »</a></nav>')
-    with_rate = sum(1 for _c, r in ranked if r is not None and r.get("timeliness_rate") is not None)
+    keep = "" if worst_first else "&amp;order=best"
+    nav = (f'<nav class="months"><a href="/dashboard?month={previous.at}{keep}">« {period_label(previous)}</a>'
+           f'<a href="/dashboard?month={following.at}{keep}">{period_label(following)} »</a></nav>')
+    toggle = (f'<a href="/dashboard?month={month.at}&amp;order=best">Xếp từ cao đến thấp</a>' if worst_first else
+              f'<a href="/dashboard?month={month.at}">Xếp từ thấp đến cao</a>')
+    said = "từ thấp đến cao" if worst_first else "từ cao đến thấp"
     body = (
-        f'<h1>{_e(province_name)}</h1><p class="asof">Cập nhật: {vn_time(now_ms)}</p>'
+        f'<h1>{_e(province_name)}</h1>{top}'
         f'<section id="timeliness"><h2>Tỷ lệ giải quyết hồ sơ đúng hạn — {period_label(month)}</h2>{nav}'
-        f'<p>{with_rate} / {len(ranked)} xã có số liệu, xếp từ cao đến thấp.</p>{_ranking(ranked)}</section>'
+        f'<p class="order">{ranked_count} / {total} xã được xếp hạng, {said}. {toggle}</p>{ranking_html}</section>'
         f'<section id="directives"><h2>Văn bản chỉ đạo quá hạn</h2>{_directives(overdue)}</section>'
-        f'{targets}<section id="silent"><h2>Hệ thống không gửi dữ liệu</h2>{_silent(silent, now_ms)}</section>')
-    return page(f"Trung tâm điều hành — {province_name}", body)
+        f'{targets}<section id="silent"><h2>Hệ thống ngừng gửi dữ liệu</h2>{_silent(silent, now_ms)}</section>')
+    return page(f"Trung tâm điều hành — {province_name}", body, refresh_s=refresh_s)
 
 
 # --- a commune's page ------------------------------------------------------------------------------
@@ -221,7 +270,9 @@ def _counts(row: dict[str, Any] | None) -> str:
 
 
 def commune(unit: reference.Commune, month: pr.Period, row: dict[str, Any] | None,
-            days: list[tuple[int, dict[str, Any] | None]], fresh: dict[str, Any] | None, now_ms: int) -> str:
+            days: list[tuple[int, dict[str, Any] | None]], fresh: dict[str, Any] | None, *, top: str,
+            refresh_s: int = 0) -> str:
+    """A commune's page; ``top`` is its data time and warnings (:func:`dashboard_attention.as_of_line`)."""
     r = row or {}
     cards = "".join((
         _card("Tỷ lệ đúng hạn", pct(r.get("timeliness_rate")),
@@ -240,17 +291,17 @@ def commune(unit: reference.Commune, month: pr.Period, row: dict[str, Any] | Non
     fresh_rows = "".join(
         f'<tr><td>{_e(s["source_system"])}</td><td>{_e(_DATA_KIND.get(s["kind"], s["kind"]))}</td>'
         f'<td>{vn_time(s["last_event_time"])}</td><td>{vn_time(s["last_ingest_time"])}</td>'
-        f'<td>{"Im lặng" if s["silent"] else "Đang gửi"}</td></tr>' for s in systems)
+        f'<td>{"Ngừng gửi dữ liệu" if s["silent"] else "Đang gửi"}</td></tr>' for s in systems)
     fresh_html = ('<div class="scroll"><table><thead><tr><th>Hệ thống</th><th>Loại</th><th>Sự kiện cuối</th>'
                   f'<th>Nhận cuối</th><th>Trạng thái</th></tr></thead><tbody>{fresh_rows}</tbody></table></div>'
                   if systems else '<p class="nodata">Chưa hệ thống nào gửi dữ liệu của xã.</p>')
     first, last = days[0][0], days[-1][0]
     body = (
         f'<h1>{_e(unit_name(unit))} <small>({_e(unit.code)})</small></h1>'
-        f'<p class="asof">Cập nhật: {vn_time(now_ms)}</p>'
+        f'{top}'
         f'<section id="month"><h2>{period_label(month)}</h2>{note}<div class="cards">{cards}</div></section>'
         f'<section id="daily"><h2>Tỷ lệ đúng hạn theo ngày — 30 ngày ({vn_date(first)} – {vn_date(last)})</h2>'
         f'{daily_chart(days)}<div class="scroll"><table class="days"><thead><tr><th>Ngày</th><th>Tỷ lệ</th>'
         f'<th>Đúng hạn / trong phạm vi</th></tr></thead><tbody>{table}</tbody></table></div></section>'
         f'<section id="systems"><h2>Hệ thống gửi dữ liệu</h2>{fresh_html}</section>')
-    return page(f"{unit_name(unit)} — Trung tâm điều hành", body)
+    return page(f"{unit_name(unit)} — Trung tâm điều hành", body, refresh_s=refresh_s)

@@ -1,4 +1,4 @@
-"""The dashboard's "Mục tiêu và giải ngân" (targets and disbursement) section: pure HTML from progress rows.
+"""The dashboard's "Chỉ tiêu và giải ngân" (targets and disbursement) section: pure HTML from progress rows.
 
 Per program, per indicator, one bar per commune: the filled part is what the commune has done
 (completion rate), the dark mark what it should have done by today (expected share, docs/targets.md).
@@ -19,7 +19,7 @@ PROGRAMS = {
     "GNBV": "Chương trình MTQG giảm nghèo bền vững",
     "DTTS": "Chương trình MTQG phát triển KT-XH vùng đồng bào dân tộc thiểu số và miền núi",
 }
-STATUS = {"behind": "Chậm tiến độ", "no_report": "Không báo cáo", "on_track": "Đúng tiến độ", "done": "Hoàn thành",
+STATUS = {"behind": "Chậm tiến độ", "no_report": "Chưa báo cáo", "on_track": "Đúng tiến độ", "done": "Hoàn thành",
           "unassigned": "Chưa giao chỉ tiêu"}
 UNITS = {"VND": "đồng", "million_VND": "triệu đồng", "household": "hộ", "criterion": "tiêu chí", "percent": "%",
          "person": "người", "project": "dự án"}
@@ -73,7 +73,7 @@ def _item(row: dict[str, Any]) -> str:
 
 def section(year: int, rows: list[dict[str, Any]]) -> str:
     """The section for a plan year's progress rows (as of the hub's today)."""
-    head = f'<section id="targets"><h2>Mục tiêu và giải ngân — năm {year}</h2>'
+    head = f'<section id="targets"><h2>Chỉ tiêu và giải ngân — năm {year}</h2>'
     if not rows:
         return head + f'<p class="nodata">Chưa có chỉ tiêu nào được giao cho năm {year}.</p></section>'
     day = max(r["evaluated_for"] for r in rows)

@@ -43,18 +43,18 @@ def available() -> bool:
 
 @cache
 def _page() -> tuple[bytes, str]:
-    html = get_swagger_ui_html(
+    html = bytes(get_swagger_ui_html(
         openapi_url="/openapi.json", title="Commune Interconnection Hub — API",
         swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
         swagger_favicon_url="/docs/assets/favicon-32x32.png",
         # validatorUrl null: otherwise Swagger UI asks validator.swagger.io for a badge, leaking the spec URL
-        swagger_ui_parameters={"validatorUrl": None}).body
+        swagger_ui_parameters={"validatorUrl": None}).body)
     hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
                       for s in _INLINE.findall(html.decode()))
     # Swagger UI sets inline styles and shows data: images; nothing may leave this origin.
     csp = (f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
            "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-    return bytes(html), csp
+    return html, csp
 
 
 def _headers(csp: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
@@ -59,11 +59,14 @@ class Accepted(BaseModel):
 
 # Every reason code the gateway answers is a key of hub.errors.REASONS (Rejected refuses any other): the
 # document lists them, so a client can switch on them. Built from REASONS, so a new reason is declared with it.
-Reason = Literal[tuple(sorted(REASONS))]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    Reason = str  # a type checker cannot follow a Literal built at run time; pydantic reads the one below
+else:
+    Reason = Literal[tuple(sorted(REASONS))]
 
 
 class ErrorBody(BaseModel):
-    error: Reason = Field(description="The reason code (README, reason table)")  # type: ignore[valid-type]
+    error: Reason = Field(description="The reason code (README, reason table)")
     message: str
     stage: str | None = None
     field: str | None = None
@@ -86,7 +89,8 @@ _ERRORS = {
          "(`unavailable`), or the gateway is at HUB_GATEWAY_MAX_IN_FLIGHT (`overloaded`); nothing was accepted. "
          "Retry-After says when to retry",
 }
-RESPONSES = {code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()}
 
 _EXAMPLES = {
     "dossier": {"MaHoSo": "G22.52.23734-250801-0001", "MaTTHC": "1.001612", "TrangThaiHoSo": "2",
@@ -121,7 +125,7 @@ def _check_header_id(source_event_id: str | None, index: int | None) -> None:
                    f"{h.SOURCE_EVENT_ID}: 1-{h.SOURCE_EVENT_ID_MAX} printable ASCII characters without spaces",
                    stage="parse", field=h.SOURCE_EVENT_ID)
     if index is not None:
-        exc.index = index  # type: ignore[attr-defined]
+        exc.index = index
     raise exc
 
 
@@ -180,7 +184,7 @@ def check_all(events: list[bodies.RawEvent], kind: str, fmt: str, system: System
             records = normalize(ev.raw, env, ctx)
         except Rejected as exc:
             if len(events) > 1:
-                exc.index = i  # type: ignore[attr-defined]
+                exc.index = i
             raise
         communes = {r["commune_code"] for r in records}
         key = next(iter(communes)) if len(communes) == 1 else system.id

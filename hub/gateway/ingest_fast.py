@@ -25,7 +25,7 @@ class IngestFastPath:
         self.app = app
         self._fastapi = fastapi_app
         self._table: dict[str, tuple[APIRoute, Endpoint]] = {
-            r.path: (r, r.endpoint) for r in routes if isinstance(r, APIRoute) and "POST" in r.methods}
+            r.path: (r, r.endpoint) for r in routes if isinstance(r, APIRoute) and "POST" in (r.methods or ())}
         self._paths = frozenset(self._table)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

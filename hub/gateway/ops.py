@@ -106,7 +106,8 @@ class Readiness:
             await asyncio.sleep(self.interval_s)
 
     async def close(self) -> None:
-        self._task = await cancel(self._task)
+        await cancel(self._task)
+        self._task = None
 
 
 def _now_ms() -> int:

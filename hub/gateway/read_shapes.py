@@ -5,7 +5,8 @@ the dicts these models validate)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Iterable
+from typing import Annotated
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
@@ -13,21 +14,26 @@ from hub import topics
 from hub.analytics import periods as pr
 
 
-def enum_of(values: Any) -> Any:
-    """A string field declared as one of ``values`` (the API's value, e.g. the Avro symbol the feed holds)."""
-    return Annotated[str, WithJsonSchema({"type": "string", "enum": list(values)})]
+def enum_of(values: Iterable[str]) -> WithJsonSchema:
+    """Declares a string field as one of ``values`` (the API's value, e.g. the Avro symbol the feed holds):
+    ``Annotated[str, enum_of(...)]``, spelt out at each alias so that type checkers see an alias."""
+    return WithJsonSchema({"type": "string", "enum": list(values)})
 
 
 Instant = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]  # ISO 8601 UTC, milliseconds
 Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]  # YYYY-MM-DD
-PeriodKind, Kind = enum_of(pr.KINDS), enum_of(topics.KINDS)
+PeriodKind = Annotated[str, enum_of(pr.KINDS)]
+Kind = Annotated[str, enum_of(topics.KINDS)]
 # The Avro enums of DirectiveReach (schemas/DirectiveReach.v3.avsc): the feed's symbols, passed through.
 PRIORITIES = ("NORMAL", "URGENT", "VERY_URGENT", "EXPRESS", "EXPRESS_FIXED_TIME")
 STEERING_TYPES = ("NONE", "DIRECTIVE", "DIRECTIVE_REPORT")
 DOCUMENT_STATUSES = ("ARRIVED", "REJECTED", "ACCEPTED", "ASSIGNED", "PROCESSING", "COMPLETED", "TAKE_BACK_REQUESTED",
                      "TAKE_BACK_AGREED", "TAKE_BACK_REFUSED")
-Priority, SteeringType, DocumentStatus = enum_of(PRIORITIES), enum_of(STEERING_TYPES), enum_of(DOCUMENT_STATUSES)
+Priority = Annotated[str, enum_of(PRIORITIES)]
+SteeringType = Annotated[str, enum_of(STEERING_TYPES)]
+DocumentStatus = Annotated[str, enum_of(DOCUMENT_STATUSES)]
 RANKINGS = ("timeliness", "score_766")
+Ranking = Annotated[str, enum_of(RANKINGS)]
 
 
 # --- response models ----------------------------------------------------------------------------
@@ -120,7 +126,7 @@ class ProvinceKpi(BaseModel):
                                                 "communes' summed counts (not an average of their scores)")
     score_766_measured_max: float
     score_766_groups: list[ScoreGroup]
-    order: enum_of(RANKINGS) = Field(description="what the communes are ranked by")
+    order: Ranking = Field(description="what the communes are ranked by")
     data_as_of: Instant
     communes: list[KpiRow] = Field(description="every commune of the province, best first by `order` (timeliness "
                                                "or score_766); communes without a value (no data, nothing in "

@@ -10,7 +10,7 @@ here decides a status or adds up a number itself.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -32,8 +32,8 @@ from hub.gateway.read_queries import targets_today
 from hub.gateway.read_shapes import Day, Instant, enum_of
 
 router = APIRouter(tags=["read"], dependencies=[Depends(current_reader)], responses=ROUTER_ERRORS)
-Status = enum_of(tg.STATUSES)
-Flag = enum_of(("unassigned_indicator", "unit_mismatch"))  # hub.analytics.targets' flags
+Status = Annotated[str, enum_of(tg.STATUSES)]
+Flag = Annotated[str, enum_of(("unassigned_indicator", "unit_mismatch"))]  # hub.analytics.targets' flags
 # The codes hub.normalize.targets writes (upper case), asked for in any case; ASCII only ("ß".upper() is "SS").
 PROGRAM_PATTERN = "^([Nn][Tt][Mm]|[Gg][Nn][Bb][Vv]|[Dd][Tt][Tt][Ss]|[0-9]{2}(-[A-Za-z0-9_]{1,16})?)$"
 _PROGRAM = re.compile(PROGRAM_PATTERN)

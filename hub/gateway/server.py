@@ -6,21 +6,25 @@ deadline is added (uvicorn has none: a client may otherwise dribble a request's 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
-
-try:  # the C parser when it is installed (several times cheaper per request than pure-Python h11)
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _Fast
-except ImportError:  # pragma: no cover - depends on the environment
-    _Fast = None
 
 from hub import log
 from hub.gateway import ops_listener
 from hub.gateway.app import create_app
 from hub.settings import Settings
+
+_Fast: type[asyncio.Protocol] | None
+try:  # the C parser when it is installed (several times cheaper per request than pure-Python h11)
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    _Fast = HttpToolsProtocol
+except ImportError:  # pragma: no cover - depends on the environment
+    _Fast = None
 
 MAX_HEADER_BYTES = 32 * 1024  # largest request line + headers; more is 431 (h11 itself: 400)
 KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this
@@ -46,13 +50,24 @@ class _HeadersTooLarge(Exception):
     pass
 
 
-class HeaderDeadline:
+if TYPE_CHECKING:
+    class _UvicornHttp(H11Protocol):
+        """What the mixin below uses of its uvicorn base: h11's protocol plus httptools' parser callbacks."""
+
+        def on_message_begin(self) -> None: ...
+        def on_url(self, url: bytes) -> None: ...
+        def on_header(self, name: bytes, value: bytes) -> None: ...
+else:
+    _UvicornHttp = object  # at run time the mixin is combined with the real protocol in _protocol()
+
+
+class HeaderDeadline(_UvicornHttp):
     """Mixed into a uvicorn HTTP protocol: a deadline for a request's headers, from the connection's
     start or the end of the previous response; past it the client gets a JSON 408 and the connection
     closes. (Both of uvicorn's protocols start a new ``cycle`` when a request's headers are complete.)"""
 
     header_timeout_s = 10.0  # replaced per server by a subclass (see _protocol)
-    _header_timer = None
+    _header_timer: asyncio.TimerHandle | None = None
     _head_bytes = 0  # bytes received while waiting for a request's headers (h11 bounds this itself)
 
     def _arm(self) -> None:
@@ -65,7 +80,7 @@ class HeaderDeadline:
             self._header_timer.cancel()
             self._header_timer = None
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's own
         super().connection_made(transport)
         self._arm()
 
@@ -105,7 +120,7 @@ class HeaderDeadline:
         if not self.transport.is_closing():
             self._arm()
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
 

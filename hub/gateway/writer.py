@@ -26,7 +26,7 @@ _BROKEN_PRODUCER = frozenset({"OutOfOrderSequenceNumber", "UnknownProducerIdErro
 
 
 async def cancel(task: asyncio.Task | None) -> None:
-    """Cancel a background task and wait until it ended (None in, None out: ``self._t = await cancel(self._t)``)."""
+    """Cancel a background task (None: nothing to do) and wait until it ended."""
     if task is not None:
         task.cancel()
         with contextlib.suppress(BaseException):
@@ -136,7 +136,8 @@ class KafkaWriter:
         self._task = loop.create_task(self._connect(), name="gateway-kafka-connect")
 
     async def close(self) -> None:
-        self._task = await cancel(self._task)
+        await cancel(self._task)
+        self._task = None
         if self._producer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._producer.stop(), timeout=10)

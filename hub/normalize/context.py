@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,7 +71,7 @@ class Context:
         }
 
     @classmethod
-    def from_settings(cls, settings, *, organs: dict[str, str] | None = None,
+    def from_settings(cls, settings, *, organs: Mapping[str, str] | None = None,
                       scope_of: Callable[[str], Scope | None] | None = None, validate_only: bool = False) -> Context:
         """The context of a deployment. ``validate_only`` (the gateway) uses throw-away keys: its
         records are discarded, so it never needs the deployment's secrets."""

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 from xml.etree.ElementTree import Element
 
 import orjson
@@ -180,8 +180,8 @@ def _code_of(document_id: str | None) -> str | None:
     return parts[2].strip() or None if len(parts) >= 3 else None
 
 
-def _is_commune(code: str | None) -> bool:
-    return bool(code) and len(code) == 5 and code.isdigit()
+def _is_commune(code: str | None) -> TypeGuard[str]:
+    return code is not None and len(code) == 5 and code.isdigit()
 
 
 def _digest(rec: dict, skip: tuple[str, ...] = ()) -> str:
@@ -230,7 +230,7 @@ def route_package(rec: dict, base: str, env: Envelope, ctx: Context) -> list[dic
         speakers.own(sender, env, ctx, "MessageHeader/From/OrganId")
         return [_emit(rec, sender_code, "OUTGOING", base)]
     if sender_code is None:
-        if received_by_hint:
+        if received_by_hint and hint:  # (received_by_hint implies a hint)
             return [_emit(rec, hint, "INCOMING", base)]
         if sender is None:
             raise Rejected("missing_field", "MessageHeader/From/OrganId is required (or, for a document received "
@@ -272,7 +272,7 @@ def route_status(rec: dict, env: Envelope, ctx: Context) -> list[dict]:
         return [_emit(rec, hint, "OUTGOING", base)]
     if answered is not None and answered_code is None:
         raise _unknown([answered], "ResponseFor/OrganId")
-    if not _is_commune(answered_code):
-        raise Rejected("missing_commune", f"status from {_shown(reporter)} answers no commune's document",
-                       stage="map", field="ResponseFor")
-    return [_emit(rec, answered_code, "OUTGOING", base)]
+    if _is_commune(answered_code):
+        return [_emit(rec, answered_code, "OUTGOING", base)]
+    raise Rejected("missing_commune", f"status from {_shown(reporter)} answers no commune's document",
+                   stage="map", field="ResponseFor")

@@ -93,8 +93,16 @@ def normalize_identifier(value: str) -> str:
     return "".join(value.split()).upper()
 
 
+class _HmacStates:
+    """The keyed SHA-256 states PseudonymKey.__post_init__ prepares: attributes, not dataclass fields
+    (declared on a plain base class, which the dataclass does not collect)."""
+
+    _inner: hashlib._Hash
+    _outer: hashlib._Hash
+
+
 @dataclass(frozen=True)
-class PseudonymKey:
+class PseudonymKey(_HmacStates):
     """The key of one pseudonym purpose and its public id."""
 
     purpose: str
@@ -279,7 +287,8 @@ def scrub(text: str | None) -> str | None:
 
 
 def is_state_organ(organ_id: str | None, organs: Mapping[str, str]) -> bool:
-    return bool(organ_id) and (STATE_ORGAN_ID.match(organ_id) is not None or organ_id in organs)
+    return organ_id is not None and organ_id != "" and (
+        STATE_ORGAN_ID.match(organ_id) is not None or organ_id in organs)
 
 
 def names_a_person(subject: str) -> bool:

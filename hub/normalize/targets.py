@@ -187,7 +187,7 @@ def milestones(obj: dict, year: int) -> list[dict[str, Any]]:
         raise _reject("invalid_value", "milestones", "must be an array of {date, percent} objects")
     if len(items) > MAX_MILESTONES:
         raise _reject("invalid_value", "milestones", f"holds more than {MAX_MILESTONES} dates")
-    out = []
+    out: list[dict[str, Any]] = []
     for item in items:
         date = _date(item.get("date"), "milestones.date", year)
         percent = amount({"milestones.percent": item.get("percent")}, "milestones.percent")

@@ -44,6 +44,7 @@ class _NoKafka(BootStrategy):
 
 class _App(faust.App):
     BootStrategy = _NoKafka
+    hub_engines: EnginesService  # set by build(), for execute()
 
 
 class EnginesService(mode.Service):
@@ -153,7 +154,7 @@ class Worker(faust.Worker):
         os._exit(1)
 
 
-def execute(app: faust.App, settings: Settings) -> None:
+def execute(app: _App, settings: Settings) -> None:
     """Run the app built by :func:`build` until it is stopped (as ``hub worker`` does)."""
     service = app.hub_engines  # set by build()
     # override_logging=False keeps our JSON logging; quiet drops faust's banner on stdout.
@@ -176,7 +177,7 @@ class Stats:
         t0, c0, before = self._last
         self._last = (now, cpu, totals)
         delta = {k: totals.get(k, 0) - before.get(k, 0) for k in totals}
-        by = {}
+        by: dict[str, dict[str, int]] = {}
         for (what, kind), n in delta.items():
             if n:
                 by.setdefault(what, {})[kind] = n
@@ -218,8 +219,8 @@ def build(settings: Settings, processors: list, registry: CollectorRegistry, tot
     app = _App(settings.app_id, web_enabled=port > 0, web_port=port or 8081, web_bind=settings.worker_metrics_host,
                web_host=settings.worker_metrics_host, datadir=settings.worker_data_dir, autodiscover=False)
     service = EnginesService(engines, shutdown_s=float(settings.worker_shutdown_s))
-    app.service(service)
-    app.hub_engines = service  # type: ignore[attr-defined]  # for execute()
+    app.service(service)  # type: ignore[arg-type]  # faust also starts a service given as an instance
+    app.hub_engines = service
     stats = Stats(engines, totals)
 
     @app.page("/metrics")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 HEADER = "hub.changelog"
 BATCH = b"batch"
@@ -86,8 +86,9 @@ def unpack(data: bytes, into: dict[bytes, bytes | None]) -> int:
     return n
 
 
-def is_batch(headers: list[tuple[str, bytes]] | None) -> bool:
-    return bool(headers) and (HEADER, BATCH) in headers  # type: ignore[operator]
+def is_batch(headers: Collection[object] | None) -> bool:
+    """Whether a consumed record's headers (a list of (name, value) pairs, or None) mark a batch."""
+    return headers is not None and (HEADER, BATCH) in headers
 
 
 def _batch_key() -> bytes:

@@ -139,6 +139,7 @@ class Engine:
     # -- one step of the loop ------------------------------------------------------------------
     def _step(self, stop: threading.Event) -> None:
         self.beat()
+        assert self._consumer is not None  # set by _start, before the loop
         msgs = self._consumer.consume(self.max_batch, self.wait_s)
         self._update_lag()
         data = []
@@ -180,7 +181,8 @@ class Engine:
         self.beat()
         started = time.perf_counter()
         batch = TxnBatch(self, data)
-        producer = self._producer
+        producer, consumer = self._producer, self._consumer
+        assert producer is not None and consumer is not None  # set by _start, before the loop
         self.failure, self.isolation.refused = None, set()
         try:
             producer.begin_transaction()
@@ -191,7 +193,7 @@ class Engine:
             changelogs = self._produce_changelogs()
             offsets = _offsets(data)
             if data:
-                producer.send_offsets_to_transaction(offsets, self._consumer.consumer_group_metadata(),
+                producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(),
                                                      self.commit_timeout_s)
             self._commit()
         except KafkaException as exc:
@@ -228,6 +230,7 @@ class Engine:
 
     def _commit(self) -> None:
         producer = self._producer
+        assert producer is not None  # only called inside _transact
         for attempt in range(3):
             try:
                 producer.commit_transaction(self.commit_timeout_s)
@@ -262,6 +265,7 @@ class Engine:
             self._renewals.append(now)
         self._log.warning("producer_renewed", reason=err.name(), error=err.str()[:300])
         old, self._producer = self._producer, None
+        assert old is not None  # renewed only after it failed a transaction
         with contextlib.suppress(KafkaException, RuntimeError):
             old.purge(True, True, False)  # nothing of it may be sent any more
         del old
@@ -273,6 +277,7 @@ class Engine:
         txn_failed = self.failure is not None and self.failure.txn_failed
         broken = err is not None and (err.fatal() or err.name() in _PRODUCER_STATE_ERRORS and not txn_failed)
         if not (err is not None and err.fatal()):
+            assert self._producer is not None  # aborting a transaction that producer began
             try:
                 self._producer.abort_transaction(self.commit_timeout_s)
             except KafkaException as abort_exc:
@@ -304,6 +309,7 @@ class Engine:
             if tp not in first:
                 first[tp] = m.offset()
         for (topic, partition), offset in first.items():
+            assert self._consumer is not None  # the records to rewind came from it
             try:
                 self._consumer.seek(TopicPartition(topic, partition, offset))
             except KafkaException as exc:  # the partition was revoked meanwhile: its new owner resumes it
@@ -321,6 +327,7 @@ class Engine:
             kwargs["on_delivery"] = self.isolation.observer(topic, on_delivery)
         elif on_delivery is not None:
             kwargs["on_delivery"] = on_delivery
+        assert self._producer is not None  # produced to only inside a transaction
         while True:
             try:
                 self._producer.produce(topic, **kwargs)
@@ -349,8 +356,8 @@ class Engine:
                         self._produce(store.changelog, key, value, changelog.BATCH_HEADERS, partition=store.partition)
                     n += len(pending)
                     continue
-                for key, value in pending.items():
-                    self._produce(store.changelog, key, value, None, partition=store.partition)
+                for k, v in pending.items():
+                    self._produce(store.changelog, k, v, None, partition=store.partition)
                     n += 1
         return n
 
@@ -408,6 +415,7 @@ class Engine:
         self._lag_due = now + 1.0
         self.stuck.check()
         consumer = self._consumer
+        assert consumer is not None  # called from _step only
         out: dict[TP, int] = {}
         try:
             positions = consumer.position([TopicPartition(t, p) for t, p in self.assignment])

@@ -168,11 +168,13 @@ class Isolation:
         if not failure.refused or not others:
             return False
         e = self.e
+        producer = e._producer
+        assert producer is not None  # isolating records of a running engine
         self.ok = set()
         try:
-            e._producer.begin_transaction()
+            producer.begin_transaction()
             e.p.process(TxnBatch(e, others))
-            e._producer.flush(e.commit_timeout_s)
+            producer.flush(e.commit_timeout_s)
         except Exception as exc:  # noqa: BLE001 - a probe only gathers evidence; any failure is "no evidence"
             e._log.warning("probe_failed", error=str(exc)[:200])
         finally:
@@ -195,18 +197,20 @@ class Isolation:
             bounded.HEADERS_CUT: cut, bounded.TRUNCATED: "headers" if cut is not None else None})
         key, value, hdrs = bounded.letter(m.key(), m.value(), hdrs, e.settings.dlq_max_value_bytes)
         e.failure = None
+        producer, consumer = e._producer, e._consumer
+        assert producer is not None and consumer is not None  # isolating records of a running engine
         try:
-            e._producer.begin_transaction()
+            producer.begin_transaction()
             e._produce(self.dlq, key, value, hdrs)
-            e._producer.send_offsets_to_transaction([TopicPartition(tp[0], tp[1], m.offset() + 1)],
-                                                    e._consumer.consumer_group_metadata(), e.commit_timeout_s)
+            producer.send_offsets_to_transaction([TopicPartition(tp[0], tp[1], m.offset() + 1)],
+                                                 consumer.consumer_group_metadata(), e.commit_timeout_s)
             e._commit()
         except KafkaException as exc:
             e._abort([m], exc)
             return False
         e.stuck.committed({tp: m.offset() + 1})
         try:
-            e._consumer.seek(TopicPartition(tp[0], tp[1], m.offset() + 1))
+            consumer.seek(TopicPartition(tp[0], tp[1], m.offset() + 1))
         except KafkaException as exc:  # revoked meanwhile: the new owner starts after the committed offset
             e._log.warning("rewind_skipped", topic=tp[0], partition=tp[1], error=str(exc)[:200])
         e.metrics.record_isolated(e.name, reason)
@@ -280,10 +284,11 @@ class StuckWatch:
             note = orjson.dumps({STUCK_MARK: since_ms, "worker": e.transactional_id,
                                  "reason": e.failure.name if e.failure is not None else None}).decode()
             offsets.append(TopicPartition(tp[0], tp[1], offset, metadata=note))
+        producer, consumer = e._producer, e._consumer
+        assert producer is not None and consumer is not None  # watching the partitions of a running engine
         try:
-            e._producer.begin_transaction()
-            e._producer.send_offsets_to_transaction(offsets, e._consumer.consumer_group_metadata(),
-                                                    e.commit_timeout_s)
+            producer.begin_transaction()
+            producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), e.commit_timeout_s)
             e._commit()
         except KafkaException as exc:
             e._abort([], exc)  # the mark is retried at the next check

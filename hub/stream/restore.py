@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -62,7 +63,8 @@ def read_changelogs(consumer: Consumer, wanted: dict[TP, Store], tick: Callable[
             msgs = consumer.consume(1000, 0.5)
             tick()
             for m in msgs:
-                tp = (m.topic(), m.partition())
+                # both set on every record and on a partition's EOF event; other errors are raised below
+                tp = cast(TP, (m.topic(), m.partition()))
                 err = m.error()
                 if err is not None:
                     if err.code() == KafkaError._PARTITION_EOF:
@@ -72,7 +74,7 @@ def read_changelogs(consumer: Consumer, wanted: dict[TP, Store], tick: Callable[
                 if changelog.is_batch(m.headers()):
                     count += changelog.unpack(m.value() or b"", pending[tp])
                 else:
-                    pending[tp][m.key()] = m.value()
+                    pending[tp][cast(bytes, m.key())] = m.value()  # changelog records always have a key
                     count += 1
                 if len(pending[tp]) >= _APPLY_EVERY:
                     wanted[tp].restore(pending[tp])

@@ -22,7 +22,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 _DELETED = object()
 
@@ -138,7 +138,8 @@ class RocksBackend:
         self._db.write(batch)
 
     def items(self, prefix: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
-        it = self._db.items(from_key=prefix) if prefix else self._db.items()
+        # raw_mode: keys and values are bytes (rocksdict's stubs type them for every mode)
+        it = cast(Iterator[tuple[bytes, bytes]], self._db.items(from_key=prefix) if prefix else self._db.items())
         for k, v in it:
             if prefix and not k.startswith(prefix):
                 break
@@ -185,7 +186,7 @@ class Store:
     def get(self, key: bytes) -> bytes | None:
         pending = self._pending.get(key, _DELETED)
         if pending is not _DELETED:
-            return pending  # type: ignore[return-value]
+            return pending  # type: ignore[return-value]  # not the _DELETED sentinel: bytes or None
         return self._backend.get(key)
 
     def put(self, key: bytes, value: bytes) -> None:
@@ -204,9 +205,9 @@ class Store:
             if k in pending:
                 continue
             yield k, v
-        for k, v in pending.items():
-            if v is not None:
-                yield k, v
+        for k, value in pending.items():
+            if value is not None:
+                yield k, value
 
     def __len__(self) -> int:
         return len(self._backend)

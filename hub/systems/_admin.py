@@ -6,8 +6,8 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import replace
 
-from hub import kafka_config, log, reference, topics
-from hub.errors import ConfigError, Rejected, TransientError
+from hub import kafka_config, kafka_write, log, reference, topics
+from hub.errors import ConfigError, Rejected
 from hub.settings import Settings
 from hub.systems._follower import read
 from hub.systems._records import (
@@ -27,20 +27,8 @@ from hub.systems._records import (
 # --- writing ------------------------------------------------------------------------------------
 def _write(settings: Settings, system: System) -> None:
     """Send one record and wait for the broker's acknowledgement (acks=all)."""
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
-
-    try:
-        producer = KafkaProducer(**kafka_config.kafka_python(settings), acks="all",
-                                 client_id=f"{settings.app_id}-systems-admin")
-    except KafkaError as exc:
-        raise TransientError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}") from exc
-    try:
-        producer.send(settings.topic(topics.SYSTEMS), key=system.id.encode(), value=system.to_json()).get(timeout=30)
-    except KafkaError as exc:
-        raise TransientError(f"Kafka did not acknowledge the systems write for {system.id}: {exc}") from exc
-    finally:
-        producer.close(timeout=10)
+    kafka_write.acknowledged(settings, settings.topic(topics.SYSTEMS), system.id.encode(), system.to_json(),
+                             client="systems-admin", what=f"systems write for {system.id}")
 
 
 def validate(settings: Settings, current: SystemsSnapshot, system_id: str, communes: Iterable[str],

@@ -6,6 +6,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from hub import kafka_config, log, topics
 from hub.errors import TransientError
@@ -13,7 +14,7 @@ from hub.settings import Settings
 from hub.systems._records import System, SystemsSnapshot, _now_ms
 
 # --- the follower: the only place that reads the topic -------------------------------------------
-ConsumerFactory = Callable[[Settings], object]
+ConsumerFactory = Callable[[Settings], Any]  # a kafka-python KafkaConsumer (untyped) or a test's stand-in
 
 
 def _kafka_consumer(settings: Settings):
@@ -42,8 +43,8 @@ class SystemsFollower:
                                                loaded=False)
         self._records: dict[str, System] = {}  # only touched under _io
         self._io = threading.Lock()
-        self._consumer = None
-        self._tp = None
+        self._consumer: Any = None  # kafka-python has no type information
+        self._tp: Any = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_ok_ms: int | None = None  # last read that reached the end offset

@@ -130,3 +130,64 @@ def test_a_publisher_key_cannot_open_the_dashboard(browser, scenario):
     assert "khóa đọc" in page.inner_text(".error")
     assert [c for c in context.cookies() if c["name"] == "hub_session"] == []
     context.close()
+
+
+def _inside(box: dict | None, width: int, height: int) -> bool:
+    return box is not None and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width \
+        and box["y"] + box["height"] <= height
+
+
+def test_the_first_screen_says_who_to_call_and_why(browser, scenario):
+    """November 2025 (Ia Ly: 6/11 on time, the only commune with 10+ dossiers, so the lowest ranked) and the
+    overdue directive 456/CT-UBND that Ia Hrung never accepted: both inside the first 1440×900 screen after
+    login, with their reasons in words; then the same page at 390×844."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    _login(page, scenario)
+    # watched from here: going on before the login page's icon arrived aborts that request, harmlessly
+    watch = Watch(page, scenario.url)
+    page.goto(f"{scenario.url}/dashboard?month=2025-11")
+    commune = page.locator(f'#attention li[data-kind="commune"][data-call="{COMMUNE}"]')
+    assert "Đúng hạn 54,5% (6/11 hồ sơ), xếp 1/1" in commune.inner_text()
+    directive = page.locator(f'#attention li[data-kind="directive"][data-call="{DIRECTIVE_ID}"]')
+    assert "456/CT-UBND" in directive.inner_text() and "chưa tiếp nhận: Xã Ia Hrung" in directive.inner_text()
+    assert "Quá hạn tiếp nhận" in directive.inner_text()
+    assert _inside(commune.bounding_box(), 1440, 900) and _inside(directive.bounding_box(), 1440, 900)
+    # the rows' computed_at (the worker's frozen clock, 2025-12-10 12:00); test_dashboard_attention.py shows
+    # it differs from the request's time when the rows are older
+    assert page.inner_text("p.asof").startswith("Số liệu đến 12:00 ngày 10/12/2025")
+    page.screenshot(path=str(SHOTS / "dashboard-first-screen.png"))
+    watch.check()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state(),
+                                is_mobile=True)
+    small = phone.new_page()
+    small.goto(f"{scenario.url}/dashboard?month=2025-11")
+    assert small.locator(f'#attention li[data-call="{COMMUNE}"]').is_visible()
+    assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    small.screenshot(path=str(SHOTS / "dashboard-first-screen-phone.png"))
+    phone.close()
+    context.close()
+
+
+def test_worst_first_by_default_and_small_communes_apart(browser, scenario):
+    """December 2025: Ia Ly has 6 dossiers in scope, under HUB_KPI_MIN_VOLUME (10): listed apart, not ranked.
+    The ranking says worst first; the link (no script) turns it to best first and back."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    _login(page, scenario)
+    assert page.locator("ol.ranking[data-order]").count() == 0  # nobody ranked this month
+    assert "Chưa có xã nào có từ 10 hồ sơ trở lên trong kỳ." in page.inner_text("#timeliness")
+    assert page.inner_text("#unranked") == "1 xã có dưới 10 hồ sơ — không xếp hạng"
+    apart = page.locator(f'ol.ranking.unranked li[data-commune="{COMMUNE}"]')
+    assert apart.locator(".rank").inner_text() == "–" and apart.locator(".detail").inner_text() == "3/6 hồ sơ"
+    assert "từ thấp đến cao" in page.inner_text("#timeliness p.order")
+    page.goto(f"{scenario.url}/dashboard?month=2025-11")
+    assert page.get_attribute("ol.ranking", "data-order") == "worst"
+    page.click("text=Xếp từ cao đến thấp")
+    page.wait_for_url(f"{scenario.url}/dashboard?month=2025-11&order=best")
+    assert page.get_attribute("ol.ranking", "data-order") == "best"
+    assert "từ cao đến thấp" in page.inner_text("#timeliness p.order")
+    page.click("text=Xếp từ thấp đến cao")
+    page.wait_for_url(f"{scenario.url}/dashboard?month=2025-11")
+    context.close()

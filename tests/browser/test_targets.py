@@ -44,7 +44,7 @@ def test_targets_section_shows_the_behind_communes_first(browser, scenario):  # 
     watch = Watch(page, scenario.url)
     _login(page, scenario)
     section = page.locator("#targets")
-    assert section.locator("h2").inner_text() == "Mục tiêu và giải ngân — năm 2025"
+    assert section.locator("h2").inner_text() == "Chỉ tiêu và giải ngân — năm 2025"
     assert "Đánh giá ngày 31/10/2025" in section.locator(".asof").inner_text()
     assert [p.get_attribute("data-program") for p in section.locator("div.program").all()] == ["NTM", "GNBV"]
     for indicator, want in EXPECTED_ORDER.items():
@@ -58,7 +58,7 @@ def test_targets_section_shows_the_behind_communes_first(browser, scenario):  # 
     assert behind.first.locator(".status").inner_text() == "Chậm tiến độ"
     assert "2 / 5 tiêu chí, số liệu đến 10/10/2025" in behind.first.locator(".detail").inner_text()
     silent = section.locator(f'ol.targets[data-indicator="VON_DTPT"] li[data-commune="{d.C}"]')
-    assert silent.locator(".status").inner_text() == "Không báo cáo"
+    assert silent.locator(".status").inner_text() == "Chưa báo cáo"
     assert "294 ngày không báo cáo" in silent.locator(".detail").inner_text()  # no-report clock from 10/01
     assert "báo cáo mới nhất sai đơn vị tính" in section.locator(
         f'ol.targets[data-indicator="VON_DTPT"] li[data-commune="{d.B}"] .detail').inner_text()

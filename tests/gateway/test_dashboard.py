@@ -86,7 +86,7 @@ def test_login_sets_a_strict_http_only_cookie_and_opens_the_pages(served):
         page = client.get("/dashboard")
         assert page.status_code == 200 and page.headers["content-security-policy"] == CSP
         assert "Tỉnh Gia Lai" in page.text and "Tỷ lệ giải quyết hồ sơ đúng hạn" in page.text
-        assert "Mục tiêu và giải ngân — năm" in page.text and "Chưa có chỉ tiêu nào được giao" in page.text
+        assert "Chỉ tiêu và giải ngân — năm" in page.text and "Chưa có chỉ tiêu nào được giao" in page.text
         commune = client.get("/dashboard/communes/23734")
         assert commune.status_code == 200 and "Xã Ia Ly" in commune.text
         assert client.get("/dashboard?month=2025-13").status_code == 400

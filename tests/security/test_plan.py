@@ -59,14 +59,15 @@ def test_the_worker_reads_its_inputs_writes_its_outputs_dlq_and_state_but_not_th
 
 
 def test_the_gateway_writes_ingest_and_reads_the_systems_list_and_every_feed_of_its_read_model():
-    """Gateway: write ingest.*, read hub.systems.v1 and the derived feeds (KPIs, directives, freshness and
-    target progress: issue 21 item 8, the one that was forgotten and kept /readyz at 503)."""
+    """Gateway: write ingest.*, read hub.systems.v1, hub.users.v1 (named accounts) and the derived feeds
+    (KPIs, directives, freshness and target progress: issue 21 item 8, the one that was forgotten and kept
+    /readyz at 503)."""
     got = rules("gateway")
     assert {n for (res, n, op, _p) in got if res == "topic" and op == "write"} == {
         "p.ingest.dossier", "p.ingest.document", "p.ingest.target"}
     assert {n for (res, n, op, _p) in got if res == "topic" and op == "read"} == {
-        "p.hub.systems.v1", "p.feed.kpi.commune.v1", "p.feed.directive.v1", "p.feed.freshness.v1",
-        "p.feed.target.progress.v1"}
+        "p.hub.systems.v1", "p.hub.users.v1", "p.feed.kpi.commune.v1", "p.feed.directive.v1",
+        "p.feed.freshness.v1", "p.feed.target.progress.v1"}
 
 
 def test_nobody_but_the_operator_may_write_the_systems_list():
