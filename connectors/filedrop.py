@@ -15,10 +15,8 @@ lost, the process dies between the acknowledgement and the ledger write, or a co
 the same dossier change again in another file, the worker deduplicates the resend.
 
 A file is one point of entry: its events share one trace id (new per file, or the caller's),
-logged on ``import_file_done`` and carried in each record's ``hub.trace_id`` header.
-
-The directory itself is the durable queue: a file stays in place until it is acknowledged, so
-a broker outage only delays it to the next run or poll.
+logged on ``import_file_done`` and carried in each record's ``hub.trace_id`` header. The directory
+itself is the durable queue: a file stays until acknowledged (a broker outage only delays it).
 
 A drop folder is written by others, so nothing in it is trusted: only regular files with a single
 name are read, opened with ``O_NOFOLLOW`` (a symbolic link, a hard link to a file elsewhere, a FIFO or

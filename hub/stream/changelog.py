@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import struct
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hub.stream.store import Store
 
 HEADER = "hub.changelog"
 BATCH = b"batch"
@@ -94,3 +98,22 @@ def is_batch(headers: Collection[object] | None) -> bool:
 def _batch_key() -> bytes:
     # Unique, or compaction would keep only the last of two batches with one key.
     return b"batch-" + uuid.uuid4().hex.encode()
+
+
+def write_pending(stores: Mapping[str, Mapping[Any, Store]], produce: Callable[..., None]) -> int:
+    """Send every store's pending writes to its changelog with ``produce(topic, key, value, headers,
+    partition=)`` (the engine's, inside the batch's transaction); returns the state changes written."""
+    n = 0
+    for by_tp in stores.values():
+        for store in by_tp.values():
+            pending = store.pending()
+            if not pending:
+                continue
+            if store.batched:
+                for key, value in pack(pending):
+                    produce(store.changelog, key, value, BATCH_HEADERS, partition=store.partition)
+            else:
+                for key, change in pending.items():
+                    produce(store.changelog, key, change, None, partition=store.partition)
+            n += len(pending)
+    return n

@@ -33,7 +33,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from hub import log
 from hub.settings import Settings
-from hub.stream import changelog, clients, poison, restore, watchdog
+from hub.stream import changelog, clients, poison, positions, restore, watchdog
 from hub.stream.batch import TxnBatch
 from hub.stream.metrics import EngineMetrics
 from hub.stream.processor import TP, Headers, Processor
@@ -190,8 +190,8 @@ class Engine:
                 self.p.process(batch)
             if punctuate:
                 self.p.punctuate(batch, int(time.time() * 1000))
-            changelogs = self._produce_changelogs()
-            offsets = _offsets(data)
+            changelogs = changelog.write_pending(self._stores, self._produce)
+            offsets = positions.after(data)
             if data:
                 producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(),
                                                      self.commit_timeout_s)
@@ -343,24 +343,6 @@ class Engine:
                                               refused=set() if aborted else {topic}, txn_failed=aborted)
                 raise
 
-    def _produce_changelogs(self) -> int:
-        """Write the stores' pending writes to their changelogs; returns the state changes written."""
-        n = 0
-        for stores in self._stores.values():
-            for store in stores.values():
-                pending = store.pending()
-                if not pending:
-                    continue
-                if store.batched:
-                    for key, value in changelog.pack(pending):
-                        self._produce(store.changelog, key, value, changelog.BATCH_HEADERS, partition=store.partition)
-                    n += len(pending)
-                    continue
-                for k, v in pending.items():
-                    self._produce(store.changelog, k, v, None, partition=store.partition)
-                    n += 1
-        return n
-
     # -- rebalancing ----------------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
@@ -396,16 +378,14 @@ class Engine:
 
     def _restorer_consumer(self) -> Consumer:
         if self._restorer is None:
-            self._restorer = Consumer(clients.restore_config(self.settings, client_id=f"{self.transactional_id}"
-                                                             "-restore"))
+            config = clients.restore_config(self.settings, client_id=f"{self.transactional_id}-restore")
+            self._restorer = Consumer(config)
         return self._restorer
 
     # -- introspection (metrics, worker_stats) -------------------------------------------------
     def lag(self) -> dict[TP, int]:
-        """Records not yet consumed per assigned partition, as of the engine's last look (≤ 1 s old).
-
-        Computed on the engine's own thread: a librdkafka consumer must not be called from two threads.
-        """
+        """Records not yet consumed per assigned partition, as of the engine's last look (≤ 1 s old): computed
+        on the engine's own thread (a librdkafka consumer must not be called from two threads)."""
         return self._lag
 
     def _update_lag(self) -> None:
@@ -414,25 +394,7 @@ class Engine:
             return
         self._lag_due = now + 1.0
         self.stuck.check()
-        consumer = self._consumer
-        assert consumer is not None  # called from _step only
-        out: dict[TP, int] = {}
-        try:
-            positions = consumer.position([TopicPartition(t, p) for t, p in self.assignment])
-        except KafkaException:
-            return
-        for tp in positions:
-            try:
-                _low, high = consumer.get_watermark_offsets(tp, cached=True)
-            except KafkaException:
-                continue
-            if high is not None and high >= 0 and tp.offset is not None and tp.offset >= 0:
-                out[(tp.topic, tp.partition)] = max(0, high - tp.offset)
-        self._lag = out
-
-
-def _offsets(data: list) -> list[TopicPartition]:
-    last: dict[TP, int] = {}
-    for m in data:
-        last[(m.topic(), m.partition())] = m.offset()
-    return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        assert self._consumer is not None  # called from _step only
+        got = positions.behind(self._consumer, self.assignment)
+        if got is not None:
+            self._lag = got

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import pytest
+from avro_samples import SCHEMAS
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from hub import systems
+from hub.gateway import registry_api
 from hub.gateway.server import ServerThread
+from hub.settings import Settings
 from tests.gateway.ingest_gateway import Gateway
+
+
+@pytest.fixture(scope="module")
+def registry_client() -> TestClient:
+    """A bare app with only the registry router, as the gateway mounts it."""
+    app = FastAPI()
+    app.state.settings = Settings.from_env(env={}, schemas_dir=str(SCHEMAS), topic_prefix="tenant7.")
+    app.include_router(registry_api.router, prefix="/registry")
+    return TestClient(app)
 
 
 @pytest.fixture
