@@ -36,6 +36,7 @@ from hub.gateway.read_shapes import (  # noqa: F401 - PRIORITIES, STEERING_TYPES
     DirectiveList,
     Freshness,
     KpiRow,
+    OneDirective,
     ProvinceKpi,
 )
 
@@ -269,30 +270,33 @@ async def list_directives(request: Request, overdue: str | None = _OVERDUE_Q, li
     only, most = _flag(overdue, "overdue"), _limit(limit)
     snap = snapshot(request)
     ids = snap.directive_ids(overdue_only=only)
-    return {"count": len(ids), "directives": [directive_json(d, snap.directive(d)) for d in ids[:most]]}
+    return {"count": len(ids), "directives": [directive_json(d, snap.directive(d)) for d in ids[:most]],
+            "data_as_of": iso(snap.built_ms)}
 
 
 @router.get("/v1/directives/{document_id:path}", operation_id="one_directive",
-            response_model=Directive, summary="Reach of one directive",
+            response_model=OneDirective, summary="Reach of one directive",
             responses={404: {"model": ErrorBody, "description": "No directive with this id has reached a commune "
                                                                 "(`not_found`)"}},
             description="`document_id` as in edXML (`OrganId,yyyy/MM/dd,number/notation`); its slashes may be "
                         "sent as they are or percent-encoded.")
 async def one_directive(request: Request, document_id: str) -> dict:
-    rows = snapshot(request).directive(document_id)
+    snap = snapshot(request)
+    rows = snap.directive(document_id)
     if not rows:
         raise Rejected("not_found", "no directive with this document id has reached a commune", stage="validate",
                        field="document_id")
-    return directive_json(document_id, rows)
+    return {**directive_json(document_id, rows), "data_as_of": iso(snap.built_ms)}
 
 
 @router.get("/v1/freshness", operation_id="freshness",
             response_model=Freshness,
             summary="Last event time per commune and system, and which are silent")
 async def freshness(request: Request) -> dict:
-    rows = snapshot(request).freshness_rows()
+    snap = snapshot(request)
+    rows = snap.freshness_rows()
     seen = {r["commune_code"] for r in rows}
     communes = reference.province_communes(request.app.state.settings.province)
     return {"communes": [freshness_json(r) for r in rows],
             "silent_systems": sum(1 for r in rows for s in r.get("systems") or () if s["silent"]),
-            "unseen_communes": sorted(c.code for c in communes if c.code not in seen)}
+            "unseen_communes": sorted(c.code for c in communes if c.code not in seen), "data_as_of": iso(snap.built_ms)}

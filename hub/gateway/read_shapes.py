@@ -183,9 +183,16 @@ class Directive(BaseModel):
     recipients: list[Recipient]
 
 
+class OneDirective(Directive):
+    data_as_of: Instant = Field(description="when the gateway's read model last read the feeds to their end: "
+                                            "rows written after it are not in this answer")
+
+
 class DirectiveList(BaseModel):
     count: int = Field(description="directives matching, before the limit")
     directives: list[Directive]
+    data_as_of: Instant = Field(description="when the gateway's read model last read the feeds to their end: "
+                                            "rows written after it are not in this answer")
 
 
 class SystemFreshness(BaseModel):
@@ -211,3 +218,5 @@ class Freshness(BaseModel):
     communes: list[CommuneFreshness]
     silent_systems: int
     unseen_communes: list[str] = Field(description="communes of the province no system has sent anything for")
+    data_as_of: Instant = Field(description="when the gateway's read model last read the feeds to their end: "
+                                            "rows written after it are not in this answer")

@@ -88,6 +88,8 @@ class CommuneTargets(BaseModel):
     year: int
     statuses: dict[str, int] = Field(description="number of targets per status")
     targets: list[TargetRow] = Field(description="by program and indicator; empty when the commune has none")
+    data_as_of: Instant = Field(description="when the gateway's read model last read the feeds to their end: "
+                                            "rows written after it are not in this answer")
 
 
 class RankedCommune(BaseModel):
@@ -148,6 +150,8 @@ class ProvinceTargets(BaseModel):
     year: int
     program: str | None
     indicators: list[IndicatorRollup]
+    data_as_of: Instant = Field(description="when the gateway's read model last read the feeds to their end: "
+                                            "rows written after it are not in this answer")
     attention: list[AttentionRow] = Field(description="every target of every commune, behind first, then "
                                                       "no_report, the largest gap first within a status")
     unassigned: list[UnassignedReport] = Field(description="reports for indicators the province has not assigned")
@@ -230,7 +234,7 @@ async def commune_targets(request: Request, code: str, year: str | None = _YEAR_
     rows = tg.commune_rows(_rows(request, plan_year, unit.code), unit.code, plan_year)
     return {"commune_code": unit.code, "commune_name": unit.name, "province_code": unit.province_code,
             "year": plan_year, "statuses": {s: sum(r["status"] == s for r in rows) for s in tg.STATUSES},
-            "targets": [target_json(r) for r in rows]}
+            "targets": [target_json(r) for r in rows], "data_as_of": iso(snapshot(request).built_ms)}
 
 
 @router.get("/v1/targets/province", operation_id="province_targets",
@@ -238,4 +242,5 @@ async def commune_targets(request: Request, code: str, year: str | None = _YEAR_
             summary="The province's targets: totals per program and indicator, communes needing attention first")
 async def province_targets(request: Request, year: str | None = _YEAR_Q, program: str | None = _PROGRAM_Q) -> dict:
     plan_year, code = year_of(request, year), program_of(program)
-    return province_json(request.app.state.settings.province, plan_year, code, _rows(request, plan_year))
+    return {**province_json(request.app.state.settings.province, plan_year, code, _rows(request, plan_year)),
+            "data_as_of": iso(snapshot(request).built_ms)}

@@ -218,7 +218,8 @@ def test_generated_client_reads_every_read_and_registry_route(client_package):
     listed = read["/v1/directives"].sync(client=client, overdue=True, limit=5)
     assert isinstance(listed, models.DirectiveList) and listed.count == 1
     directive = read["/v1/directives/{document_id}"].sync(document_id=DIRECTIVE_ID, client=client)
-    assert isinstance(directive, models.Directive), directive
+    assert isinstance(directive, models.OneDirective), directive
+    assert isinstance(directive.data_as_of, datetime) and isinstance(listed.data_as_of, datetime)
     assert directive.document_id == DIRECTIVE_ID and listed.directives[0].document_id == DIRECTIVE_ID
     assert [r.commune_code for r in directive.recipients] == sorted(RECIPIENTS)
     assert directive.not_accepted_communes == ["23767"]  # Ia Hrung never accepted it
