@@ -21,6 +21,7 @@ from hub.settings import ROOT, Settings
 BENCHES = {
     "codec": ("bench.codec_bench", 5),
     "normalize": ("bench.normalize_bench", 5),
+    "kpi": ("bench.kpi_bench", 5),
     "pipeline": ("bench.pipeline_bench", 5),
     "gateway": ("bench.gateway_bench", 5),
     "memory": ("bench.memory_bench", 1),  # one long run: 1,000,000 events
