@@ -92,7 +92,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     settings.organ_map()  # a malformed HUB_ORGANS fails at start-up, not as a 500 on every document
-    from hub.gateway import dashboard, docs, ingest, ops, read_api, read_targets, registry_api
+    from hub.gateway import dashboard, dashboard_export, docs, ingest, ops, read_api, read_targets, registry_api
     from hub.gateway.auth import KeyCheck
     from hub.gateway.ingest_fast import IngestFastPath
     from hub.gateway.limits import InFlightLimit
@@ -157,6 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(read_api.router)
     app.include_router(read_targets.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard.directives.router)
+    app.include_router(dashboard_export.router)
     docs.mount(app, settings.gateway_docs)
     _customise_openapi(app)
     return app

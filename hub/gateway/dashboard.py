@@ -39,6 +39,7 @@ from hub.analytics import targets as tg
 from hub.errors import TransientError
 from hub.gateway import auth, dashboard_targets, login_page
 from hub.gateway import dashboard_attention as attention
+from hub.gateway import dashboard_directives as directives
 from hub.gateway import dashboard_html as html
 from hub.gateway.limits import read_body
 from hub.gateway.read_model import FeedSnapshot
@@ -52,7 +53,9 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'
        "base-uri 'none'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
-_NEXT = re.compile(r"^/dashboard(/communes/[0-9]{5})?(\?month=[0-9]{4}-[0-9]{2})?$")
+# Where a login may return to: the overview or a commune (a month), a directive list or page; nothing else.
+_NEXT = re.compile(r"^/dashboard((/communes/[0-9]{5})?(\?month=[0-9]{4}-[0-9]{2})?"
+                   r"|/directives(/[A-Za-z0-9.,/%-]{1,200})?)$")
 _MAX_FORM = 4096
 LOGIN_COOKIE = "hub_login"  # the login form's CSRF nonce (see Sessions)
 LOGIN_TTL_S = 1800  # how long a login form stays usable
@@ -249,7 +252,7 @@ async def dashboard(request: Request, month: str | None = None, order: str | Non
         reference.provinces().get(settings.province, settings.province), period, top=top,
         ranking_html=ranking_html, ranked_count=len(best), total=len(ranked), overdue=overdue, silent=silent,
         now_ms=now, targets=dashboard_targets.section(year, target_rows), worst_first=worst,
-        refresh_s=settings.dashboard_refresh_s))
+        refresh_s=settings.dashboard_refresh_s, directives=directives.section(request, snap, now)))
 
 
 def target_year(snap: FeedSnapshot, now_ms: int) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 from hub import reference
 from hub.analytics import periods as pr
+from hub.gateway import dashboard_export as export  # the module, not its names: it imports this one
 from hub.gateway.read_queries import acceptance_met
 
 _DATA_KIND = {"dossier": "hồ sơ", "document": "văn bản"}
@@ -238,10 +239,12 @@ def _silent(systems: list[dict[str, Any]], now_ms: int) -> str:
 
 def province(province_name: str, month: pr.Period, *, top: str, ranking_html: str, ranked_count: int,
              total: int, overdue, silent, now_ms: int, targets: str = "", worst_first: bool = True,
-             refresh_s: int = 0) -> str:
+             refresh_s: int = 0, directives: tuple[str, str] | None = None) -> str:
     """The province page: ``top`` is the data time and the attention cards
     (:mod:`hub.gateway.dashboard_attention`), ``ranking_html`` the ranking (:func:`ranking`), ``targets`` the
-    targets section (:mod:`hub.gateway.dashboard_targets`)."""
+    targets section (:mod:`hub.gateway.dashboard_targets`), ``directives`` the directives section's title and
+    body (:func:`hub.gateway.dashboard_directives.section`; without it, the overdue ones)."""
+    title, listing = directives or ("Văn bản chỉ đạo quá hạn", _directives(overdue))
     previous = pr.containing("month", month.start - 1)
     following = pr.following(month)
     keep = "" if worst_first else "&amp;order=best"
@@ -253,8 +256,10 @@ def province(province_name: str, month: pr.Period, *, top: str, ranking_html: st
     body = (
         f'<h1>{_e(province_name)}</h1>{top}'
         f'<section id="timeliness"><h2>Tỷ lệ giải quyết hồ sơ đúng hạn — {period_label(month)}</h2>{nav}'
+        f'{export.links("ranking", month=month.at)}'
         f'<p class="order">{ranked_count} / {total} xã được xếp hạng, {said}. {toggle}</p>{ranking_html}</section>'
-        f'<section id="directives"><h2>Văn bản chỉ đạo quá hạn</h2>{_directives(overdue)}</section>'
+        f'<section id="directives"><h2>{title}</h2>{export.links("directives")}'
+        f'{listing}</section>'
         f'{targets}<section id="silent"><h2>Hệ thống ngừng gửi dữ liệu</h2>{_silent(silent, now_ms)}</section>')
     return page(f"Trung tâm điều hành — {province_name}", body, refresh_s=refresh_s)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.analytics import targets as tg
+from hub.gateway import dashboard_export as export
 from hub.gateway.dashboard_html import _e, _name, pct
 
 PROGRAMS = {
@@ -79,8 +80,9 @@ def section(year: int, rows: list[dict[str, Any]]) -> str:
     day = max(r["evaluated_for"] for r in rows)
     counts = {s: sum(r["status"] == s for r in rows) for s in tg.STATUSES}
     summary = ", ".join(f"{counts[s]} {STATUS[s].lower()}" for s in tg.STATUSES if counts[s])
-    parts = [head, f'<p class="asof">Đánh giá ngày {_date(day)}: thanh màu là phần đã thực hiện, vạch đậm là '
-                   f'mức phải đạt theo tiến độ. {len(rows)} chỉ tiêu: {summary}.</p>']
+    parts = [head + export.links("targets", year=str(year)),
+             f'<p class="asof">Đánh giá ngày {_date(day)}: thanh màu là phần đã thực hiện, vạch đậm là '
+             f'mức phải đạt theo tiến độ. {len(rows)} chỉ tiêu: {summary}.</p>']
     by_program: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for r in rows:
         by_program.setdefault(r["program"], {}).setdefault(r["indicator_code"], []).append(r)
