@@ -15,6 +15,7 @@ SHA-256 of the hash), so resetting the password ends every session of that accou
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 import threading
@@ -38,8 +39,14 @@ _NAME = re.compile(r"^[a-z0-9._-]{1,64}$")
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024  # the upper bound keeps one argon2 call bounded
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters (argon2-cffi defaults)
-# Verified against when the name is unknown, so a refusal takes as long whether or not the account exists.
-_DUMMY_HASH = _hasher.hash("not-a-password-" + "x" * 16)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a refusal takes as long whether or not the account
+    exists. Made at the first login, not at import: one argon2 hash takes 64 MiB for a moment, and every
+    process that imports this module (the gateway, the CLI) would pay it at start."""
+    return _hasher.hash("not-a-password-" + "x" * 16)
 
 
 def hash_password(password: str) -> str:
@@ -55,7 +62,7 @@ def check_password(password: str) -> None:
 
 def verify(user: User | None, password: str) -> bool:
     """Whether ``password`` opens ``user`` (an active account); as slow for an unknown or disabled one."""
-    stored = user.password_hash if user is not None else _DUMMY_HASH
+    stored = user.password_hash if user is not None else _dummy_hash()
     try:
         ok: bool = _hasher.verify(stored, password[:MAX_PASSWORD])
     except (VerifyMismatchError, VerificationError, InvalidHashError):

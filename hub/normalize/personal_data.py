@@ -193,9 +193,11 @@ def _shape(digits: str, plus: bool) -> str | None:
     return "[id]" if n in (9, 10, 12, 13) else None
 
 
-def _amount_start(digits: list[str], seps: list[str], currency_follows: bool) -> int:
+def _amount_start(digits: list[str], seps: list[str], currency_follows: bool, glued: bool = False) -> int:
     """Index of the first group of the thousands-grouped amount that ends the run before a currency word
-    (``12.500.000 đồng``, ``2025 100 000 000 đồng`` -> the 100), or len(digits) when there is none."""
+    (``12.500.000 đồng``, ``2025 100 000 000 đồng`` -> the 100), or len(digits) when there is none.
+    ``glued``: the run starts right after a letter, so a short zero-led first group is the tail of a code
+    (``G09-TP03 100 000 000 đồng``), not the head of a number."""
     n = len(digits)
     if not currency_follows or n < 2 or seps[-1] not in ". ":
         return n
@@ -206,7 +208,14 @@ def _amount_start(digits: list[str], seps: list[str], currency_follows: bool) ->
     if first > n - 2 or any(len(d) != 3 for d in digits[first + 1:]):
         return n
     # Amounts are not zero-led: 064.190.012.345 đồng stays one identity number.
-    return first if digits[first] == "0" or digits[first][0] != "0" else n
+    if digits[first] == "0" or digits[first][0] != "0":
+        return first
+    # A short zero-led group that ends something else — a date (2025-12-05 100 000 000 đồng), or a code's
+    # letters (G09-TP03 100 000 000 đồng) — is not the amount's head: the amount starts after it.
+    ends_other = (first == 0 and glued) or (first > 0 and seps[first - 1] != seps[-1])
+    if ends_other and len(digits[first]) <= 2 and first + 1 <= n - 2 and digits[first + 1][0] != "0":
+        return first + 1
+    return n
 
 
 def _number_spans(folded: str, taken: list[tuple[int, int, str]]) -> None:
@@ -219,7 +228,8 @@ def _number_spans(folded: str, taken: list[tuple[int, int, str]]) -> None:
             continue  # the shortest rule reads 9 digits: dates, years, amounts and codes end here
         seps = [run[bounds[k][1]:bounds[k + 1][0]].translate(_SEP_DASH) for k in range(len(bounds) - 1)]
         lead = run[:bounds[0][0]] or (digits[0] == "84") * "84"  # "84 905.111.222": a country code
-        stop = _amount_start(digits, seps, _CURRENCY.match(folded, m.end()) is not None)
+        glued = m.start() > 0 and folded[m.start() - 1].isalpha()
+        stop = _amount_start(digits, seps, _CURRENCY.match(folded, m.end()) is not None, glued)
         # Best cover of the groups by numbers of a known shape: most digits (a datum in any grouping is
         # read whole), then most zero-led ones (citizen identity and phone numbers start with 0).
         best: list[tuple[int, int]] = [(0, 0)] * (stop + 1)
@@ -244,7 +254,9 @@ def _number_spans(folded: str, taken: list[tuple[int, int, str]]) -> None:
                     score = (best[j + 1][0] + len(number), best[j + 1][1] + (plus or number[0] == "0"))
                     if score > best[i]:
                         best[i], pick[i] = score, (j, label)
-        i = 0
+        # A run glued to letters whose first group is short is a code's tail first (TP03 2025 2025): that
+        # group starts no number (SĐT0905111222, one long group, still does).
+        i = 1 if glued and len(digits[0]) <= 2 and len(digits) > 1 else 0
         while i < stop:
             chosen = pick[i]  # set only where taking it beats skipping group i
             if chosen is None:

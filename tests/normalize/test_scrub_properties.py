@@ -47,7 +47,8 @@ WORDS = ["Về", "việc", "đề", "nghị", "hỗ", "trợ", "xã", "Ia", "Ly"
 KEPT = ["173/2025/NĐ-CP", "05/12/2025", "12.500.000 đồng", "766/QĐ-TTg", "000.23.734.H41",
         "000.23.734.H41-251112-0034", "45,5%", "2025", "100%", "1234/UBND-KGVX", "27/11/2025", "2.400.000.000 VNĐ",
         "3,5 tỷ", "20251127083000", "12/QĐ-UBND", "1.001612", "135", "2025-12-05", "05/12/2025-10/12/2025",
-        "1.500 triệu", "100 000 000 đồng", "G09-TP03", "61/2018/NĐ-CP", "08:30", "2024-2025"]
+        "1.500 triệu", "100 000 000 đồng", "G09-TP03", "61/2018/NĐ-CP", "08:30", "2024-2025",
+        "G09-TP03 100 000 000 đồng", "2025-12-05 100 000 000 đồng", "G09-TP03 2025 2025"]  # found by hypothesis
 FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789+()-./"} | {" ": "\u3000"}
 LETTERS = "abcdefghijklmnopqrstuvwxyzàáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ"
 
@@ -127,7 +128,9 @@ def datum(draw) -> tuple[str, str, set[str]]:
     return written, secret, {"[id]", "[phone]"}
 
 
-FILLER = st.lists(st.sampled_from(WORDS + KEPT), max_size=8).map(" ".join)
+# Items joined by a comma: two numbers glued by a single space are one digit run the rule may read as one
+# datum on purpose (docs: "a year glued to an id may be read into it"), so "2025 2025 45,5%" is no filler.
+FILLER = st.lists(st.sampled_from(WORDS + KEPT), max_size=8).map(", ".join)
 WRAPS = st.sampled_from([("", ""), ("(", ")"), ("", ","), ("", "."), ("", ";"), ('"', '"')])
 
 
