@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # fast: no broker (pure code, files, in-process HTTP without Kafka); `make test-fast` runs them with
 #       HUB_KAFKA_BOOTSTRAP on a closed port, so a test that reaches Kafka without saying so fails there.
 # broker: the session's shared broker (the kafka_bootstrap fixture, directly or through another fixture).
-# slow: own brokers (chaos, security), real Chromium, schemathesis, or hub processes run end to end.
+# slow: own brokers (chaos, security, make run), real Chromium, schemathesis, or hub processes run end to end.
 TIERS = ("fast", "broker", "slow")
 _SLOW_FOLDERS = frozenset({"chaos", "browser", "security"})
-_SLOW_MODULES = frozenset({"test_schemathesis.py"})
+_SLOW_MODULES = frozenset({"test_schemathesis.py", "test_make_run.py"})
 _SLOW_FIXTURES = frozenset({"hub_process"})
 
 
