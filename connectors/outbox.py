@@ -37,6 +37,7 @@ from connectors.publisher import ingest_record, signing_key
 from hub import headers as h
 from hub import kafka_config, log, topics
 from hub.errors import OutboxFull
+from hub.retry import Backoff
 from hub.settings import Settings
 
 _SCHEMA = """
@@ -257,7 +258,7 @@ class Outbox:
 
     def _run(self) -> None:
         producer: KafkaProducer | None = None
-        backoff, standby_logged = 0.5, False
+        backoff, standby_logged = Backoff(min(0.5, self.backoff_max_s), self.backoff_max_s), False
         next_status = time.monotonic()
         try:
             while not self._stop.is_set():
@@ -285,18 +286,18 @@ class Outbox:
                     sent, error = 0, exc
                 if sent:
                     self._delete_through(rows[sent - 1][0])
-                    backoff = 0.5
+                    backoff.reset()
                 if error is not None:
                     self._counts["retries"] += 1
+                    wait_s = backoff.next()
                     self._log.warning("outbox_retry", depth=self.depth(), oldest_age_s=round(self.oldest_age_s(), 3),
-                                      retry_in_s=round(backoff, 2),
+                                      retry_in_s=round(wait_s, 2),
                                       error=f"{type(error).__name__}: {error}"[:300])
                     if producer is not None:
                         # A fresh producer after a failure: the old one may hold expired batches.
                         _discard(producer, timeout_s=1)
                         producer = None
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, self.backoff_max_s)
+                    self._stop.wait(wait_s)
         finally:
             if producer is not None:
                 _discard(producer, timeout_s=5)

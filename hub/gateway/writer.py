@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from hub import kafka_config, log
 from hub.errors import TransientError
 from hub.headers import Headers
+from hub.retry import Backoff
 from hub.settings import Settings
 
 _RECONNECT_S = (0.2, 5.0)  # first and largest pause between connection attempts
@@ -72,7 +73,7 @@ class KafkaWriter:
     async def _connect(self) -> None:
         from aiokafka import AIOKafkaProducer
 
-        pause = _RECONNECT_S[0]
+        pause = Backoff(*_RECONNECT_S)
         while True:
             s = self.settings
             producer = AIOKafkaProducer(**kafka_config.aiokafka(
@@ -86,8 +87,7 @@ class KafkaWriter:
                 self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
                 with contextlib.suppress(Exception):
                     await producer.stop()
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, _RECONNECT_S[1])
+                await asyncio.sleep(pause.next())
                 continue
             self._producer, self.last_error = producer, None
             self.connected_ms = int(time.time() * 1000)

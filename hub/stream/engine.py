@@ -32,6 +32,7 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from hub import log
+from hub.retry import Backoff
 from hub.settings import Settings
 from hub.stream import changelog, clients, poison, positions, restore, watchdog
 from hub.stream.batch import TxnBatch
@@ -74,7 +75,7 @@ class Engine:
         self._stores: dict[str, dict[TP, Store]] = {spec.name: {} for spec in processor.stores}
         self._copartitioned = frozenset(spec.name for spec in processor.stores if spec.copartitioned)
         self._next_punctuate = time.monotonic() + (processor.punctuate_every_s or 0)
-        self._backoff_s = 0.0
+        self._backoff = Backoff(0.2, _BACKOFF_MAX_S)  # a transient failure: 0.2 s doubling to 30 s
         self._renewals: list[float] = []  # monotonic times the producer was replaced
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
@@ -163,10 +164,9 @@ class Engine:
             if not self._transact(chunk, punctuate and last, rewind=data[i:]):
                 # "retry": a smaller chunk at once; "moved": a record was dead-lettered (hub.stream.poison)
                 if self.isolation.failed(chunk, data[i + len(chunk):], self.failure) == "backoff":
-                    self._backoff_s = min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2))
-                    stop.wait(self._backoff_s)
+                    stop.wait(self._backoff.next())
                 return
-            self._backoff_s = 0.0
+            self._backoff.reset()
             took = time.monotonic() - started
             if took > self._txn_budget_s and self._chunk > _MIN_CHUNK:
                 # proportional, with a margin: one slow transaction says how slow the machine is now
@@ -297,7 +297,7 @@ class Engine:
         if err is not None:
             self._log.error("batch_aborted", reason=err.name(), error=err.str()[:300], records=len(data),
                             partitions=sorted({f"{m.topic()}:{m.partition()}" for m in data}),
-                            retry_in_s=min(_BACKOFF_MAX_S, max(0.2, self._backoff_s * 2)))
+                            retry_in_s=round(self._backoff.nominal, 3))
         if broken:
             self.beat()
             self._renew_producer(err)
