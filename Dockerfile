@@ -11,12 +11,12 @@ ENV PYTHONUNBUFFERED=1 \
 WORKDIR /app
 
 # Only what the package needs at run time (.dockerignore keeps var/, .venv/ and caches out).
-# README.md is read by pyproject.toml; schemas/ holds the .avsc files and their id lock, found
-# next to the hub package (HUB_SCHEMAS_DIR defaults to /app/schemas).
+# README.md is read by pyproject.toml; the .avsc files and their id lock are package data in
+# hub/schemas (HUB_SCHEMAS_DIR defaults to them). Writable defaults go under HUB_DATA_DIR: ./var
+# of the working directory, /app/var.
 COPY pyproject.toml README.md ./
 COPY hub ./hub
 COPY connectors ./connectors
-COPY schemas ./schemas
 
 # The pinned dependencies from pyproject.toml (DESIGN §5); every one ships a manylinux wheel for
 # CPython 3.11, so no compiler is needed. `pip check` fails the build on a conflict.

@@ -26,6 +26,7 @@ run: setup
 test: setup
 	@ops/preflight.sh kafka
 	@ops/preflight.sh chromium
+	@ops/preflight.sh axe
 	@ops/preflight.sh promtool
 	@$(BIN)/ruff check hub connectors tests bench
 	@$(BIN)/python -m mypy --config-file mypy.ini
@@ -46,6 +47,7 @@ test-broker: setup
 test-slow: setup
 	@ops/preflight.sh kafka
 	@ops/preflight.sh chromium
+	@ops/preflight.sh axe
 	@ops/preflight.sh promtool
 	@$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 

@@ -1,6 +1,6 @@
 """Avro in the Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro binary.
 
-Schema ids come from the committed lock file ``schemas/registry.json``, so the same schema has
+Schema ids come from the committed lock file ``hub/schemas/registry.json``, so the same schema has
 the same id on every machine and after every redeploy. ``hub schemas check`` (hub.registry)
 verifies the lock; this module only reads it.
 """

@@ -10,6 +10,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,17 @@ from hub import settings_rules
 from hub.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
+# The schemas ship inside the package (hub/schemas, package data), so an installed wheel finds them;
+# a normal install unpacks them into a real folder.
+PACKAGED_SCHEMAS = str(resources.files("hub") / "schemas")
 
 
-def _setting(default: Any, doc: str, *, secret: bool = False) -> Any:
-    return field(default=default, metadata={"doc": doc, "secret": secret}, repr=not secret)
+def _setting(default: Any, doc: str, *, secret: bool = False, shown: str | None = None,
+             under_data_dir: str = "") -> Any:
+    """``shown``: the default as the docs print it; ``under_data_dir``: a writable path whose default is
+    that name inside HUB_DATA_DIR, filled in by :meth:`Settings.from_env`."""
+    meta = {"doc": doc, "secret": secret, "shown": shown, "under_data_dir": under_data_dir}
+    return field(default=default, metadata=meta, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,11 @@ class Settings:
     log_rejected_window_s: int = _setting(60, "Window of HUB_LOG_REJECTED_BURST, in seconds.")
     # worker: batched, transactional stream engines (hub.stream) inside a faust application
     worker_store: str = _setting("rocksdb://", "Processor state: rocksdb:// (on disk, memory stays flat) or memory://.")
-    worker_data_dir: str = _setting(str(ROOT / "var" / "worker"), "Directory for the worker's local state stores.")
+    data_dir: str = _setting("var", "Folder under which every writable default lives (the worker's state, the "
+                             "outbox); a relative path is taken from the current directory when the settings "
+                             "are read, never from where the hub is installed.")
+    worker_data_dir: str = _setting("", "Directory for the worker's local state stores.",
+                                    shown="$HUB_DATA_DIR/worker", under_data_dir="worker")
     worker_id: str = _setting("", "Stable id of this worker (transactional ids); empty: random per start. A stable "
                                   "id lets a restarted worker fence its predecessor at once.")
     worker_processors: str = _setting("normalize,kpi,directives,freshness,targets",
@@ -148,9 +160,11 @@ class Settings:
                                                "(onboarding reaches them within about this).")
     systems_refresh_timeout_ms: int = _setting(5000, "Longest blocking read of hub.systems.v1 (start-up, or an "
                                                "unknown key or system met).")
-    outbox_path: str = _setting(str(ROOT / "var" / "outbox.sqlite3"), "SQLite file of the publisher SDK's outbox.")
+    outbox_path: str = _setting("", "SQLite file of the publisher SDK's outbox.",
+                                shown="$HUB_DATA_DIR/outbox.sqlite3", under_data_dir="outbox.sqlite3")
     outbox_max_bytes: int = _setting(256 * 1024 * 1024, "Largest outbox size on disk before publish() refuses.")
-    schemas_dir: str = _setting(str(ROOT / "schemas"), "Folder of the .avsc files and their id lock (registry.json).")
+    schemas_dir: str = _setting(PACKAGED_SCHEMAS, "Folder of the .avsc files and their id lock (registry.json).",
+                                shown="hub/schemas (package data)")
     # read side of the gateway: the read model behind the read API and the dashboard (hub/gateway/read_model.py)
     read_model_interval_ms: int = _setting(1000, "How often the gateway's read model reads what was added to the KPI, "
                                            "directive and freshness feeds.")
@@ -163,7 +177,9 @@ class Settings:
                                        "oldest failure leaves the window.")
     login_window_s: int = _setting(300, "Window (seconds) over which failed dashboard logins are counted.")
     dashboard_refresh_s: int = _setting(60, "Seconds after which a dashboard page reloads itself (a meta "
-                                        "refresh, no script); 0: off.")
+                                        "refresh, no script) in a browser whose viewer turned automatic "
+                                        "reload on (a link on every page; off by default, WCAG 2.2.1); "
+                                        "0: no automatic reload at all.")
     kpi_min_volume: int = _setting(10, "Fewest dossiers in scope for a commune to be ranked on the dashboard; "
                                    "communes with fewer are listed apart, not ranked (0 of 1 is no signal).")
     # analytics: directive reach SLAs, working days, freshness (hub/analytics/config.py reads them)
@@ -218,6 +234,10 @@ class Settings:
                 continue
             values[f.name] = _convert(f.name, f.type, raw)
         values.update(overrides)
+        data_dir = Path(values.get("data_dir", cls.data_dir)).absolute()
+        for f in dataclasses.fields(cls):
+            if f.metadata["under_data_dir"] and f.name not in values:
+                values[f.name] = str(data_dir / f.metadata["under_data_dir"])
         settings = cls(**values)
         # Every value is held to its rule here, so a bad one stops the process before it does
         # anything (hub/settings_rules.py; overrides too: tests and tools build settings this way).
@@ -271,9 +291,7 @@ class Settings:
         """(variable, default, meaning) for every setting, for docs and ``hub settings``."""
         rows = []
         for f in dataclasses.fields(Settings):
-            default = "" if f.metadata["secret"] else str(f.default)
-            if default.startswith(str(ROOT)):
-                default = "<repo>" + default[len(str(ROOT)):]
+            default = "" if f.metadata["secret"] else f.metadata["shown"] or str(f.default)
             rows.append(("HUB_" + f.name.upper(), default, f.metadata["doc"]))
         return rows
 

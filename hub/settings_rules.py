@@ -252,6 +252,7 @@ RULES: dict[str, Rule] = {
     "log_rejected_burst": Ints(1, 1_000_000, zero="every line only counted"),
     "log_rejected_window_s": SECONDS,
     "worker_store": OneOf(("rocksdb://", "memory://")),
+    "data_dir": NOT_EMPTY,
     "worker_data_dir": NOT_EMPTY,
     "worker_processors": Check(_processors, "must name processors, comma separated"),
     # the broker's group.max.session.timeout.ms is 30 minutes by default

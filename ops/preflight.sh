@@ -4,6 +4,7 @@
 #   ops/preflight.sh kafka    Java 17+ and Maven, unless HUB_KAFKA_BOOTSTRAP points at a broker
 #   ops/preflight.sh chromium Debian's chromium for the browser test: installed when run as root, else one line
 #   ops/preflight.sh promtool Prometheus' promtool for the alert-rule tests, the same way
+#   ops/preflight.sh axe      axe-core's axe.min.js (npm registry tarball, integrity checked) in var/axe/
 set -u
 py=${PYTHON:-python3}
 case "${1:-}" in
@@ -40,5 +41,24 @@ case "${1:-}" in
     fi
     echo "preflight: the alert-rule tests need promtool: run 'apt-get install -y prometheus' as root." >&2
     exit 1 ;;
-  *) echo "usage: $0 python|kafka|chromium|promtool" >&2; exit 2 ;;
+  axe)
+    # The accessibility test injects axe-core into the pages; fetched from the npm registry without npm, checked
+    # against the registry's dist.integrity (sha512 of the tarball) pinned here, so a changed file is refused.
+    version=4.10.3
+    integrity=sha512-Xm7bpRXnDSX2YE2YFfBk2FnF0ep6tmG7xPh8iHee8MIcrgq762Nkce856dYtJYLkuIoYZvGfTs/PbZhideTcEg==
+    script_sha256=880970c081707360e64f34cea25ff91892f5bc95675b0776925b9709dd8a68bb  # package/axe.min.js
+    dest=var/axe/axe.min.js
+    if [ -f "$dest" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$script_sha256" ]; then exit 0; fi
+    tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+    url=https://registry.npmjs.org/axe-core/-/axe-core-$version.tgz
+    curl -fsSL --retry 3 -m 120 -o "$tmp/axe.tgz" "$url" \
+      || { echo "preflight: could not download axe-core $version for the accessibility test ($url)." >&2; exit 1; }
+    got="sha512-$(openssl dgst -sha512 -binary "$tmp/axe.tgz" | base64 -w0)"
+    [ "$got" = "$integrity" ] || { echo "preflight: axe-core $version from $url has integrity $got, not the pinned $integrity; refused." >&2; exit 1; }
+    tar -xzf "$tmp/axe.tgz" -C "$tmp" package/axe.min.js \
+      || { echo "preflight: axe-core $version's tarball has no package/axe.min.js." >&2; exit 1; }
+    [ "$(sha256sum "$tmp/package/axe.min.js" | cut -d' ' -f1)" = "$script_sha256" ] \
+      || { echo "preflight: axe.min.js in axe-core $version is not the pinned file; refused." >&2; exit 1; }
+    mkdir -p var/axe && mv "$tmp/package/axe.min.js" "$dest" ;;
+  *) echo "usage: $0 python|kafka|chromium|promtool|axe" >&2; exit 2 ;;
 esac

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = ROOT / "schemas"
+SCHEMAS = ROOT / "hub" / "schemas"
 DOSSIER = "feed.dossier.v1-value"
 GIA_LAI_COMMUNES = ["23734", "23728", "23722", "23749", "23767"]
 STATUSES = ["NEWLY_REGISTERED", "ACCEPTED", "PROCESSING", "SUPPLEMENT_REQUESTED", "PROCESSING_FINISHED",

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # broker: the session's shared broker (the kafka_bootstrap fixture, directly or through another fixture).
 # slow: own brokers (chaos, security, make run), real Chromium, schemathesis, or hub processes run end to end.
 TIERS = ("fast", "broker", "slow")
-_SLOW_FOLDERS = frozenset({"chaos", "browser", "security"})
+_SLOW_FOLDERS = frozenset({"chaos", "browser", "security", "wheels"})
 _SLOW_MODULES = frozenset({"test_schemathesis.py", "test_make_run.py"})
 _SLOW_FIXTURES = frozenset({"hub_process"})
 

@@ -31,7 +31,7 @@ def inputs() -> list[tuple[str, str, bytes, str | None]]:
 
 
 def main() -> None:
-    schemas = codec.load(ROOT / "schemas")
+    schemas = codec.load(ROOT / "hub" / "schemas")
     ctx = Context(province="52", pseudonym_key=b"native-test-key", organs=organs())
     print(orjson.dumps({"compiled": _native.in_use()}).decode())
     for offset, (kind, fmt, raw, commune) in enumerate(inputs()):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hub.avro_writer import compile_schema
 from tests.avro_samples import dossier_v2
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parent.parent / "hub" / "schemas"
 
 
 def _fastavro(schema: dict, datum) -> bytes:

@@ -19,14 +19,14 @@ def schemas() -> codec.Schemas:
 
 
 def test_ids_come_from_the_lock_file(schemas):
-    """Every subject/version gets exactly the id written in schemas/registry.json."""
+    """Every subject/version gets exactly the id written in hub/schemas/registry.json."""
     lock = json.loads((SCHEMAS / "registry.json").read_text(encoding="utf-8"))["subjects"]
     served = {(sv.subject, sv.version): sv.id for sv in schemas.by_id.values()}
     assert served == {(s, v["version"]): v["id"] for s, vs in lock.items() for v in vs}
     assert schemas.version(DOSSIER, 2).id == 2
     assert schemas.version(DOSSIER, 1).id == 1
     assert schemas.latest("feed.kpi.commune.v1-value").id == 19  # CommuneKpi v3 (as-of rows, the 766 score)
-    assert schemas.latest("feed.directive.v1-value").id == 18  # DirectiveReach v3 (late_report)
+    assert schemas.latest("feed.directive.v1-value").id == 20  # DirectiveReach v4 (subject)
     assert schemas.latest("feed.freshness.v1-value").id == 12
 
 

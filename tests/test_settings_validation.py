@@ -38,6 +38,7 @@ BAD = [
      "HUB_LOG_REJECTED_BURST=-1: must be 0 (every line only counted) or an integer from 1 to 1000000"),
     ("HUB_LOG_REJECTED_WINDOW_S", "0", "HUB_LOG_REJECTED_WINDOW_S=0: must be an integer from 1 to 86400"),
     ("HUB_WORKER_STORE", "redis://", "HUB_WORKER_STORE=redis://: must be one of rocksdb://, memory://"),
+    ("HUB_DATA_DIR", " ", "HUB_DATA_DIR=' ': must not be empty"),
     ("HUB_WORKER_DATA_DIR", "", "HUB_WORKER_DATA_DIR='': must not be empty"),
     ("HUB_WORKER_PROCESSORS", "normalize,magic",
      "HUB_WORKER_PROCESSORS=normalize,magic: must name processors from normalize, kpi, directives, freshness, "

@@ -267,3 +267,73 @@ def test_cli_add_reader(settings):
     assert systems.read(settings).authenticate(key).role == "reader"
     [listed] = [orjson.loads(line) for line in _hub(settings, "list", "--json").stdout.splitlines()]
     assert (listed["role"], listed["communes"], listed["kinds"]) == ("reader", [], [])
+
+
+# --- the commune's focal contact -------------------------------------------------------------------
+OFFICE = systems.Contact("Văn phòng HĐND-UBND xã", "0269 3845 123", "vanphong@ialy.gialai.gov.vn")
+
+
+def test_contact_round_trips_and_old_records_have_none():
+    """A record with a contact reads back equal; one written before contacts existed (no "contact" key) loads
+    with none; a record without a contact is written without the key, so older readers see what they knew."""
+    with_contact = _system("ialy", KEY_PREFIX + "a" * 43)
+    with_contact = System(**{**with_contact.__dict__, "contact": OFFICE})
+    assert System.from_json(with_contact.to_json()) == with_contact
+    assert orjson.loads(with_contact.to_json())["contact"] == {
+        "name": "Văn phòng HĐND-UBND xã", "phone": "0269 3845 123", "email": "vanphong@ialy.gialai.gov.vn"}
+    phone_only = System(**{**with_contact.__dict__, "contact": systems.Contact(phone="0269 3845 123")})
+    assert orjson.loads(phone_only.to_json())["contact"] == {"phone": "0269 3845 123"}
+    assert System.from_json(phone_only.to_json()).contact == systems.Contact(None, "0269 3845 123", None)
+    old = orjson.dumps({"id": "old", "role": "publisher", "communes": ["23734"], "kinds": ["dossier"],
+                        "organ_ids": [], "key_hash": "h", "created_at": 1, "revoked_at": None})
+    assert System.from_json(old).contact is None
+    plain = _system("plain", KEY_PREFIX + "p" * 43)
+    assert "contact" not in orjson.loads(plain.to_json()) and System.from_json(plain.to_json()) == plain
+    assert plain.public()["contact"] is None and "key_hash" not in with_contact.public()
+    assert with_contact.public()["contact"]["name"] == "Văn phòng HĐND-UBND xã"
+
+
+def test_contact_parts_are_checked():
+    """Blank parts are dropped (all blank: no contact); each bound is refused naming its field."""
+    assert systems.Contact.of(" Văn phòng UBND xã ", "", None) == systems.Contact("Văn phòng UBND xã")
+    assert systems.Contact.of("", "  ", None) is None
+    assert systems.Contact.of(phone="+84 (269) 3845-123.1") == systems.Contact(phone="+84 (269) 3845-123.1")
+    assert systems.Contact.of("x" * 120).name == "x" * 120
+    bad = [({"name": "x" * 121}, "contact_name"), ({"name": "Văn\nphòng"}, "contact_name"),
+           ({"phone": "0" * 21}, "contact_phone"), ({"phone": "0269 384 ext 5"}, "contact_phone"),
+           ({"phone": "()+-"}, "contact_phone"), ({"email": "vanphong"}, "contact_email"),
+           ({"email": "a@b"}, "contact_email"), ({"email": "a" * 60 + "@" + "b" * 60 + ".vn"}, "contact_email")]
+    for kwargs, field in bad:
+        with pytest.raises(Rejected) as info:
+            systems.Contact.of(**kwargs)
+        assert (info.value.reason, info.value.field) == ("invalid_value", field), kwargs
+
+
+def test_add_stores_the_contact_and_revoke_keeps_it(settings):
+    """The contact is on the topic with the registration, survives a revocation, and is not logged."""
+    systems.add(settings, "ialy-motcua", ["23734"], ["dossier"], contact=OFFICE)
+    assert systems.read(settings).get("ialy-motcua").contact == OFFICE
+    systems.revoke(settings, "ialy-motcua")
+    assert systems.read(settings).get("ialy-motcua").contact == OFFICE
+    with pytest.raises(Rejected):  # a contact built without Contact.of is checked all the same
+        systems.add(settings, "other", ["23728"], ["dossier"], contact=systems.Contact(phone="call me"))
+    assert systems.read(settings).get("other") is None
+
+
+def test_cli_add_with_contact(settings):
+    """--contact-name/phone/email are stored and listed; a bad one is a one-line error and nothing is written."""
+    added = _hub(settings, "add", "--id", "ialy-motcua", "--communes", "23734", "--kinds", "dossier",
+                 "--contact-name", "Văn phòng HĐND-UBND xã", "--contact-phone", "0269 3845 123",
+                 "--contact-email", "vanphong@ialy.gialai.gov.vn")
+    assert added.returncode == 0, added.stderr
+    assert "vanphong@" not in added.stderr and "3845" not in added.stderr  # not logged
+    [listed] = [orjson.loads(line) for line in _hub(settings, "list", "--json").stdout.splitlines()]
+    assert listed["contact"] == {"name": "Văn phòng HĐND-UBND xã", "phone": "0269 3845 123",
+                                 "email": "vanphong@ialy.gialai.gov.vn"}
+    table = _hub(settings, "list").stdout
+    assert "Văn phòng HĐND-UBND xã / 0269 3845 123 / vanphong@ialy.gialai.gov.vn" in table
+    bad = _hub(settings, "add", "--id", "chupah", "--communes", "23722", "--kinds", "dossier",
+               "--contact-phone", "gọi văn phòng")
+    assert bad.returncode == 2 and "contact phone must be" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert systems.read(settings).get("chupah") is None

@@ -4,8 +4,9 @@ Fed from feed.document.v1 (see :func:`route` for which records count):
 
 - the province's INCOMING document for the commune with SteeringType DIRECTIVE (optionally
   every province-to-commune document, ``HUB_DIRECTIVE_ALL_DOCUMENTS``): promulgation, priority,
-  due date; its first delivery (the record's event time) starts the SLA clocks; a REVOKE
-  (BussinessDocType 1) stops them;
+  due date, subject (trích yếu: only as the document feed carries it, scrubbed, null when withheld;
+  an UPDATE/REPLACE with a later event time brings its own); its first delivery (the record's event
+  time) starts the SLA clocks; a REVOKE (BussinessDocType 1) stops them;
 - the commune's STATUS notifications for it (01 arrived, 02 rejected, 03 accepted, 04 assigned,
   05 processing, 06 completed): the earliest time of each status is kept; they may arrive
   before the directive itself;
@@ -178,7 +179,15 @@ def _directive(cur: dict | None, record: dict[str, Any], t: int, trace: str) -> 
     return {"tag": tag, "sent": sent, "prom": record.get("promulgation_date"), "prio": record.get("priority"),
             "due": record.get("due_date"), "code": bounds.ident(_notation(record)),
             "issuer": bounds.ident(record.get("from_organ_id")),
-            "steer": record.get("steering_type"), "trace": trace}
+            "steer": record.get("steering_type"), "trace": trace, "subj": _subject(record)}
+
+
+def _subject(record: dict[str, Any]) -> str | None:
+    # Only the subject as the document feed carries it (already scrubbed, null when withheld): the
+    # withheld flag is checked too so that a record carrying both never lets the text through.
+    if record.get("subject_withheld"):
+        return None
+    return bounds.text(record.get("subject") or None)
 
 
 def _notation(record: dict[str, Any]) -> str | None:
@@ -282,6 +291,7 @@ def row(state: State, now_ms: int, cfg: AnalyticsConfig) -> dict[str, Any] | Non
     out = {
         "document_id": state["doc"], "commune_code": state["c"], "province_code": state["p"],
         "code_notation": d["code"], "issuer_organ_id": d["issuer"], "steering_type": d["steer"],
+        "subject": bounds.text(d.get("subj")),  # states written before v4 hold no subject: null
         "promulgated_at": prom, "priority": d["prio"], "due_at": d["due"], "sent_at": d["sent"],
         "arrived_at": at("ARRIVED"), "rejected_at": at("REJECTED"), "accepted_at": at("ACCEPTED"),
         "assigned_at": at("ASSIGNED"), "completed_at": at("COMPLETED"),
@@ -312,7 +322,7 @@ _ID_FIELDS = ("document_id", "commune_code", "province_code", "code_notation", "
 
 
 def to_avro(r: dict[str, Any]) -> dict[str, Any]:
-    """A DirectiveReach v3 record (feed.directive.v1) from a :func:`row`."""
+    """A DirectiveReach v4 record (feed.directive.v1) from a :func:`row`."""
     return {k: r[k] for k in AVRO_FIELDS}
 
 
@@ -327,4 +337,6 @@ AVRO_FIELDS = (
     "arrival_overdue", "overdue", "revoked_at", "trace_id",
     # v3
     "late_report", "arrived_overdue",
+    # v4
+    "subject",
 )

@@ -31,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "separated (e.g. dossier,document)")
     a.add_argument("--organ-id", action="append", default=[], dest="organ_ids", metavar="ORGAN_ID",
                    help="electronic organization id its documents carry (repeatable), e.g. 000.00.12.H41")
+    # The commune's focal contact, shown on the dashboard next to the commune: an office, never a citizen.
+    a.add_argument("--contact-name", help="publishers: the commune's focal contact, an office or an officer's "
+                   "title (at most 120 characters), e.g. \"Văn phòng HĐND-UBND xã\"")
+    a.add_argument("--contact-phone", help="the office's phone: digits, spaces and + ( ) . - (at most 20), "
+                   "e.g. \"0269 3845 123\"")
+    a.add_argument("--contact-email", help="the office's e-mail (at most 120 characters), "
+                   "e.g. vanphong@ialy.gialai.gov.vn")
     a.set_defaults(func=add, quiet_logs=True)
     ls = ssub.add_parser("list", help="list registered systems (never their keys)")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -42,8 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add(args: argparse.Namespace, settings: Settings) -> int:
+    contact = systems.Contact.of(args.contact_name, args.contact_phone, args.contact_email)  # before any I/O
     current = systems.read(settings)
-    key = systems.add(settings, args.id, args.communes, args.kinds, args.organ_ids, role=args.role, current=current)
+    key = systems.add(settings, args.id, args.communes, args.kinds, args.organ_ids, role=args.role, current=current,
+                      contact=contact)
     # The key goes to stdout only (logs go to stderr for this command) and is never logged.
     if args.role == systems.READER:
         print(f"reader {args.id} registered", file=sys.stderr)
@@ -72,11 +81,12 @@ def list_(args: argparse.Namespace, settings: Settings) -> int:
         for s in listed:
             print(orjson.dumps(s.public()).decode())
         return 0
-    rows = [("ID", "ROLE", "STATE", "COMMUNES", "KINDS", "ORGAN IDS", "CREATED", "REVOKED")]
+    rows = [("ID", "ROLE", "STATE", "COMMUNES", "KINDS", "ORGAN IDS", "CREATED", "REVOKED", "CONTACT")]
     for s in listed:
+        contact = " / ".join(s.contact.to_dict().values()) if s.contact else "-"
         rows.append((s.id, s.role, "active" if s.active else "revoked", ",".join(sorted(s.communes)) or "-",
                      ",".join(sorted(s.kinds)) or "-", ",".join(sorted(s.organ_ids)) or "-", _when(s.created_at),
-                     _when(s.revoked_at)))
+                     _when(s.revoked_at), contact))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

@@ -92,7 +92,17 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     settings.organ_map()  # a malformed HUB_ORGANS fails at start-up, not as a 500 on every document
-    from hub.gateway import dashboard, dashboard_export, docs, ingest, ops, read_api, read_targets, registry_api
+    from hub.gateway import (
+        dashboard,
+        dashboard_export,
+        docs,
+        ingest,
+        ops,
+        read_api,
+        read_targets,
+        registry_api,
+        sessions,
+    )
     from hub.gateway.auth import KeyCheck
     from hub.gateway.ingest_fast import IngestFastPath
     from hub.gateway.limits import InFlightLimit
@@ -139,7 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.systems = SystemsFollower(settings)
     state.keys = KeyCheck(state.systems)
     state.read_model = ReadModel(settings)
-    state.sessions = dashboard.Sessions(settings.session_key, settings.session_hours)
+    state.sessions = sessions.Sessions(settings.session_key, settings.session_hours)
     state.now = clock.from_setting(settings.clock)  # "now" of the read API and dashboard (current periods)
     state.writer = KafkaWriter(settings)
     state.readiness = ops.Readiness(state.writer, [settings.topic(topics.INGEST_BY_KIND[k]) for k in topics.KINDS])

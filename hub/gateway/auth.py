@@ -8,7 +8,7 @@ rate-limited: all requests waiting meet in one read, a new read starts at most e
 key-guessing client cannot make the gateway re-read the topic constantly.
 
 People (``hub users``) log in to the dashboard with a name and a password; their sessions are the same
-signed tokens as a reader's (``hub.gateway.dashboard.Sessions``) with ``sid = "user:<name>"`` and the
+signed tokens as a reader's (``hub.gateway.sessions.Sessions``) with ``sid = "user:<name>"`` and the
 account's password fingerprint, checked against ``hub.users.v1`` read to its end on every such request
 (so ``hub users disable`` or ``reset`` ends them at the next request). A person's session opens the
 dashboard only: on a machine route (``/v1/*``) it is 403 ``role_not_allowed``.

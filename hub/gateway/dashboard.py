@@ -1,17 +1,8 @@
 """``GET /dashboard``: the provincial office's page, server-rendered from the read model.
 
-Login: a form takes a **reader key** (``hub systems add --id NAME --role reader``); the gateway
-checks it like a Bearer key and answers with a session cookie. The cookie holds a signed
-session, not the key: ``base64url({"sid": system id, "kh": 16 hex of the key's hash, "jti": session id,
-"iat": ms, "exp": ms})`` and its HMAC-SHA256 under ``HUB_SESSION_KEY`` (random per process when unset). Why not the key:
-a reader key is a long-lived credential that also opens the JSON read API; a session cookie
-expires (``HUB_SESSION_HOURS``), works only on ``/dashboard`` and cannot be replayed as a Bearer
-key. Every request re-checks the session against the systems list, so revoking the reader — or
-re-registering it with a new key — ends its sessions at once. The cookie is ``HttpOnly``,
-``SameSite=Strict``, ``Path=/dashboard`` and ``Secure`` when the page is served over https.
-Logout revokes the session id in this gateway process (a kept cookie is refused afterwards; behind
-several gateways the others still accept it until it expires — keep HUB_SESSION_HOURS short there).
-The login and logout forms carry CSRF tokens (see :class:`Sessions`).
+Login: a form takes a person's name and password (:mod:`hub.users`) or a **reader key** (``hub systems add
+--id NAME --role reader``) and answers with a session cookie (:mod:`hub.gateway.sessions`: signed, expiring,
+revocable; never the key itself). The login and logout forms carry CSRF tokens.
 
 Pages make no external request: a Content-Security-Policy allows only this server's stylesheet
 and icon (no script at all), and every chart is inline SVG.
@@ -19,17 +10,11 @@ and icon (no script at all), and every chart is inline SVG.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import heapq
 import hmac
 import re
-import secrets
-import time
 from importlib import resources
 from urllib.parse import parse_qs, quote
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -39,11 +24,13 @@ from hub.analytics import targets as tg
 from hub.errors import TransientError
 from hub.gateway import auth, dashboard_targets, login_page
 from hub.gateway import dashboard_attention as attention
+from hub.gateway import dashboard_commune as commune_html
 from hub.gateway import dashboard_directives as directives
 from hub.gateway import dashboard_html as html
 from hub.gateway.limits import read_body
 from hub.gateway.read_model import FeedSnapshot
 from hub.gateway.read_queries import overdue_directives, province_ranking, silent_systems, targets_today
+from hub.gateway.sessions import LOGIN_TTL_S
 from hub.systems import READER, System
 from hub.users import User
 
@@ -58,119 +45,10 @@ _NEXT = re.compile(r"^/dashboard((/communes/[0-9]{5})?(\?month=[0-9]{4}-[0-9]{2}
                    r"|/directives(/[A-Za-z0-9.,/%-]{1,200})?)$")
 _MAX_FORM = 4096
 LOGIN_COOKIE = "hub_login"  # the login form's CSRF nonce (see Sessions)
-LOGIN_TTL_S = 1800  # how long a login form stays usable
-MAX_REVOKED = 50_000  # logged-out session ids remembered at most (~100 bytes each)
+RELOAD_COOKIE = "hub_reload"  # "1": this browser's pages reload themselves (dashboard_html.Reload)
+# Where the automatic-reload link may send back to: a dashboard page of this gateway, nothing else.
+_BACK = re.compile(r"^/dashboard(/[A-Za-z0-9.,/%_-]{0,300})?(\?[A-Za-z0-9=&.,%_-]{0,300})?$")
 _STATIC = {"dashboard.css": "text/css; charset=utf-8", "icon.svg": "image/svg+xml"}
-
-
-# --- sessions ------------------------------------------------------------------------------------
-class Sessions:
-    """Signed, expiring session tokens bound to a reader system and its current key; logout revokes one.
-
-    Also the login form's CSRF token: the form page sets a random pre-login cookie (``hub_login``,
-    SameSite=Strict, LOGIN_TTL_S) and carries ``HMAC(key, "login|" + cookie)`` in a hidden field; the POST
-    needs both. A cross-site page can post a form to the gateway but cannot read the field nor make the
-    browser send the Strict cookie with it, so it cannot log a victim in under the attacker's key. The logout
-    form carries ``HMAC(key, "logout|" + session id)`` the same way.
-    """
-
-    def __init__(self, secret: str, hours: int, *, max_revoked: int = MAX_REVOKED) -> None:
-        self._key = secret.encode() if secret else secrets.token_bytes(32)
-        self.max_age_s = hours * 3600
-        self.max_revoked = max_revoked
-        self._revoked: dict[str, int] = {}  # session id -> its expiry (ms): refused until then
-        self._expiries: list[tuple[int, str, str, int]] = []  # heap of (exp, jti, sid, iat) to prune in order
-        self._cutoff: dict[str, int] = {}  # system id -> sessions issued at or before this (ms) are refused
-
-    def _mac(self, payload: bytes) -> str:
-        return _b64(hmac.new(self._key, payload, hashlib.sha256).digest())
-
-    def issue(self, system: System, now_ms: int | None = None) -> str:
-        now_ms = _now_ms() if now_ms is None else now_ms
-        payload = orjson.dumps({"sid": system.id, "kh": system.key_hash[:16], "jti": secrets.token_urlsafe(12),
-                                "iat": now_ms, "exp": now_ms + self.max_age_s * 1000})
-        return f"{_b64(payload)}.{self._mac(payload)}"
-
-    def claims(self, token: str | None, now_ms: int | None = None) -> dict | None:
-        """The claims of a genuine, unexpired, not revoked token (whatever the systems list says)."""
-        if not token or len(token) > 512 or token.count(".") != 1:
-            return None
-        body, signature = token.split(".")
-        try:
-            payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        except ValueError:
-            return None
-        if not hmac.compare_digest(self._mac(payload), signature):
-            return None
-        try:
-            claims = orjson.loads(payload)
-            sid, jti, iat, exp = claims["sid"], claims["jti"], int(claims["iat"]), int(claims["exp"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        now_ms = _now_ms() if now_ms is None else now_ms
-        if (exp <= now_ms or not isinstance(sid, str) or not isinstance(jti, str) or jti in self._revoked
-                or iat <= self._cutoff.get(sid, -1)):
-            return None
-        return claims
-
-    def check(self, token: str | None, systems, now_ms: int | None = None) -> System | None:
-        """The active reader a token was issued to; None when forged, expired, logged out, revoked or re-keyed."""
-        claims = self.claims(token, now_ms)
-        if claims is None:
-            return None
-        system = systems.get(claims["sid"])
-        if (system is None or not system.active or system.role != READER
-                or not hmac.compare_digest(system.key_hash[:16], str(claims.get("kh")))):
-            return None
-        return system
-
-    def revoke(self, claims: dict, now_ms: int | None = None) -> None:
-        """End a session server-side: its cookie is refused from now on, in this gateway process.
-
-        The list holds at most ``max_revoked`` ids and drops each once its session would have expired
-        anyway. Full with live entries (an insider logging in and out thousands of times a day), the entry
-        nearest its expiry gives way to a cut-off for its system: sessions of that reader issued up to
-        that one's are refused — more sessions end than asked for, none comes back to life.
-        """
-        now_ms = _now_ms() if now_ms is None else now_ms
-        while self._expiries and self._expiries[0][0] <= now_ms:
-            self._revoked.pop(heapq.heappop(self._expiries)[1], None)
-        if len(self._revoked) >= self.max_revoked:
-            _exp, jti, sid, iat = heapq.heappop(self._expiries)
-            self._revoked.pop(jti, None)
-            self._cutoff[sid] = max(self._cutoff.get(sid, -1), iat)
-        self._revoked[claims["jti"]] = int(claims["exp"])
-        heapq.heappush(self._expiries, (int(claims["exp"]), claims["jti"], claims["sid"], int(claims["iat"])))
-
-    def revoked_count(self) -> int:
-        return len(self._revoked)
-
-    # --- CSRF ----------------------------------------------------------------------------------------
-    def login_nonce(self, now_ms: int | None = None) -> str:
-        """The pre-login cookie's value: random, with its expiry."""
-        now_ms = _now_ms() if now_ms is None else now_ms
-        return f"{secrets.token_urlsafe(16)}.{now_ms + LOGIN_TTL_S * 1000}"
-
-    def login_field(self, nonce: str) -> str:
-        return self._mac(b"login|" + nonce.encode())
-
-    def login_ok(self, nonce: str | None, field: str, now_ms: int | None = None) -> bool:
-        if not nonce or len(nonce) > 128 or not field:
-            return False
-        expiry = nonce.rpartition(".")[2]
-        now_ms = _now_ms() if now_ms is None else now_ms
-        return expiry.isdigit() and int(expiry) > now_ms and hmac.compare_digest(self.login_field(nonce), field)
-
-    def logout_field(self, claims: dict) -> str:
-        return self._mac(b"logout|" + str(claims["jti"]).encode())
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -183,6 +61,9 @@ def _viewer(request: Request) -> System | User | None:
     system = auth.session_viewer(request, token)  # a reader system or a person (hub.users)
     if system is not None:
         html.LOGOUT_TOKEN.set(sessions.logout_field(sessions.claims(token)))
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        html.RELOAD.set(html.Reload(on=request.cookies.get(RELOAD_COOKIE) == "1",
+                                    here=here if _BACK.match(here) else "/dashboard"))
     return system
 
 
@@ -223,7 +104,8 @@ def _top(settings, snap: FeedSnapshot, rows, now_ms: int, silent: int) -> str:
 
 
 @router.get("/dashboard")
-async def dashboard(request: Request, month: str | None = None, order: str | None = None) -> Response:
+async def dashboard(request: Request, month: str | None = None, order: str | None = None,
+                    program: str | None = None) -> Response:
     try:
         period, snap = _context(request, month)
     except _Refused as refused:
@@ -244,14 +126,16 @@ async def dashboard(request: Request, month: str | None = None, order: str | Non
     current = snap.kpi_period("month", pr.containing("month", now).at).values()
     rows = [*(r for _c, r in ranked), *current, *snap.freshness_rows(),
             *(r for _doc, recipients in overdue for r in recipients.values())]
+    known = attention.contacts(request.app.state.systems.snapshot.list())
     top = _top(settings, snap, rows, now, len(silent)) + attention.section(best, average, overdue, silent, behind,
-                                                                           now)
+                                                                           now, known)
     ranking_html = html.ranking([(places[c.code], c, r) for c, r in shown], small, empty, average,
                                 worst_first=worst, min_volume=settings.kpi_min_volume)
     return _html(html.province(
         reference.provinces().get(settings.province, settings.province), period, top=top,
         ranking_html=ranking_html, ranked_count=len(best), total=len(ranked), overdue=overdue, silent=silent,
-        now_ms=now, targets=dashboard_targets.section(year, target_rows), worst_first=worst,
+        now_ms=now, targets=dashboard_targets.section(year, target_rows, program),
+        worst_first=worst,
         refresh_s=settings.dashboard_refresh_s, directives=directives.section(request, snap, now)))
 
 
@@ -280,9 +164,39 @@ async def commune_page(request: Request, code: str, month: str | None = None) ->
     row, fresh = snap.kpi_row("month", period.at, code), snap.freshness_row(code)
     silent = sum(1 for s in (fresh or {}).get("systems") or () if s.get("silent"))
     current = snap.kpi_row("month", pr.containing("month", now).at, code)
-    top = _top(request.app.state.settings, snap, [row, current, fresh, *(d for _day, d in days)], now, silent)
-    return _html(html.commune(unit, period, row, days, fresh, top=top,
-                              refresh_s=request.app.state.settings.dashboard_refresh_s))
+    settings = request.app.state.settings
+    top = _top(settings, snap, [row, current, fresh, *(d for _day, d in days)], now, silent)
+    best, _small, _empty = attention.split(province_ranking(snap, settings.province, "month", period.at),
+                                           settings.kpi_min_volume)
+    place = next((n for n, (c, _r) in enumerate(best, 1) if c.code == code), None)
+    year = target_year(snap, now)
+    target_rows = targets_today(snap, year, now, tg.TargetConfig.from_settings(settings), commune=code)
+    return _html(commune_html.page(
+        unit, period, row, days, fresh, top=top, now_ms=now,
+        place=commune_html.place_line(period, place, len(best), (row or {}).get("dossiers_in_scope") or 0,
+                                      settings.kpi_min_volume, code=code),
+        trend_points=commune_html.trend(snap, settings.province, code, period),
+        received_items=commune_html.received(snap, code, now),
+        target_year=year, target_rows=target_rows,
+        refresh_s=settings.dashboard_refresh_s))
+
+
+router.add_api_route("/dashboard/search", commune_html.search_route, methods=["GET"])  # in every page's header
+
+
+@router.get("/dashboard/autoreload")
+async def autoreload(request: Request, on: str = "1", next_path: str | None = Query(None, alias="next")) -> Response:
+    """Turn this browser's automatic reload on (``on=1``) or off (``on=0``), then back to the page it came from."""
+    if on not in ("0", "1"):
+        return _html(html.message("Tham số không hợp lệ", "Tham số on phải là 1 (bật) hoặc 0 (tắt)."), 400)
+    target = next_path if next_path and _BACK.match(next_path) and "//" not in next_path else "/dashboard"
+    response = RedirectResponse(target, status_code=303, headers=HEADERS)
+    if on == "1":
+        response.set_cookie(RELOAD_COOKIE, "1", max_age=365 * 86_400, path="/dashboard", httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
+    else:
+        response.delete_cookie(RELOAD_COOKIE, path="/dashboard")
+    return response
 
 
 # --- login / logout ------------------------------------------------------------------------------

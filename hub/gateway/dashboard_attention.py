@@ -9,6 +9,8 @@ Pure functions from read-model rows to HTML (no I/O, no clock of their own: ``no
 - **Attention**: the worst ranked communes (timeliness under 90 %, the bar's "good" line) and the one
   with the lowest Decision 766 score; overdue directives with the communes that have not accepted them;
   systems that stopped sending; targets behind. Each with its reason in words.
+- **Focal contact**: each commune named carries the contact registered with a system covering it
+  (``hub systems add --contact-*``), so the official knows whom to call.
 - **Data time**: "Số liệu đến" is the newest ``computed_at`` of the rows the page shows, never later than
   when the read model last took a change (``built_ms``). The worker rewrites the current period's rows
   every ``HUB_KPI_REFRESH_S``; data older than :func:`stale_after_ms` means the worker is behind or stopped.
@@ -16,17 +18,21 @@ Pure functions from read-model rows to HTML (no I/O, no clock of their own: ``no
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hub import reference
 from hub.gateway import dashboard_html as html
 from hub.gateway.read_queries import acceptance_met
+from hub.systems import PUBLISHER, Contact, System
 
 Ranked = list[tuple[reference.Commune, dict[str, Any]]]
 SHOWN = 3  # items per attention card: the first screen has room for three each at 1440×900
 LOW_RATE = 0.9  # under it a commune is worth a call (the ranking bar turns from green at the same line)
 _KIND = {"dossier": "hồ sơ", "document": "văn bản", "target": "chỉ tiêu"}
+NO_CONTACT = "Chưa đăng ký đầu mối liên hệ"
+_NOT_DIALED = re.compile(r"[^0-9+]")
 
 
 def stale_after_ms(kpi_refresh_s: int, read_model_interval_ms: int) -> int:
@@ -66,14 +72,19 @@ def worst_first(rated: Ranked) -> Ranked:
     return sorted(rated, key=lambda cr: (cr[1]["timeliness_rate"], -cr[1]["dossiers_in_scope"], cr[0].code))
 
 
-def province_average(rows: Iterable[dict[str, Any] | None]) -> tuple[int, int]:
-    """(on time, in scope) summed over every commune's row."""
-    on_time = in_scope = 0
+def summed(rows: Iterable[dict[str, Any] | None], part: str, whole: str) -> tuple[int, int]:
+    """(Σ part, Σ whole) over the rows that exist: a province's rate is its summed counts, not a mean of rates."""
+    a = b = 0
     for r in rows:
         if r:
-            on_time += r.get("dossiers_on_time") or 0
-            in_scope += r.get("dossiers_in_scope") or 0
-    return on_time, in_scope
+            a += r.get(part) or 0
+            b += r.get(whole) or 0
+    return a, b
+
+
+def province_average(rows: Iterable[dict[str, Any] | None]) -> tuple[int, int]:
+    """(on time, in scope) summed over every commune's row."""
+    return summed(rows, "dossiers_on_time", "dossiers_in_scope")
 
 
 def _rate_of(pair: tuple[int, int]) -> float | None:
@@ -123,10 +134,42 @@ def waiting_directives(overdue: list[tuple[str, dict[str, dict[str, Any]]]], now
     return sorted(out, key=lambda d: (-d[3], d[0]))
 
 
-def _item(kind: str, value: str, title: str, reason: str, href: str) -> str:
+# --- focal contacts ----------------------------------------------------------------------------------
+def contacts(registered: Iterable[System]) -> dict[str, Contact]:
+    """Commune code -> the contact of the first active publisher (by system id) covering it that has one.
+    Revoked systems are skipped: their office may have changed since."""
+    out: dict[str, Contact] = {}
+    for s in sorted(registered, key=lambda s: s.id):
+        if s.active and s.role == PUBLISHER and s.contact is not None:
+            for code in s.communes:
+                out.setdefault(code, s.contact)
+    return out
+
+
+def contact_html(contact: Contact | None, prefix: str = "") -> str:
+    """"Đầu mối: name · phone (a tel: link) · e-mail (a mailto: link)", or the line saying there is none."""
+    if contact is None:
+        return f'<span class="detail contact no-contact">{html.e(prefix + NO_CONTACT)}</span>'
+    parts = [html.e(contact.name)] if contact.name else []
+    if contact.phone:
+        parts.append(f'<a href="tel:{html.e(_NOT_DIALED.sub("", contact.phone))}">{html.e(contact.phone)}</a>')
+    if contact.email:
+        parts.append(f'<a href="mailto:{html.e(contact.email)}">{html.e(contact.email)}</a>')
+    return f'<span class="detail contact">{html.e(prefix)}Đầu mối: {" · ".join(parts)}</span>'
+
+
+def _item(kind: str, value: str, title: str, reason: str, href: str, contact: str) -> str:
     # data-call, not data-commune: the ranking below names the same communes, and tests tell them apart
     return (f'<li data-kind="{kind}" data-call="{html.e(value)}"><a href="{html.e(href)}">{html.e(title)}</a>'
-            f'<br><span class="detail">{html.e(reason)}</span></li>')
+            f'<br><span class="detail">{html.e(reason)}</span><br>{contact}</li>')
+
+
+def _directive_contacts(names: list[str], known: Mapping[str, Contact]) -> str:
+    """One contact line per waiting commune, SHOWN at most (the reason above already names them all)."""
+    lines = [contact_html(known.get(c), f"{html.commune_name(c)} — ") for c in names[:SHOWN]]
+    if len(names) > SHOWN:
+        lines.append(f'<span class="detail">và {len(names) - SHOWN} xã khác</span>')
+    return "<br>".join(lines)
 
 
 def _card(label: str, items: list[str], total: int, anchor: str, none: str) -> str:
@@ -136,24 +179,29 @@ def _card(label: str, items: list[str], total: int, anchor: str, none: str) -> s
 
 
 def section(rated: Ranked, average: tuple[int, int], overdue, silent: list[dict[str, Any]],
-            targets: list[dict[str, Any]], now_ms: int) -> str:
-    """"Cần quan tâm hôm nay": four cards, each the few items most in need with their reasons."""
+            targets: list[dict[str, Any]], now_ms: int, known: Mapping[str, Contact] | None = None) -> str:
+    """"Cần quan tâm hôm nay": four cards, each the few items most in need with their reasons and, for each
+    commune named, its focal contact from ``known`` (see :func:`contacts`)."""
+    known = known or {}
     low = low_communes(rated, average)
-    communes = [_item("commune", c.code, html.unit_name(c), reason, f"/dashboard/communes/{c.code}")
-                for c, reason in low]
+    communes = [_item("commune", c.code, html.unit_name(c), reason, f"/dashboard/communes/{c.code}",
+                      contact_html(known.get(c.code))) for c, reason in low]
     waiting = waiting_directives(overdue, now_ms)
     directives = [_item("directive", doc, notation,
                         f"Quá hạn tiếp nhận {html.duration(late)}; chưa tiếp nhận: "
-                        + ", ".join(html.commune_name(c) for c in names), "#directives")
+                        + ", ".join(html.commune_name(c) for c in names), "#directives",
+                        _directive_contacts(names, known))
                   for doc, notation, names, late in waiting[:SHOWN]]
     quiet = [_item("silent", s["commune_code"], html.commune_name(s["commune_code"]),
                    f"{s['source_system']} ngừng gửi dữ liệu {_KIND.get(s['kind'], s['kind'])} từ "
                    f"{html.vn_time(s['last_ingest_time'])} ({html.duration(max(0, now_ms - s['last_ingest_time']))})",
-                   f"/dashboard/communes/{s['commune_code']}") for s in silent[:SHOWN]]
+                   f"/dashboard/communes/{s['commune_code']}", contact_html(known.get(s["commune_code"])))
+             for s in silent[:SHOWN]]
     behind = [r for r in targets if r["status"] == "behind"]
     late_targets = [_item("target", r["commune_code"], html.commune_name(r["commune_code"]),
                           f"{r['indicator_name'] or r['indicator_code']}: đạt {html.pct(r['completion_rate'])}, "
-                          f"phải đạt {html.pct(r['expected_share'])}", f"/dashboard/communes/{r['commune_code']}")
+                          f"phải đạt {html.pct(r['expected_share'])}", f"/dashboard/communes/{r['commune_code']}",
+                          contact_html(known.get(r["commune_code"])))
                     for r in behind[:SHOWN]]
     cards = "".join((
         _card("Xã có tỷ lệ đúng hạn thấp", communes, len(communes), "timeliness",
@@ -177,7 +225,10 @@ def as_of_line(as_of: int | None, now_ms: int, stale_ms: int, silent: int) -> st
         text = f'<p class="asof" data-as-of="{as_of}">Số liệu đến {time_} ngày {day}</p>'
     warnings = []
     if as_of is not None and now_ms - as_of > stale_ms:
-        warnings.append(f"Số liệu chưa được cập nhật trong {html.duration_fine(now_ms - as_of)}: bộ xử lý số liệu "
+        age = now_ms - as_of
+        # with a short HUB_KPI_REFRESH_S the warning comes within a minute: "0 phút" would read as "just now"
+        age_text = f"{age // 1000} giây" if age < 60_000 else html.duration_fine(age)
+        warnings.append(f"Số liệu chưa được cập nhật trong {age_text}: bộ xử lý số liệu "
                         "đang chậm hoặc đã dừng; các con số dưới đây có thể đã cũ.")
     if silent:
         warnings.append(f"{silent} hệ thống đã ngừng gửi dữ liệu: số liệu của các xã đó có thể thiếu.")

@@ -12,8 +12,9 @@ Definitions (also written in each page's legend, :data:`LEGEND`):
 * a directive is **closed** when every recipient is done, or when its due day has passed and no recipient is
   still overdue; otherwise it is **open**.
 
-The feed (``feed.directive.v1``, DirectiveReach v3) carries no subject (trích yếu): the pages show the number
-and notation (``code_notation``) and the document id instead.
+Each directive is named by its number and notation (``code_notation``) with its subject (trích yếu,
+DirectiveReach v4 ``subject``) under it, as the document feed carries it: scrubbed, and null when withheld
+(the document may name citizens) or absent, shown as :data:`NO_SUBJECT`; rows written before v4 have none.
 
 A commune account (:func:`hub.gateway.auth.may_see_commune`) sees only its own commune's row: the list holds
 only the directives its commune received, and a directive it did not receive answers 403 (its recipients are
@@ -48,7 +49,9 @@ LEGEND = ('<p class="legend">Văn bản <strong>đã đóng</strong> khi mọi x
           'lời (hoặc văn bản đã bị thu hồi), hoặc khi đã qua hạn xử lý mà không còn xã nào đang quá hạn; còn lại là '
           '<strong>đang mở</strong>. Một xã <strong>đang quá hạn</strong> khi đã qua một hạn (đến, tiếp nhận, xử '
           'lý) mà việc đó vẫn chưa làm; xã đã làm nhưng trễ được ghi “trễ hạn” và không còn tính là đang quá hạn. '
-          'Luồng dữ liệu chưa có trích yếu: văn bản được nêu bằng số, ký hiệu và mã văn bản.</p>')
+          'Trích yếu đã được che số giấy tờ, số điện thoại, thư điện tử; văn bản có thể nêu tên công dân thì '
+          'không hiển thị trích yếu.</p>')
+NO_SUBJECT = "(không có trích yếu)"
 
 
 class PeriodRefused(ValueError):
@@ -163,6 +166,14 @@ def link(doc: str) -> str:
     return f"/dashboard/directives/{quote(doc, safe='')}"
 
 
+def subject(row: dict[str, Any]) -> str:
+    """The directive's subject as a paragraph under its number (escaped), or the placeholder."""
+    text = row.get("subject")
+    if not text:
+        return f'<p class="subject none">{_e(NO_SUBJECT)}</p>'
+    return f'<p class="subject">{_e(text)}</p>'
+
+
 def _names(codes: list[str]) -> str:
     return ", ".join(_e(_name(c)) for c in codes) or "—"
 
@@ -180,7 +191,7 @@ def table(items: list[tuple[str, dict[str, dict[str, Any]]]], now_ms: int, *, em
         finished = sum(done(r) for r in recipients.values())
         rows.append(
             f'<tr data-document="{_e(doc)}"><td><a href="{_e(link(doc))}"><strong>'
-            f'{_e(first.get("code_notation") or doc)}</strong></a><br><small>{_e(doc)}</small></td>'
+            f'{_e(first.get("code_notation") or doc)}</strong></a>{subject(first)}<small>{_e(doc)}</small></td>'
             f'<td data-label="Ngày gửi">{vn_time(first.get("sent_at"))}</td>'
             f'<td data-label="Hạn tiếp nhận">{vn_time(first.get("acceptance_deadline"))}</td>'
             f'<td class="waiting" data-label="Chưa tiếp nhận">{_names(waiting)}</td>'
@@ -274,7 +285,8 @@ def directive_page(doc: str, recipients: dict[str, dict[str, Any]], everyone: di
     summary = (f'<p class="names"><strong>Xã đang quá hạn:</strong> <span class="late">{_names(late)}</span><br>'
                f'<strong>Xã chưa tiếp nhận:</strong> <span class="waiting">{_names(waiting)}</span></p>')
     body = (f'<p><a href="/dashboard/directives">« Văn bản chỉ đạo</a></p>'
-            f'<h1>Văn bản {_e(first.get("code_notation") or doc)}</h1><dl class="facts">{dl}</dl>{summary}{LEGEND}'
+            f'<h1>Văn bản {_e(first.get("code_notation") or doc)}</h1>{subject(first)}<dl class="facts">{dl}</dl>'
+            f'{summary}{LEGEND}'
             f'<section id="recipients"><h2>Các xã nhận ({len(recipients)})</h2>'
             f'{"".join(timeline(c, r) for c, r in recipients.items())}</section>')
     return html.page(f"Văn bản {first.get('code_notation') or doc} — Trung tâm điều hành", body,

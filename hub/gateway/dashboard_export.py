@@ -62,7 +62,7 @@ RANKING: list[tuple[str, str, str]] = [
 ]
 # One row per directive and recipient commune: the directive's fields, then the recipient's.
 DIRECTIVE: list[tuple[str, str, str]] = [
-    ("Số, ký hiệu", "code_notation", TEXT), ("Mã văn bản", "document_id", TEXT),
+    ("Số, ký hiệu", "code_notation", TEXT), ("Trích yếu", "subject", TEXT), ("Mã văn bản", "document_id", TEXT),
     ("Cơ quan ban hành", "issuer_organ_id", TEXT), ("Loại chỉ đạo", "steering_type", TEXT),
     ("Độ khẩn", "priority", TEXT), ("Ngày ban hành", "promulgated_at", INSTANT), ("Hạn xử lý", "due_at", INSTANT),
 ]

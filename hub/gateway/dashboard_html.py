@@ -9,8 +9,10 @@ Numbers are written the Vietnamese way (``54,5%``), times in Vietnam time (``14/
 from __future__ import annotations
 
 from contextvars import ContextVar
+from dataclasses import dataclass
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from hub import reference
 from hub.analytics import periods as pr
@@ -19,6 +21,7 @@ from hub.gateway.read_queries import acceptance_met
 
 _DATA_KIND = {"dossier": "hồ sơ", "document": "văn bản"}
 DAY_MS = pr.DAY_MS
+SEARCH_MAX = 100  # characters of a commune search: a name is under 30
 
 
 def _e(value: Any) -> str:
@@ -88,19 +91,56 @@ def duration_fine(ms: int) -> str:
 LOGOUT_TOKEN: ContextVar[str] = ContextVar("logout_token", default="")
 
 
+@dataclass(frozen=True)
+class Reload:
+    """A viewer's automatic-reload choice (a cookie, off unless they turned it on) and the page to come back to.
+
+    Off by default: a page that reloads itself on a timer the user cannot stop fails WCAG 2.2.1 (axe-core's
+    ``meta-refresh``); a wall screen in the province's office turns it on once, with the link on every page."""
+
+    on: bool
+    here: str
+
+
+RELOAD: ContextVar[Reload | None] = ContextVar("reload", default=None)
+
+
+def _reload(refresh_s: int) -> tuple[str, str]:
+    """(the meta refresh, the link that turns it on or off) for this request's viewer; none without one."""
+    choice = RELOAD.get()
+    if refresh_s <= 0 or choice is None:
+        return "", ""
+    back = quote(choice.here, safe="/")
+    if choice.on:
+        return (f'<meta http-equiv="refresh" content="{int(refresh_s)}">',
+                f'<p class="reload">Trang tự tải lại mỗi {int(refresh_s)} giây. '
+                f'<a href="/dashboard/autoreload?on=0&amp;next={back}">Tắt tự động tải lại</a></p>')
+    return "", (f'<p class="reload"><a href="/dashboard/autoreload?on=1&amp;next={back}">'
+                f'Tự động tải lại mỗi {int(refresh_s)} giây</a> (cho màn hình theo dõi)</p>')
+
+
 def page(title: str, body: str, *, logged_in: bool = True, refresh_s: int = 0) -> str:
-    """A whole page; ``refresh_s`` > 0 reloads it after that many seconds (a meta refresh: no script)."""
+    """A whole page; with ``refresh_s`` > 0 (HUB_DASHBOARD_REFRESH_S) a viewer who turned automatic reload on
+    gets a meta refresh after that many seconds (no script), everyone the link to turn it on or off."""
+    meta, toggle = _reload(refresh_s) if logged_in else ("", "")
     logout = ('<form method="post" action="/dashboard/logout" class="logout">'
               f'<input type="hidden" name="csrf" value="{_e(LOGOUT_TOKEN.get())}">'
               '<button type="submit">Đăng xuất</button></form>') if logged_in else ""
+    # every page after login can jump to a commune (GET: the search is a link one can keep)
+    search = ('<form class="search" method="get" action="/dashboard/search" role="search">'
+              '<label for="search-q">Tìm xã</label><input id="search-q" name="q" type="search" required '
+              f'maxlength="{SEARCH_MAX}" placeholder="Tên hoặc mã xã" autocomplete="off">'
+              '<button type="submit">Tìm</button></form>') if logged_in else ""
     return (
         '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        + (f'<meta http-equiv="refresh" content="{int(refresh_s)}">' if refresh_s > 0 else "") +
+        + meta +
         f'<title>{_e(title)}</title><link rel="stylesheet" href="/dashboard/static/dashboard.css">'
         '<link rel="icon" href="/dashboard/static/icon.svg" type="image/svg+xml"></head><body>'
-        f'<header><a class="home" href="/dashboard">Trung tâm điều hành tỉnh</a>{logout}</header>'
-        f'<main>{body}</main><footer>Số liệu do hub tổng hợp từ hệ thống một cửa, văn bản điều hành và báo cáo '
+        '<a class="skip" href="#main">Bỏ qua, đến nội dung chính</a>'
+        f'<header><a class="home" href="/dashboard">Trung tâm điều hành tỉnh</a>{search}{logout}{toggle}</header>'
+        f'<main id="main">{body}</main>'
+        '<footer>Số liệu do hub tổng hợp từ hệ thống một cửa, văn bản điều hành và báo cáo '
         'chỉ tiêu của các xã; chỉ số theo Quyết định 766/QĐ-TTg.</footer>'
         '</body></html>')
 
@@ -123,6 +163,15 @@ def message(title: str, text: str) -> str:
                        '<p><a href="/dashboard">Về trang chính</a></p></section>')
 
 
+def month_nav(base: str, month: pr.Period, now_ms: int, keep: str = "") -> str:
+    """« the previous month, and the next one only up to the current month (a future month has no data)."""
+    previous, following = pr.containing("month", month.start - 1), pr.following(month)
+    nxt = (f'<a href="{base}?month={following.at}{keep}">{period_label(following)} »</a>'
+           if following.start <= now_ms else "")
+    return (f'<nav class="months" aria-label="Chọn tháng"><a href="{base}?month={previous.at}{keep}">'
+            f'« {period_label(previous)}</a>{nxt}</nav>')
+
+
 # --- charts ----------------------------------------------------------------------------------------
 def _bar(rate: float | None) -> str:
     """A horizontal 0-100% bar (scales with its container)."""
@@ -134,38 +183,44 @@ def _bar(rate: float | None) -> str:
 
 
 def daily_chart(days: list[tuple[int, dict[str, Any] | None]]) -> str:
-    """Bars of daily timeliness (one per day, oldest left), 0-100% axis; days without a rate are marked."""
-    w, h, left, top, bottom = 620, 220, 40, 10, 30
-    plot_h = h - top - bottom
-    step = (w - left - 10) / max(1, len(days))
-    parts = [f'<svg class="chart" viewBox="0 0 {w} {h}" role="img" '
-             'aria-label="Tỷ lệ giải quyết đúng hạn theo ngày">']
+    """Bars of daily timeliness (one per day, oldest left), 0-100% axis; days without a rate are marked.
+
+    The axis labels are HTML next to and under the SVG, not SVG text: text in a viewBox shrinks with the chart
+    (11 px drawn at ~6 px on a 390 px phone), HTML keeps the page's font size. A date every ``every`` days
+    (five labels for 30 days) leaves room for each at 12 px on a phone; the day table below has every value."""
+    n = max(1, len(days))
+    every = -(-n // 5)
+    first, last = (vn_date(days[0][0]), vn_date(days[-1][0])) if days else ("", "")
+    label = f"Tỷ lệ giải quyết đúng hạn theo ngày, {first} – {last}; số liệu từng ngày ở bảng dưới"
+    # one viewBox unit per percent in height and ten per day in width; the CSS stretches it to its box
+    parts = [f'<figure class="daily"><div class="plot"><div class="yaxis" aria-hidden="true">'
+             '<span class="y100">100%</span><span class="y50">50%</span><span class="y0">0%</span></div>'
+             f'<svg class="chart" viewBox="0 0 {n * 10} 100" preserveAspectRatio="none" role="img" '
+             f'aria-label="{_e(label)}"><title>{_e(label)}</title>']
     for level in (0, 50, 100):
-        y = top + plot_h * (1 - level / 100)
-        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{w - 10}" y2="{y:.1f}"/>'
-                     f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{level}%</text>')
+        parts.append(f'<line class="grid" x1="0" y1="{100 - level}" x2="{n * 10}" y2="{100 - level}" '
+                     'vector-effect="non-scaling-stroke"/>')
+    ticks = []
     for i, (day, row) in enumerate(days):
-        x = left + i * step
         rate = None if row is None else row.get("timeliness_rate")
-        label = vn_date(day)
+        date = vn_date(day)
         if rate is None or row is None:
-            parts.append(f'<rect class="nodata" x="{x + step * 0.2:.1f}" y="{top + plot_h - 2}" '
-                         f'width="{step * 0.6:.1f}" height="2"><title>{label}: không có dữ liệu</title></rect>')
+            parts.append(f'<rect class="nodata" x="{i * 10 + 2}" y="98" width="6" height="2">'
+                         f'<title>{date}: không có dữ liệu</title></rect>')
         else:
-            bar_h = plot_h * max(0.0, min(1.0, rate))
-            tip = f"{label}: {pct(rate)} ({row['dossiers_on_time']}/{row['dossiers_in_scope']})"
-            parts.append(f'<rect class="day" x="{x + step * 0.15:.1f}" y="{top + plot_h - bar_h:.1f}" '
-                         f'width="{step * 0.7:.1f}" height="{bar_h:.1f}"><title>{_e(tip)}</title></rect>')
-        if i % 5 == 0 or i == len(days) - 1:
-            parts.append(f'<text class="axis" x="{x + step / 2:.1f}" y="{h - 10}" text-anchor="middle">'
-                         f'{label[:5]}</text>')
-    parts.append("</svg>")
+            bar_h = 100 * max(0.0, min(1.0, rate))
+            tip = f"{date}: {pct(rate)} ({row['dossiers_on_time']}/{row['dossiers_in_scope']})"
+            parts.append(f'<rect class="day" x="{i * 10 + 1.5}" y="{100 - bar_h:.1f}" width="7" '
+                         f'height="{bar_h:.1f}"><title>{_e(tip)}</title></rect>')
+        # one cell per day under its bar (the CSP allows no style attribute to place a label by hand)
+        ticks.append(f"<span><span>{date[:5]}</span></span>" if i % every == 0 else "<span></span>")
+    parts.append(f'</svg></div><div class="xaxis" aria-hidden="true">{"".join(ticks)}</div></figure>')
     return "".join(parts)
 
 
 # --- the province page -----------------------------------------------------------------------------
 def _rank_item(n: str, c: reference.Commune, row: dict[str, Any]) -> str:
-    return (f'<li data-commune="{_e(c.code)}"><span class="rank">{n}</span>'
+    return (f'<li id="rank-{_e(c.code)}" data-commune="{_e(c.code)}"><span class="rank">{n}</span>'
             f'<a href="/dashboard/communes/{_e(c.code)}">{_e(unit_name(c))}</a>{_bar(row["timeliness_rate"])}'
             f'<span class="value">{pct(row["timeliness_rate"])}</span>'
             f'<span class="detail">{row["dossiers_on_time"]}/{row["dossiers_in_scope"]} hồ sơ</span></li>')
@@ -245,16 +300,17 @@ def province(province_name: str, month: pr.Period, *, top: str, ranking_html: st
     targets section (:mod:`hub.gateway.dashboard_targets`), ``directives`` the directives section's title and
     body (:func:`hub.gateway.dashboard_directives.section`; without it, the overdue ones)."""
     title, listing = directives or ("Văn bản chỉ đạo quá hạn", _directives(overdue))
-    previous = pr.containing("month", month.start - 1)
-    following = pr.following(month)
-    keep = "" if worst_first else "&amp;order=best"
-    nav = (f'<nav class="months"><a href="/dashboard?month={previous.at}{keep}">« {period_label(previous)}</a>'
-           f'<a href="/dashboard?month={following.at}{keep}">{period_label(following)} »</a></nav>')
+    nav = month_nav("/dashboard", month, now_ms, "" if worst_first else "&amp;order=best")
     toggle = (f'<a href="/dashboard?month={month.at}&amp;order=best">Xếp từ cao đến thấp</a>' if worst_first else
               f'<a href="/dashboard?month={month.at}">Xếp từ thấp đến cao</a>')
     said = "từ thấp đến cao" if worst_first else "từ cao đến thấp"
+    # a keyboard user reaches any section in a few Tab presses (the issue counted 137 to the targets)
+    toc = ('<nav class="toc" aria-label="Các phần của trang"><a href="#timeliness">Xếp hạng đúng hạn</a>'
+           '<a href="#directives">Văn bản chỉ đạo</a>' + ('<a href="#targets">Chỉ tiêu và giải ngân</a>' if targets
+                                                            else "") +
+           '<a href="#silent">Hệ thống ngừng gửi</a></nav>')
     body = (
-        f'<h1>{_e(province_name)}</h1>{top}'
+        f'<h1>{_e(province_name)}</h1>{toc}{top}'
         f'<section id="timeliness"><h2>Tỷ lệ giải quyết hồ sơ đúng hạn — {period_label(month)}</h2>{nav}'
         f'{export.links("ranking", month=month.at)}'
         f'<p class="order">{ranked_count} / {total} xã được xếp hạng, {said}. {toggle}</p>{ranking_html}</section>'
@@ -274,10 +330,8 @@ def _counts(row: dict[str, Any] | None) -> str:
     return "—" if row is None else f"{row['dossiers_on_time']}/{row['dossiers_in_scope']}"
 
 
-def commune(unit: reference.Commune, month: pr.Period, row: dict[str, Any] | None,
-            days: list[tuple[int, dict[str, Any] | None]], fresh: dict[str, Any] | None, *, top: str,
-            refresh_s: int = 0) -> str:
-    """A commune's page; ``top`` is its data time and warnings (:func:`dashboard_attention.as_of_line`)."""
+def commune_month(month: pr.Period, row: dict[str, Any] | None) -> str:
+    """A commune's month in cards (hub.gateway.dashboard_commune builds the rest of its page)."""
     r = row or {}
     cards = "".join((
         _card("Tỷ lệ đúng hạn", pct(r.get("timeliness_rate")),
@@ -289,6 +343,11 @@ def commune(unit: reference.Commune, month: pr.Period, row: dict[str, Any] | Non
         _card("Quá hạn đang giải quyết", str(r.get("overdue_open_dossiers", 0))),
     ))
     note = "" if row is not None else '<p class="nodata">Chưa có số liệu của xã trong kỳ này.</p>'
+    return f'<section id="month"><h2>{period_label(month)}</h2>{note}<div class="cards">{cards}</div></section>'
+
+
+def commune_days(days: list[tuple[int, dict[str, Any] | None]], fresh: dict[str, Any] | None) -> str:
+    """A commune's last 30 days (chart and table) and the systems that send its data."""
     table = "".join(
         f'<tr><td>{vn_date(day)}</td><td>{pct(None if d is None else d.get("timeliness_rate"))}</td>'
         f'<td>{_counts(d)}</td></tr>' for day, d in reversed(days))
@@ -301,12 +360,8 @@ def commune(unit: reference.Commune, month: pr.Period, row: dict[str, Any] | Non
                   f'<th>Nhận cuối</th><th>Trạng thái</th></tr></thead><tbody>{fresh_rows}</tbody></table></div>'
                   if systems else '<p class="nodata">Chưa hệ thống nào gửi dữ liệu của xã.</p>')
     first, last = days[0][0], days[-1][0]
-    body = (
-        f'<h1>{_e(unit_name(unit))} <small>({_e(unit.code)})</small></h1>'
-        f'{top}'
-        f'<section id="month"><h2>{period_label(month)}</h2>{note}<div class="cards">{cards}</div></section>'
+    return (
         f'<section id="daily"><h2>Tỷ lệ đúng hạn theo ngày — 30 ngày ({vn_date(first)} – {vn_date(last)})</h2>'
         f'{daily_chart(days)}<div class="scroll"><table class="days"><thead><tr><th>Ngày</th><th>Tỷ lệ</th>'
         f'<th>Đúng hạn / trong phạm vi</th></tr></thead><tbody>{table}</tbody></table></div></section>'
         f'<section id="systems"><h2>Hệ thống gửi dữ liệu</h2>{fresh_html}</section>')
-    return page(f"{unit_name(unit)} — Trung tâm điều hành", body, refresh_s=refresh_s)

@@ -1,7 +1,7 @@
 """The dashboard's login page: a person's name and password, and a machine reader key as the second option.
 
 One form (so a key still logs in by filling only its field): the gateway takes a non-empty ``username`` as a
-person's login and otherwise the ``key``; the CSRF pair is the one of ``hub.gateway.dashboard.Sessions``.
+person's login and otherwise the ``key``; the CSRF pair is the one of ``hub.gateway.sessions.Sessions``.
 """
 
 from __future__ import annotations

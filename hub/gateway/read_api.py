@@ -139,7 +139,7 @@ def directive_json(document_id: str, rows: dict[str, dict[str, Any]]) -> dict:
                            **{k: row.get(k) for k in _RECIPIENT_PLAIN}, **flags,
                            "overdue": row.get("overdue", any(flags.values())), "acceptance_met": acceptance_met(row)})
     first = rows[min(rows)]
-    return {"document_id": document_id, **{k: first.get(k) for k in ("code_notation", "issuer_organ_id",
+    return {"document_id": document_id, **{k: first.get(k) for k in ("code_notation", "subject", "issuer_organ_id",
                                                                      "steering_type", "priority", "arrival_sla",
                                                                      "acceptance_sla")},
             "promulgated_at": iso(first.get("promulgated_at")), "due_at": iso(first.get("due_at")),

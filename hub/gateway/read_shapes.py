@@ -24,7 +24,7 @@ Instant = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"
 Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]  # YYYY-MM-DD
 PeriodKind = Annotated[str, enum_of(pr.KINDS)]
 Kind = Annotated[str, enum_of(topics.KINDS)]
-# The Avro enums of DirectiveReach (schemas/DirectiveReach.v3.avsc): the feed's symbols, passed through.
+# The Avro enums of DirectiveReach (schemas/DirectiveReach.v4.avsc): the feed's symbols, passed through.
 PRIORITIES = ("NORMAL", "URGENT", "VERY_URGENT", "EXPRESS", "EXPRESS_FIXED_TIME")
 STEERING_TYPES = ("NONE", "DIRECTIVE", "DIRECTIVE_REPORT")
 DOCUMENT_STATUSES = ("ARRIVED", "REJECTED", "ACCEPTED", "ASSIGNED", "PROCESSING", "COMPLETED", "TAKE_BACK_REQUESTED",
@@ -170,6 +170,9 @@ class Recipient(BaseModel):
 class Directive(BaseModel):
     document_id: str
     code_notation: str | None
+    subject: str | None = Field(default=None, description="the directive's subject (trích yếu) as it travels on "
+                                "feed.document.v1: ID numbers, phones and e-mails scrubbed, at most 512 characters; "
+                                "null when withheld (the document may name citizens) or absent")
     issuer_organ_id: str | None
     steering_type: SteeringType | None
     priority: Priority | None

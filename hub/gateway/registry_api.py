@@ -3,7 +3,7 @@
 Standard Kafka tooling (confluent-kafka's SchemaRegistryClient, python-schema-registry-client, Kafka Connect's
 AvroConverter, the Maven plugin, kcat, Kafka UI...) points at ``/registry``: every read call of Confluent's REST
 API that they make is answered here, the compatibility test (hub.gateway.registry_compat) by the hub's own
-rules (hub.registry). Schemas change only through ``schemas/registry.json`` and a redeploy, so the registry is
+rules (hub.registry). Schemas change only through ``hub/schemas/registry.json`` and a redeploy, so the registry is
 in mode READONLY and every write is refused the way Confluent refuses it (422, 42205; hub.gateway.registry_writes)
 — except re-registering a schema that is already under the subject, answered with its id (serializers with
 ``auto.register.schemas`` ask that before their first write). Every error under ``/registry``, unknown routes

@@ -148,7 +148,7 @@ def read_only(request: Request, subject: str | None) -> RegistryJSON:
                    subject=(subject or "")[:200])
     who = f"Subject {subject}" if subject else "The registry"
     return error(422, 42205, f"{who} in context {CONTEXT} is in read-only mode: schemas change only through "
-                             "schemas/registry.json and a redeploy.")
+                             "hub/schemas/registry.json and a redeploy.")
 
 
 def schemas(request: Request) -> codec.Schemas:

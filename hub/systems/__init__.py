@@ -3,7 +3,8 @@
 The list lives in the compacted, single-partition topic ``hub.systems.v1`` so that every gateway
 and worker, on any machine, reads the same list without a shared disk or database. Record key =
 system id; value = JSON ``{id, role, communes, kinds, organ_ids, key_hash, created_at,
-revoked_at}`` (records written before roles existed have no ``role``: they are publishers). A
+revoked_at[, contact]}`` (records written before roles existed have no ``role``: they are publishers;
+``contact`` — the commune's focal contact ``{name, phone, email}`` — is present only when registered). A
 revocation rewrites the record with ``revoked_at`` set (never a tombstone), so compaction keeps
 the fact that a system existed and when it was revoked.
 
@@ -26,7 +27,7 @@ Keys are ``hubk_`` + 256 random bits; only their SHA-256 is stored. A slow passw
 
 from hub.systems._admin import add, revoke, validate
 from hub.systems._follower import SystemsFollower, read
-from hub.systems._records import KEY_PREFIX, PUBLISHER, READER, ROLES, System, SystemsSnapshot, hash_key
+from hub.systems._records import KEY_PREFIX, PUBLISHER, READER, ROLES, Contact, System, SystemsSnapshot, hash_key
 
-__all__ = ["KEY_PREFIX", "PUBLISHER", "READER", "ROLES", "System", "SystemsFollower", "SystemsSnapshot", "add",
-           "hash_key", "read", "revoke", "validate"]
+__all__ = ["KEY_PREFIX", "PUBLISHER", "READER", "ROLES", "Contact", "System", "SystemsFollower", "SystemsSnapshot",
+           "add", "hash_key", "read", "revoke", "validate"]

@@ -17,6 +17,7 @@ from hub.systems._records import (
     PUBLISHER,
     READER,
     ROLES,
+    Contact,
     System,
     SystemsSnapshot,
     _now_ms,
@@ -66,17 +67,21 @@ def validate(settings: Settings, current: SystemsSnapshot, system_id: str, commu
 
 
 def add(settings: Settings, system_id: str, communes: Iterable[str] = (), kinds: Iterable[str] = (),
-        organ_ids: Iterable[str] = (), *, role: str = PUBLISHER, current: SystemsSnapshot | None = None) -> str:
+        organ_ids: Iterable[str] = (), *, role: str = PUBLISHER, current: SystemsSnapshot | None = None,
+        contact: Contact | None = None) -> str:
     """Register (or re-register) a system; returns its new plaintext key, which is not stored.
 
     Returns once the record is acknowledged on the topic, so a gateway that re-reads the topic
     when it meets the key sees it. ``current`` (read from the topic when omitted) is what OrganId
-    conflicts are checked against.
+    conflicts are checked against. ``contact`` is the commune's focal contact (re-checked here, whoever built
+    it); re-registering without one drops the old one.
     """
     current = current if current is not None else read(settings)
     cs, ks, os_ = validate(settings, current, system_id, communes, kinds, organ_ids, role)
+    checked = Contact.of(contact.name, contact.phone, contact.email) if contact is not None else None
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    _write(settings, System(system_id, cs, ks, os_, hash_key(key), _now_ms(), None, role))
+    _write(settings, System(system_id, cs, ks, os_, hash_key(key), _now_ms(), None, role, checked))
+    # The contact is not logged: logs are kept and shipped more widely than the systems list.
     log.get().info("system_added", source_system=system_id, role=role, communes=sorted(cs), kinds=sorted(ks),
                    organ_ids=sorted(os_), topic=settings.topic(topics.SYSTEMS))
     return key

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 import orjson
 
+from hub.errors import Rejected
 from hub.normalize.context import Scope
 
 KEY_PREFIX = "hubk_"
@@ -20,6 +21,38 @@ ROLES = (PUBLISHER, READER)
 _ID = re.compile(r"^[a-z0-9._-]{1,64}$")
 _ORGAN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MAX_KEY_LEN = 128  # longer "keys" are refused before hashing
+_PHONE = re.compile(r"^(?=.*[0-9])[0-9 +().-]{1,20}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+_MAX_CONTACT = 120
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A commune's focal contact for the systems it runs: an office or an officer's title, an office phone
+    and e-mail. Organizational data only (never a citizen's); shown to officials, never logged."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("name", self.name), ("phone", self.phone), ("email", self.email)) if v}
+
+    @classmethod
+    def of(cls, name: str | None = None, phone: str | None = None, email: str | None = None) -> Contact | None:
+        """A validated contact (blank parts dropped), None when every part is blank; :class:`Rejected`
+        naming the part otherwise."""
+        name, phone, email = ((v or "").strip() or None for v in (name, phone, email))
+        if name is not None and (len(name) > _MAX_CONTACT or not name.isprintable()):
+            raise Rejected("invalid_value", f"contact name must be printable and at most {_MAX_CONTACT} "
+                           "characters", field="contact_name")
+        if phone is not None and not _PHONE.match(phone):
+            raise Rejected("invalid_value", "contact phone must be at most 20 of: digits, spaces, + ( ) . -",
+                           field="contact_phone")
+        if email is not None and (len(email) > _MAX_CONTACT or not _EMAIL.match(email)):
+            raise Rejected("invalid_value", f"contact e-mail must look like name@domain.vn (at most {_MAX_CONTACT} "
+                           "characters)", field="contact_email")
+        return cls(name, phone, email) if name or phone or email else None
 
 
 @dataclass(frozen=True)
@@ -32,17 +65,21 @@ class System:
     created_at: int
     revoked_at: int | None
     role: str = PUBLISHER
+    contact: Contact | None = None
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
 
     def to_json(self) -> bytes:
-        return orjson.dumps({
+        record = {
             "id": self.id, "role": self.role, "communes": sorted(self.communes), "kinds": sorted(self.kinds),
             "organ_ids": sorted(self.organ_ids), "key_hash": self.key_hash, "created_at": self.created_at,
             "revoked_at": self.revoked_at,
-        })
+        }
+        if self.contact is not None:  # absent rather than null: records without one read the same everywhere
+            record["contact"] = self.contact.to_dict()
+        return orjson.dumps(record)
 
     @classmethod
     def from_json(cls, raw: bytes) -> System:
@@ -50,15 +87,18 @@ class System:
         role = d.get("role") or PUBLISHER
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
+        c = d.get("contact") or {}
         return cls(id=d["id"], communes=frozenset(d.get("communes") or ()), kinds=frozenset(d.get("kinds") or ()),
                    organ_ids=frozenset(d.get("organ_ids") or ()), key_hash=d["key_hash"],
-                   created_at=int(d["created_at"]), revoked_at=d.get("revoked_at"), role=role)
+                   created_at=int(d["created_at"]), revoked_at=d.get("revoked_at"), role=role,
+                   contact=Contact(c.get("name"), c.get("phone"), c.get("email")) if c else None)
 
     def public(self) -> dict:
-        """What ``hub systems list`` shows: everything except the key hash."""
+        """What ``hub systems list`` shows: everything except the key hash (the contact is an office's, not a
+        person's private data: operators and the dashboard may show it)."""
         return {"id": self.id, "role": self.role, "communes": sorted(self.communes), "kinds": sorted(self.kinds),
                 "organ_ids": sorted(self.organ_ids), "created_at": self.created_at,
-                "revoked_at": self.revoked_at}
+                "revoked_at": self.revoked_at, "contact": self.contact.to_dict() if self.contact else None}
 
 
 def hash_key(key: str) -> str:

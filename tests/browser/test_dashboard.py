@@ -61,6 +61,14 @@ class Watch:
         assert self.urls and all(u.startswith(self.origin + "/") for u in self.urls), self.urls
 
 
+def on_phone(browser, context, url: str):
+    """The same logged-in session on a 390×844 phone: (its browser context, a page, the page's Watch)."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state(),
+                                is_mobile=True)
+    small = phone.new_page()
+    return phone, small, Watch(small, url)
+
+
 def _login(page, sc) -> None:
     page.goto(f"{sc.url}/dashboard")
     assert "/dashboard/login" in page.url  # no session yet: the login form
@@ -109,10 +117,7 @@ def test_dashboard_shows_the_reference_numbers(browser, scenario):
     page.screenshot(path=str(SHOTS / "commune.png"), full_page=True)
     watch.check()
 
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state(),
-                                is_mobile=True)
-    small = phone.new_page()
-    small_watch = Watch(small, scenario.url)
+    phone, small, small_watch = on_phone(browser, context, scenario.url)
     small.goto(f"{scenario.url}/dashboard?month=2025-11")
     assert small.locator(f'li[data-commune="{COMMUNE}"] .value').inner_text() == "54,5%"
     assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.analytics import target_datasets as d
-from tests.browser.test_dashboard import SHOTS, Watch, _login, browser  # noqa: F401 - `browser` is a fixture
+from tests.browser.test_dashboard import SHOTS, Watch, _login, browser, on_phone  # noqa: F401 - `browser` is a fixture
 from tests.gateway import targets_scenario
 
 pytestmark = pytest.mark.integration
@@ -49,8 +49,9 @@ def test_targets_section_shows_the_behind_communes_first(browser, scenario):  # 
     assert [p.get_attribute("data-program") for p in section.locator("div.program").all()] == ["NTM", "GNBV"]
     for indicator, want in EXPECTED_ORDER.items():
         items = section.locator(f'ol.targets[data-indicator="{indicator}"] li').all()
+        # text_content: the on-track communes are folded in a closed <details> (not rendered, no inner text)
         got = [(li.get_attribute("data-commune"), li.get_attribute("data-status"),
-                li.locator(".value").inner_text()) for li in items]
+                li.locator(".value").text_content()) for li in items]
         assert got == want, indicator
     behind = section.locator('li[data-status="behind"]')
     assert behind.count() == 2
@@ -65,10 +66,7 @@ def test_targets_section_shows_the_behind_communes_first(browser, scenario):  # 
     assert section.locator("svg.progress").count() == 12 and page.locator("script").count() == 0
     section.screenshot(path=str(SHOTS / "targets.png"))
     watch.check()
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state(),
-                                is_mobile=True)
-    small = phone.new_page()
-    small_watch = Watch(small, scenario.url)
+    phone, small, small_watch = on_phone(browser, context, scenario.url)
     small.goto(f"{scenario.url}/dashboard")
     first = small.locator('#targets ol.targets[data-indicator="TIEU_CHI"] li').first
     assert (first.get_attribute("data-commune"), first.locator(".value").inner_text()) == (d.B, "40,0% / 83,3%")
@@ -77,3 +75,60 @@ def test_targets_section_shows_the_behind_communes_first(browser, scenario):  # 
     phone.close()
     context.close()
     assert (SHOTS / "targets.png").stat().st_size > 5_000
+
+
+# The province's totals at T2 as targets_reference.md "Province at T2" computes them, written as the page writes
+# them: VON_DTPT 6,9 / 3,5 / 5,64 tỷ (35/69 = 50,7%, 94/115 = 81,7%); TIEU_CHI 12 / 5 / 3648/365 = 9,99
+# (5/12 = 41,7%, 304/365 = 83,3%); HO_THOAT_NGHEO 125 / 83 / 7600/73 = 104,11 (83/125 = 66,4%); VON_SN
+# 1,7 tỷ / 860 triệu / 31.322.500.000/23 = 1.361.847.826 đồng = 1,36 tỷ (43/85 = 50,6%, 737/920 = 80,1%).
+# Last two cells: communes behind / no_report of the three assigned.
+EXPECTED_TOTALS = {
+    "VON_DTPT": ["tỷ đồng", "6,90 tỷ đồng", "3,50 tỷ đồng", "5,64 tỷ đồng", "50,7% / 81,7%", "0 / 3", "2 / 3"],
+    "TIEU_CHI": ["tiêu chí", "12 tiêu chí", "5 tiêu chí", "9,99 tiêu chí", "41,7% / 83,3%", "1 / 3", "1 / 3"],
+    "HO_THOAT_NGHEO": ["hộ", "125 hộ", "83 hộ", "104,11 hộ", "66,4% / 83,3%", "0 / 3", "1 / 3"],
+    "VON_SN": ["tỷ đồng", "1,70 tỷ đồng", "0,86 tỷ đồng", "1,36 tỷ đồng", "50,6% / 80,1%", "1 / 3", "1 / 3"],
+}
+# Behind or no_report at T2 (targets_reference.md): 23728 on VON_DTPT, TIEU_CHI, VON_SN; 23722 on all four.
+ATTENTION_ROWS = 7
+
+
+def test_targets_totals_first_filter_by_program_and_only_attention_listed(browser, scenario):  # noqa: F811
+    """The province totals table comes before any commune; only the 7 behind / no_report rows are shown as list
+    items, the 5 others folded in <details> until opened; the GNBV link filters the section; an unknown program
+    is a Vietnamese sentence, not an error page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    watch = Watch(page, scenario.url)
+    _login(page, scenario)
+    section = page.locator("#targets")
+    totals = section.locator("table.target-totals")
+    assert totals.is_visible()
+    for indicator, want in EXPECTED_TOTALS.items():
+        cells = totals.locator(f'tr[data-indicator="{indicator}"] td').all_inner_texts()
+        assert cells[1:] == want, indicator
+    first_list = section.locator("ol.targets").first.bounding_box()
+    assert totals.bounding_box()["y"] < first_list["y"]
+    assert section.locator("li:visible").count() == ATTENTION_ROWS
+    assert section.locator("div.program > ol.targets > li").count() == ATTENTION_ROWS
+    assert section.locator("details li").count() == 12 - ATTENTION_ROWS
+    rest = section.locator('details[data-indicator="HO_THOAT_NGHEO"]')
+    rest.locator("summary").click()  # opening it needs no script
+    assert rest.locator("li:visible").count() == 2
+    section.screenshot(path=str(SHOTS / "targets-totals.png"))
+
+    filters = section.locator("nav.programs a")
+    assert filters.all_inner_texts() == ["Tất cả", "NTM", "GNBV"]
+    filters.nth(2).click()
+    page.wait_for_url(f"{scenario.url}/dashboard?program=GNBV#targets")
+    section = page.locator("#targets")
+    assert [p.get_attribute("data-program") for p in section.locator("div.program").all()] == ["GNBV"]
+    assert [t.get_attribute("data-indicator") for t in section.locator("table.target-totals tr[data-indicator]")
+            .all()] == ["HO_THOAT_NGHEO", "VON_SN"]
+    assert section.locator('nav.programs a[aria-current="page"]').inner_text() == "GNBV"
+
+    answer = page.goto(f"{scenario.url}/dashboard?program=DTTS")
+    assert answer is not None and answer.status == 200
+    assert "Năm 2025 không có chỉ tiêu nào của chương trình “DTTS”" in page.locator("#targets").inner_text()
+    assert page.locator("#targets table").count() == 0
+    watch.check()
+    context.close()

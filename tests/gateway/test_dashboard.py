@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from hub import systems
-from hub.gateway.dashboard import CSP, Sessions
+from hub.gateway.dashboard import CSP
 from hub.gateway.server import ServerThread
+from hub.gateway.sessions import Sessions
 from hub.systems import READER, System, SystemsSnapshot
 from hub.testing import wait_for
 

@@ -4,6 +4,7 @@ snapshot whose numbers are chosen by hand, served by a real gateway whose clock 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import types
@@ -64,7 +65,7 @@ def test_ranking_is_worst_first_with_the_average_marked_and_small_communes_apart
     worst = html.ranking([(places[c.code], c, r) for c, r in attention.worst_first(best)], small, empty, average,
                          worst_first=True, min_volume=10)
     ranked_part, unranked = worst.split('<h3 id="unranked">')
-    order = re.findall(r'<li (?:class="average" )?data-(commune="\d+"|average)', ranked_part)
+    order = re.findall(r'<li (?:class="average" |id="rank-\d+" )?data-(commune="\d+"|average)', ranked_part)
     assert order == ['commune="23749"', 'commune="23734"', "average", 'commune="23767"']
     assert re.findall(r'<span class="rank">([^<]+)</span>', ranked_part) == ["3", "2", "TB", "1"]
     assert "58,7%" in ranked_part and "27/46 hồ sơ" in ranked_part
@@ -95,26 +96,40 @@ def test_data_time_is_the_newest_row_capped_by_the_reading():
     assert attention.stale_after_ms(60, 1000) == 181_000  # 3 × 60 s + 1 s
 
 
-@pytest.fixture
-def clocked(make_settings):
-    """A gateway whose clock is 2025-12-10 12:00 (Vietnam), logged in; ``show(snapshot)`` answers /dashboard
-    as it renders that snapshot."""
-    s = make_settings(clock="2025-12-10T05:00:00Z")
+def test_a_warning_under_a_minute_old_counts_seconds():
+    """7 s threshold (HUB_KPI_REFRESH_S=2): data 8.5 s old says "8 giây", not "0 phút"; 61 s says "1 phút"."""
+    now = CLOCK_MS
+    assert "trong 8 giây:" in attention.as_of_line(now - 8_500, now, 7_000, 0)
+    assert "trong 1 phút:" in attention.as_of_line(now - 61_000, now, 7_000, 0)
+    assert 'class="error stale"' not in attention.as_of_line(now - 6_000, now, 7_000, 0)
+
+
+@contextlib.contextmanager
+def _clocked_gateway(s: Settings):
+    """A gateway on ``s`` (its systems registered beforehand) logged in; yields ``show(snapshot)``."""
     reader = systems.add(s, "office", role="reader")
     with ServerThread(s) as srv, httpx.Client(base_url=srv.url, timeout=30) as client:
         wait_for(lambda: srv.app.state.read_model.snapshot.caught_up, timeout_s=60, what="read model caught up")
         assert post_login(client, reader).status_code == 303
         model = srv.app.state.read_model
 
-        def show(snap: FeedSnapshot, path: str = "/dashboard") -> str:
+        def show(snap: FeedSnapshot, path: str = "/dashboard", status: int = 200) -> str:
             srv.app.state.read_model = types.SimpleNamespace(snapshot=snap)
             try:
                 page = client.get(path)
             finally:
                 srv.app.state.read_model = model
-            assert page.status_code == 200
-            return page.text
+            assert page.status_code == status
+            return page.headers.get("location", "") if status == 303 else page.text
 
+        yield show
+
+
+@pytest.fixture
+def clocked(make_settings):
+    """A gateway whose clock is 2025-12-10 12:00 (Vietnam), logged in; ``show(snapshot)`` answers /dashboard
+    as it renders that snapshot."""
+    with _clocked_gateway(make_settings(clock="2025-12-10T05:00:00Z")) as show:
         yield show
 
 
@@ -126,7 +141,9 @@ def test_the_page_shows_the_datas_time_and_warns_when_it_is_old(clocked):
                               built_ms=CLOCK_MS - 30_000))
     assert re.search(r'<p class="asof"[^>]*>([^<]+)</p>', fresh).group(1) == "Số liệu đến 11:59 ngày 10/12/2025"
     assert 'class="error stale"' not in fresh
-    assert '<meta http-equiv="refresh" content="60">' in fresh
+    # automatic reload is off until the viewer turns it on (WCAG 2.2.1: a timed reload the user can stop)
+    assert 'http-equiv="refresh"' not in fresh
+    assert '<a href="/dashboard/autoreload?on=1&amp;next=/dashboard">Tự động tải lại mỗi 60 giây</a>' in fresh
     assert 'data-order="worst"' in fresh and "feed.kpi" not in fresh  # no topic names for officials
     old = clocked(_snapshot({c: CLOCK_MS - 30 * MINUTE for c, *_rest in ROWS}, built_ms=CLOCK_MS - 29 * MINUTE))
     assert re.search(r'<p class="asof"[^>]*>([^<]+)</p>', old).group(1) == "Số liệu đến 11:30 ngày 10/12/2025"
@@ -135,3 +152,82 @@ def test_the_page_shows_the_datas_time_and_warns_when_it_is_old(clocked):
     commune = clocked(_snapshot({c: CLOCK_MS - 30 * MINUTE for c, *_rest in ROWS}, built_ms=CLOCK_MS),
                       "/dashboard/communes/23734?month=2025-12")
     assert "Số liệu đến 11:30 ngày 10/12/2025" in commune and 'class="error stale"' in commune
+
+
+# --- focal contacts --------------------------------------------------------------------------------
+OFFICE_B = systems.Contact("Văn phòng HĐND-UBND xã", "0269 3845 123", "vanphong@iaphi.gialai.gov.vn")
+OFFICE_C = systems.Contact("Công chức Văn phòng - Thống kê", "0269 3999 000")
+HOUR = 60 * MINUTE
+
+
+def _publisher(sid: str, communes: tuple[str, ...], contact: systems.Contact | None, revoked: int | None = None
+               ) -> systems.System:
+    return systems.System(sid, frozenset(communes), frozenset({"dossier"}), frozenset(), "h" + sid, 1, revoked,
+                          systems.PUBLISHER, contact)
+
+
+def _li(page: str, kind: str, value: str) -> str:
+    match = re.search(rf'<li data-kind="{kind}" data-call="{value}">.*?</li>', page)
+    assert match, (kind, value)
+    return match.group(0)
+
+
+def test_each_named_commune_shows_its_focal_contact():
+    """23749 is covered by a-none (no contact), b-office and c-office: b-office's contact, the first by id with
+    one. 23734's only contact is on a revoked system: none shown. Every card names its commune's contact."""
+    known = attention.contacts([
+        _publisher("c-office", ("23749",), OFFICE_C), _publisher("a-none", ("23749", "23767"), None),
+        _publisher("b-office", ("23749",), OFFICE_B), _publisher("0-old", ("23734",), OFFICE_C, revoked=5),
+    ])
+    assert known == {"23749": OFFICE_B}
+    snap = _snapshot({c: CLOCK_MS for c, *_rest in ROWS}, CLOCK_MS)
+    best, _small, _empty = attention.split(province_ranking(snap, "52", "month", "2025-12"), 10)
+    waiting = {"overdue": True, "acceptance_deadline": CLOCK_MS - 2 * HOUR, "code_notation": "12/CT-UBND"}
+    overdue = [("doc-1", {c: dict(waiting) for c in ("23734", "23749", "23728", "23767")})]
+    silent = [{"commune_code": "23749", "source_system": "iaphi-motcua", "kind": "dossier",
+               "last_ingest_time": CLOCK_MS - HOUR}]
+    page = attention.section(best, (27, 46), overdue, silent, [], CLOCK_MS, known)
+    office_b = ('Đầu mối: Văn phòng HĐND-UBND xã · <a href="tel:02693845123">0269 3845 123</a> · '
+                '<a href="mailto:vanphong@iaphi.gialai.gov.vn">vanphong@iaphi.gialai.gov.vn</a>')
+    assert office_b in _li(page, "commune", "23749") and office_b in _li(page, "silent", "23749")
+    assert "Chưa đăng ký đầu mối liên hệ" in _li(page, "commune", "23734")
+    assert "Chưa đăng ký đầu mối liên hệ" in _li(page, "commune", "23767")
+    # waiting communes sorted by code: 23728, 23734, 23749 shown with their contacts, 23767 counted
+    directive = _li(page, "directive", "doc-1")
+    assert re.findall(r'<span class="detail contact[^"]*">([^<]+)', directive) == [
+        "Xã Ia Khươl — Chưa đăng ký đầu mối liên hệ", "Xã Ia Ly — Chưa đăng ký đầu mối liên hệ",
+        "Xã Ia Phí — Đầu mối: Văn phòng HĐND-UBND xã · "]
+    assert 'href="tel:02693845123"' in directive and "và 1 xã khác" in directive
+    plain = attention.section(best, (27, 46), [], [], [], CLOCK_MS)  # no contacts known: three low communes
+    assert "Đầu mối:" not in plain and plain.count("Chưa đăng ký đầu mối liên hệ") == 3
+    assert attention.contact_html(systems.Contact(phone="+84 (269) 3845.123")) == (
+        '<span class="detail contact">Đầu mối: <a href="tel:+842693845123">+84 (269) 3845.123</a></span>')
+
+
+def test_the_served_page_shows_the_registered_contact(make_settings):
+    """Through a real gateway: a publisher registered with a contact on the systems topic is read by the
+    gateway's follower and shown next to its commune in the attention card."""
+    s = make_settings(clock="2025-12-10T05:00:00Z")
+    systems.add(s, "iaphi-motcua", ["23749"], ["dossier"], contact=OFFICE_B)
+    systems.add(s, "ialy-motcua", ["23734"], ["dossier"])
+    with _clocked_gateway(s) as show:
+        page = show(_snapshot({c: CLOCK_MS for c, *_rest in ROWS}, CLOCK_MS))
+    assert 'href="tel:02693845123"' in _li(page, "commune", "23749")
+    assert "Chưa đăng ký đầu mối liên hệ" in _li(page, "commune", "23734")
+
+
+def test_automatic_reload_turns_on_and_off_and_comes_back_to_the_page(clocked):
+    snap = _snapshot({c: CLOCK_MS - MINUTE for c, *_rest in ROWS}, built_ms=CLOCK_MS - 30_000)
+    page = "/dashboard/communes/23734?month=2025-12"
+    assert clocked(snap, f"/dashboard/autoreload?on=1&next={page}", status=303) == page
+    on = clocked(snap, page)
+    assert '<meta http-equiv="refresh" content="60">' in on
+    assert ('<a href="/dashboard/autoreload?on=0&amp;next=/dashboard/communes/23734%3Fmonth%3D2025-12">'
+            "Tắt tự động tải lại</a>") in on
+    assert '<meta http-equiv="refresh" content="60">' in clocked(snap)  # every page of this browser
+    assert clocked(snap, "/dashboard/autoreload?on=0&next=/dashboard", status=303) == "/dashboard"
+    assert 'http-equiv="refresh"' not in clocked(snap)
+    # only back to a dashboard page of this gateway; a bad switch is a 400 in words
+    for elsewhere in ("https://evil.example/", "//evil.example/dashboard", "/dashboard//evil", "/v1/kpi"):
+        assert clocked(snap, f"/dashboard/autoreload?on=1&next={elsewhere}", status=303) == "/dashboard"
+    assert "Tham số on phải là 1" in clocked(snap, "/dashboard/autoreload?on=yes", status=400)

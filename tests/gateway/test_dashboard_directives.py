@@ -33,6 +33,9 @@ from tests.gateway.test_dashboard import post_login
 CLOSED_ID = "000.00.00.H41,2025/09/01,460/CT-UBND"  # sent 09-01 to Ia Ly and Ia Khươl, both completed by 09-04
 OLD_ID = "000.00.00.H41,2025/07/01,300/CT-UBND"  # sent 07-01 to Ia Phí: 66 days before the clock
 PASSWORD = "mat-khau-dung-1"
+# 460's subject has markup in it (shown as text: escaped); 300's subject is withheld on the document feed
+CLOSED_SUBJECT = 'Về việc <b>kiểm tra</b> & báo cáo "số hóa"'
+CLOSED_SUBJECT_HTML = "Về việc &lt;b&gt;kiểm tra&lt;/b&gt; &amp; báo cáo &quot;số hóa&quot;"
 # reference.md at 2025-09-05 12:00: 23749 accepted late, 23767 never accepted -> overdue; the others in time
 EXPECTED = {  # commune: (name, overdue, accepted, status in words)
     "23722": ("Xã Chư Păh", "false", "true", "Đang xử lý"),
@@ -54,9 +57,9 @@ def _other(doc: str, record: dict[str, Any], at: str | None = None) -> dict[str,
 
 EVENTS = [
     *DIRECTIVE_EVENTS,
-    *(_other(CLOSED_ID, directive(c), "2025-09-01 08:00") for c in ("23734", "23728")),
+    *(_other(CLOSED_ID, {**directive(c), "subject": CLOSED_SUBJECT}, "2025-09-01 08:00") for c in ("23734", "23728")),
     *(_other(CLOSED_ID, status(c, "COMPLETED", "2025-09-04 10:00")) for c in ("23734", "23728")),
-    _other(OLD_ID, directive("23749"), "2025-07-01 08:00"),
+    _other(OLD_ID, {**directive("23749"), "subject": None, "subject_withheld": True}, "2025-07-01 08:00"),
 ]
 
 
@@ -138,7 +141,9 @@ def test_directive_page_names_each_recipient_with_its_state(served):
     assert '<span class="what">Đến</span> <time>29/08/2025 15:10</time> <span class="due">hạn 29/08/2025 16:00' in hrung
     assert ('<li class="late"><span class="what">Tiếp nhận</span> <time>—</time> <span class="due">hạn 03/09/2025 '
             '15:00</span> <strong class="flag">quá hạn</strong>') in hrung
-    assert "Luồng dữ liệu chưa có trích yếu" in text  # the legend says why there is no subject
+    # the subject (trích yếu) under the number; the legend says how subjects are scrubbed or withheld
+    assert '<h1>Văn bản 456/CT-UBND</h1><p class="subject">Về việc đẩy mạnh số hóa hồ sơ</p>' in text
+    assert "văn bản có thể nêu tên công dân thì không hiển thị trích yếu" in text
 
 
 def test_open_and_closed_apart_and_the_period_filter(served):
@@ -185,3 +190,23 @@ def test_a_commune_account_sees_only_its_own_row(served):
     assert other.status_code == 403 and "không nhận văn bản chỉ đạo này" in other.text
     assert _documents(listing.text, "open") == [DIRECTIVE_ID] and _documents(listing.text, "closed") == []
     assert missing.status_code == 404
+
+
+def _row(text: str, doc: str) -> str:
+    return text.split(f'<tr data-document="{doc}">')[1].split("</tr>")[0]
+
+
+def test_the_subject_is_shown_escaped_and_a_missing_one_says_so(served):
+    with _reader(served) as client:
+        listing = client.get("/dashboard/directives?days=90")
+        closed = client.get("/dashboard/directives/" + CLOSED_ID.replace("/", "%2F"))
+        old = client.get("/dashboard/directives/" + OLD_ID.replace("/", "%2F"))
+    assert listing.status_code == closed.status_code == old.status_code == 200
+    assert ('<strong>456/CT-UBND</strong></a><p class="subject">Về việc đẩy mạnh số hóa hồ sơ</p>'
+            in _row(listing.text, DIRECTIVE_ID))
+    assert f'<strong>460/CT-UBND</strong></a><p class="subject">{CLOSED_SUBJECT_HTML}</p>' in _row(listing.text,
+                                                                                                   CLOSED_ID)
+    assert '<p class="subject none">(không có trích yếu)</p>' in _row(listing.text, OLD_ID)
+    assert "<b>kiểm tra</b>" not in listing.text and "<b>kiểm tra</b>" not in closed.text
+    assert f'<h1>Văn bản 460/CT-UBND</h1><p class="subject">{CLOSED_SUBJECT_HTML}</p>' in closed.text
+    assert '<h1>Văn bản 300/CT-UBND</h1><p class="subject none">(không có trích yếu)</p>' in old.text

@@ -158,6 +158,7 @@ def test_the_directive_downloads_equal_the_read_api(scenario):
     assert overdue == rows  # the only directive is overdue
     assert sorted(r["Mã xã"] for r in rows) == sorted(RECIPIENTS) and len(sheet) == len(RECIPIENTS)
     assert {r["Mã văn bản"] for r in rows} == {DIRECTIVE_ID} and {r["Số, ký hiệu"] for r in rows} == {"456/CT-UBND"}
+    assert {r["Trích yếu"] for r in rows} == {c["Trích yếu"] for c in sheet} == {"Về việc đẩy mạnh số hóa hồ sơ"}
     by = {r["Mã xã"]: r for r in rows}
     assert by["23749"]["Tiếp nhận lúc"] == "04/09/2025 08:00" and by["23767"]["Tiếp nhận lúc"] == ""
     assert by["23734"]["Hạn tiếp nhận"] == "03/09/2025 15:00"

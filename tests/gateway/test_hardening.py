@@ -18,8 +18,9 @@ import pytest
 from hub import systems
 from hub.errors import ConfigError
 from hub.gateway import ops_listener, registry_api
-from hub.gateway.dashboard import COOKIE, Sessions
+from hub.gateway.dashboard import COOKIE
 from hub.gateway.server import ServerThread
+from hub.gateway.sessions import Sessions
 from hub.systems import READER, System, SystemsSnapshot
 from hub.testing import free_port, wait_for
 from tests.gateway.test_dashboard import form_token, post_login

@@ -33,7 +33,7 @@ from tests.gateway.test_read_model_targets import _progress
 
 READ_PATHS = ["/v1/directives", "/v1/directives/{document_id}", "/v1/freshness", "/v1/kpi/communes/{code}",
               "/v1/kpi/province", "/v1/targets/communes/{code}", "/v1/targets/province"]
-SUBJECT = "feed.kpi.commune.v1-value"  # CommuneKpi v1 (id 4), v2 (id 10) and v3 (id 19) in schemas/registry.json
+SUBJECT = "feed.kpi.commune.v1-value"  # CommuneKpi v1 (id 4), v2 (id 10) and v3 (id 19) in hub/schemas/registry.json
 
 
 # --- the document's shape (no broker) ------------------------------------------------------------------------

@@ -117,6 +117,7 @@ def test_directive_reach_per_recipient(scenario):
     body = raw.json()
     by = {r["commune_code"]: r for r in body["recipients"]}
     assert sorted(by) == sorted(RECIPIENTS) and body["code_notation"] == "456/CT-UBND"
+    assert body["subject"] == "Về việc đẩy mạnh số hóa hồ sơ"  # the directive document's trích yếu (v4)
     assert {c: r["acceptance_overdue"] for c, r in by.items()} == {
         "23734": False, "23728": False, "23722": False, "23749": True, "23767": True}
     assert by["23767"]["accepted_at"] is None and by["23767"]["acceptance_met"] is False
@@ -128,6 +129,7 @@ def test_directive_reach_per_recipient(scenario):
     assert body["overdue_communes"] == ["23722", "23728", "23749", "23767"] and body["overdue"] is True
     overdue = _get(scenario, "/v1/directives", overdue="true").json()
     assert overdue["count"] == 1 and overdue["directives"][0]["document_id"] == DIRECTIVE_ID
+    assert overdue["directives"][0]["subject"] == "Về việc đẩy mạnh số hóa hồ sơ"
     missing = _get(scenario, "/v1/directives/000.00.00.H41,2025/01/01,1/CT-UBND")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 

@@ -44,7 +44,7 @@ def test_subjects(client):
 def test_versions(client):
     """GET /subjects/{s}/versions lists version numbers."""
     assert _get(client, "/subjects/feed.dossier.v1-value/versions") == [1, 2, 3]
-    assert _get(client, "/subjects/feed.directive.v1-value/versions") == [1, 2, 3]
+    assert _get(client, "/subjects/feed.directive.v1-value/versions") == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize(("version", "expected", "schema_id"),
@@ -157,7 +157,7 @@ def test_register_is_read_only(client):
     r = client.post("/registry/subjects/vn.gov.hub.DossierEvent/versions", json=existing)
     assert (r.status_code, r.json()) == (422, {"error_code": 42205, "message": (
         "Subject vn.gov.hub.DossierEvent in context . is in read-only mode: schemas change only through "
-        "schemas/registry.json and a redeploy.")})
+        "hub/schemas/registry.json and a redeploy.")})
 
 
 def test_v1_v2_through_the_api(client):
@@ -207,9 +207,9 @@ def test_schemas_listing(client):
     latest = _get(client, "/schemas?latestOnly=true")
     assert [(b["subject"], b["id"]) for b in latest] == [
         (DOSSIER, 6), ("feed.document.v1-value", 7), ("feed.kpi.commune.v1-value", 19),
-        ("feed.directive.v1-value", 18), ("feed.freshness.v1-value", 12), ("feed.target.v1-value", 16),
+        ("feed.directive.v1-value", 20), ("feed.freshness.v1-value", 12), ("feed.target.v1-value", 16),
         ("feed.target.progress.v1-value", 17)]
-    assert len(_get(client, "/schemas")) == 14
+    assert len(_get(client, "/schemas")) == 15  # 3 dossier + 2 document + 3 kpi + 4 directive + 3 single
 
 
 def test_metadata_mode_contexts_guid(client):
@@ -249,7 +249,7 @@ def test_writes_are_refused_read_only(client, method, path, subject):
     assert (r.status_code, r.headers["content-type"]) == (422, CT)
     who = f"Subject {subject}" if subject else "The registry"
     assert r.json() == {"error_code": 42205, "message": f"{who} in context . is in read-only mode: schemas "
-                                                        "change only through schemas/registry.json and a redeploy."}
+                                                        "change only through hub/schemas/registry.json and a redeploy."}
 
 
 def test_unknown_routes_and_methods_in_confluent_format(client):

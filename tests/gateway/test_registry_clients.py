@@ -1,7 +1,7 @@
 """Acceptance: two registry clients nobody here wrote drive the gateway's /registry through every method they offer.
 
 confluent-kafka's ``SchemaRegistryClient`` and python-schema-registry-client's (sync) ``SchemaRegistryClient``
-against a running gateway (ServerThread): every read method answers what schemas/registry.json holds, the
+against a running gateway (ServerThread): every read method answers what hub/schemas/registry.json holds, the
 compatibility test gives the hub's verdict, and every write method is refused as a read-only Confluent registry
 refuses it (422, error code 42205) — the clients see Confluent's error code, never "SR code None".
 """

@@ -21,6 +21,7 @@ from tests.analytics.datasets import DIRECTIVE_ID, PROVINCE_ORGAN, RECIPIENTS, v
 pytestmark = pytest.mark.integration
 EDXML = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 HOUR = 3_600_000
+SUBJECT = "Về việc đẩy mạnh số hóa hồ sơ; đầu mối: [phone]"  # the <Subject> below, its phone scrubbed
 
 
 def _organ(commune: str) -> str:
@@ -34,7 +35,7 @@ DIRECTIVE = f"""<?xml version="1.0" encoding="UTF-8"?>
   <Code><CodeNumber>456</CodeNumber><CodeNotation>CT-UBND</CodeNotation></Code>
   <PromulgationInfo><Place>Gia Lai</Place><PromulgationDate>2025/08/29</PromulgationDate></PromulgationInfo>
   <DocumentType><Type>3</Type><TypeName>Chỉ thị</TypeName></DocumentType>
-  <Subject>Về việc đẩy mạnh số hóa hồ sơ</Subject>
+  <Subject>Về việc đẩy mạnh số hóa hồ sơ; đầu mối: 0905 123 456</Subject>
   <DueDate>2025/09/15</DueDate>
   <OtherInfo><Priority>0</Priority></OtherInfo>
   <SteeringType>1</SteeringType>
@@ -105,6 +106,8 @@ def test_directive_through_the_gateway_and_the_timer_flags_the_silent_commune(ma
     assert rows["23749"]["acceptance_overdue"] is True and rows["23749"]["accepted_at"] == vn("2025-09-04 08:00")
     assert rows["23767"]["accepted_at"] is None and rows["23767"]["acceptance_overdue"] is False  # not yet due
     assert rows["23767"]["arrived_at"] == vn("2025-08-29 15:10")
+    # The subject (trích yếu, v4) travels as the document feed carries it: the phone number scrubbed.
+    assert {c: r["subject"] for c, r in rows.items()} == dict.fromkeys(RECIPIENTS, SUBJECT)
     worker.stop()
 
     # Two days later, no further event: the restarted worker's timer flags 23767, once.
@@ -129,6 +132,7 @@ def test_directive_through_the_gateway_and_the_timer_flags_the_silent_commune(ma
     assert {c: by[c]["acceptance_overdue"] for c in RECIPIENTS} == {
         "23734": False, "23728": False, "23722": False, "23749": True, "23767": True}
     assert body["not_accepted_communes"] == ["23767"]
+    assert body["subject"] == SUBJECT
     assert by["23749"]["accepted_at"] == "2025-09-04T01:00:00.000Z"  # 08:00 Vietnam time
 
 

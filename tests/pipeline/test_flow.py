@@ -21,7 +21,7 @@ from hub.testing import free_port, read_topic, wait_for
 from tests.pipeline import payloads
 
 pytestmark = pytest.mark.integration
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "hub" / "schemas"
 
 
 def _writer_schemas() -> dict[int, dict]:
