@@ -31,7 +31,7 @@ test: setup
 	@$(BIN)/ruff check hub connectors tests bench
 	@$(BIN)/python -m mypy --config-file mypy.ini
 	@$(BIN)/hub schemas check
-	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest --durations=30 $(PYTEST_ARGS)
 
 # Tiers (derived in tests/conftest.py from what each test uses; `make test` runs all three). The fast
 # tier points Kafka at a closed port: a test that reaches a broker without saying so fails there.

@@ -144,11 +144,10 @@ class DirectivesProcessor(BaseProcessor):
 
 
 def _caught_up(batch: Batch, tp: TP) -> bool:
-    """Whether the partition was read to its end at the engine's last look (≤ 1 s old). A batch without an
-    engine (unit tests) or a partition the engine has no figure for yet counts as caught up."""
-    engine = getattr(batch, "engine", None)
-    lag = engine.lag() if engine is not None else {}
-    return lag.get(tp, 0) == 0
+    """Whether the partition was read to its end at the engine's last look (≤ 1 s old). A batch without a
+    lag view (unit tests) or a partition the engine has no figure for yet counts as caught up."""
+    lag = getattr(batch, "lag", None)
+    return (lag() if lag is not None else {}).get(tp, 0) == 0
 
 
 def _log_breaches(breaches: list[dict], metrics: PipelineMetrics | None) -> None:

@@ -20,7 +20,7 @@ from hub.normalize import Context
 from hub.pipeline.blame import cut, system_label, writer_of
 from hub.pipeline.lograte import LogLimiter
 from hub.pipeline.metrics import PipelineMetrics
-from hub.pipeline.partitions import PartitionCounts, consumer_lookup
+from hub.pipeline.partitions import PartitionCounts
 from hub.pipeline.process import Outcome, Source, admit, dlq_headers, envelope, process
 from hub.settings import Settings
 from hub.stream.processor import BaseProcessor, Batch, StoreSpec
@@ -66,8 +66,8 @@ class NormalizeProcessor(BaseProcessor):
     # -- one batch ------------------------------------------------------------------------------
     def process(self, batch: Batch) -> None:
         self._use(self.systems.snapshot)  # the follower publishes onboarding within a second or so
-        if self._partitions.lookup is None and (engine := getattr(batch, "engine", None)) is not None:
-            self._partitions.lookup = consumer_lookup(engine._consumer)  # its metadata; no extra connection
+        if self._partitions.lookup is None and (count := getattr(batch, "partition_count", None)) is not None:
+            self._partitions.lookup = count  # the engine consumer's metadata; no extra connection
         now_ms = int(time.time() * 1000)
         tally = self.metrics.tally()
         published: list[tuple] = []

@@ -95,13 +95,3 @@ class PartitionCounts:
         if count:
             self._known[topic] = (count, now)
         return count or None
-
-
-def consumer_lookup(consumer, timeout_s: float = 10.0) -> Callable[[str], int | None]:
-    """A lookup over a confluent-kafka consumer's metadata (no extra connection)."""
-    def lookup(topic: str) -> int | None:
-        md = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-        if md is None or md.error is not None:
-            return None
-        return len(md.partitions)
-    return lookup

@@ -180,7 +180,7 @@ class Engine:
     def _transact(self, data: list, punctuate: bool, rewind: list) -> bool:
         self.beat()
         started = time.perf_counter()
-        batch = TxnBatch(self, data)
+        batch = self.new_batch(data)
         producer, consumer = self._producer, self._consumer
         assert producer is not None and consumer is not None  # set by _start, before the loop
         self.failure, self.isolation.refused = None, set()
@@ -223,8 +223,7 @@ class Engine:
         self.isolation.committed(data)
         if self.stuck.pending and data:
             self.stuck.committed({(tp.topic, tp.partition): tp.offset for tp in offsets})
-        for callback in batch._after:
-            callback()
+        batch.committed()
         self.metrics.batch_done(self.p.name, data, batch.sent, changelogs, time.perf_counter() - started)
         return True
 
@@ -303,17 +302,9 @@ class Engine:
             self._renew_producer(err)
 
     def _rewind(self, data: list) -> None:
-        first: dict[TP, int] = {}
-        for m in data:
-            tp = (m.topic(), m.partition())
-            if tp not in first:
-                first[tp] = m.offset()
-        for (topic, partition), offset in first.items():
-            assert self._consumer is not None  # the records to rewind came from it
-            try:
-                self._consumer.seek(TopicPartition(topic, partition, offset))
-            except KafkaException as exc:  # the partition was revoked meanwhile: its new owner resumes it
-                self._log.warning("rewind_skipped", topic=topic, partition=partition, error=str(exc)[:200])
+        assert self._consumer is not None  # the records to rewind came from it
+        positions.rewind(self._consumer, data, lambda topic, partition, error: self._log.warning(
+            "rewind_skipped", topic=topic, partition=partition, error=error))
 
     # -- producing ----------------------------------------------------------------------------
     def _produce(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers | None, *,
@@ -349,7 +340,7 @@ class Engine:
         started = time.perf_counter()
         restored = self._restore(tps)
         self.assignment = sorted(set(self.assignment) | set(tps))
-        self.p.assigned(tps, TxnBatch(self, []))
+        self.p.assigned(tps, self.new_batch([]))
         self._log.info("partitions_assigned", partitions=[f"{t}:{p}" for t, p in tps], restored_records=restored,
                        seconds=round(time.perf_counter() - started, 3))
         self.ready.set()
@@ -382,7 +373,16 @@ class Engine:
             self._restorer = Consumer(config)
         return self._restorer
 
+    def new_batch(self, data: list) -> TxnBatch:
+        """A batch over ``data`` with the collaborators a processor may use, not the engine itself."""
+        return TxnBatch(data, produce=self._produce, stores=self._stores, copartitioned=self._copartitioned,
+                        lag=self.lag, partition_count=self.partition_count)
+
     # -- introspection (metrics, worker_stats) -------------------------------------------------
+    def partition_count(self, topic: str) -> int | None:
+        assert self._consumer is not None  # asked from a processor, inside a batch
+        return positions.partition_count(self._consumer, topic)
+
     def lag(self) -> dict[TP, int]:
         """Records not yet consumed per assigned partition, as of the engine's last look (≤ 1 s old): computed
         on the engine's own thread (a librdkafka consumer must not be called from two threads)."""

@@ -46,7 +46,6 @@ from confluent_kafka import KafkaException, TopicPartition
 
 from hub import bounded, log, topics
 from hub import headers as h
-from hub.stream.batch import TxnBatch
 from hub.stream.processor import TP
 
 if TYPE_CHECKING:
@@ -173,7 +172,7 @@ class Isolation:
         self.ok = set()
         try:
             producer.begin_transaction()
-            e.p.process(TxnBatch(e, others))
+            e.p.process(e.new_batch(others))
             producer.flush(e.commit_timeout_s)
         except Exception as exc:  # noqa: BLE001 - a probe only gathers evidence; any failure is "no evidence"
             e._log.warning("probe_failed", error=str(exc)[:200])

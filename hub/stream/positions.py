@@ -1,6 +1,9 @@
-"""Where the engine's consumer stands: the offsets a batch commits, and how far each partition is behind."""
+"""Where the engine's consumer stands: the offsets a batch commits, how far each partition is behind, where an
+aborted batch rewinds to, and how many partitions a topic has."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
@@ -31,3 +34,23 @@ def behind(consumer: Consumer, assignment: list[TP]) -> dict[TP, int] | None:
         if high is not None and high >= 0 and tp.offset is not None and tp.offset >= 0:
             out[(tp.topic, tp.partition)] = max(0, high - tp.offset)
     return out
+
+
+def rewind(consumer: Consumer, messages: list, skipped: Callable[[str, int, str], None]) -> None:
+    """Seek each partition of ``messages`` back to its first record (a batch that did not commit is read
+    again). A partition revoked meanwhile cannot be sought: its new owner resumes it from the committed
+    offset, and ``skipped(topic, partition, error)`` says so."""
+    first: dict[TP, int] = {}
+    for m in messages:
+        first.setdefault((m.topic(), m.partition()), m.offset())
+    for (topic, partition), offset in first.items():
+        try:
+            consumer.seek(TopicPartition(topic, partition, offset))
+        except KafkaException as exc:
+            skipped(topic, partition, str(exc)[:200])
+
+
+def partition_count(consumer: Consumer, topic: str, timeout_s: float = 10.0) -> int | None:
+    """``topic``'s partitions from the consumer's metadata (no extra connection); None when unknown."""
+    md = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    return None if md is None or md.error is not None else len(md.partitions)
