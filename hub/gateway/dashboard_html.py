@@ -208,7 +208,8 @@ def daily_chart(days: list[tuple[int, dict[str, Any] | None]]) -> str:
             parts.append(f'<rect class="nodata" x="{i * 10 + 2}" y="98" width="6" height="2">'
                          f'<title>{date}: không có dữ liệu</title></rect>')
         else:
-            bar_h = 100 * max(0.0, min(1.0, rate))
+            # a day at 0 % is a result, not a gap: a stub of the bar's colour, unlike a day without data
+            bar_h = max(2.0, 100 * max(0.0, min(1.0, rate)))
             tip = f"{date}: {pct(rate)} ({row['dossiers_on_time']}/{row['dossiers_in_scope']})"
             parts.append(f'<rect class="day" x="{i * 10 + 1.5}" y="{100 - bar_h:.1f}" width="7" '
                          f'height="{bar_h:.1f}"><title>{_e(tip)}</title></rect>')

@@ -125,3 +125,20 @@ def test_login_before_the_systems_list_is_read_is_503_not_a_bad_key(make_setting
         answer = post_login(client, key)
         assert answer.status_code == 503 and "hub_session" not in answer.headers.get("set-cookie", "")
         assert "thử lại sau" in answer.text
+
+
+def test_a_day_at_zero_percent_has_a_bar_and_a_day_without_data_is_marked_apart():
+    """The review: "days at 0 % show no bar". 0/4 on time is a result (a stub of the bar's colour, 2 of 100
+    units high); a day with no row is a grey mark of class nodata."""
+    from hub.gateway.dashboard_html import daily_chart
+
+    day = 20_400  # 2025-11-08 (days since 1970-01-01)
+    chart = daily_chart([(day, {"timeliness_rate": 0.0, "dossiers_on_time": 0, "dossiers_in_scope": 4}),
+                         (day + 1, None),
+                         (day + 2, {"timeliness_rate": 0.5, "dossiers_on_time": 1, "dossiers_in_scope": 2})])
+    bars = re.findall(r'<rect class="day" x="([\d.]+)" y="([\d.]+)" width="7" height="([\d.]+)"><title>([^<]+)',
+                      chart)
+    assert bars == [("1.5", "98.0", "2.0", "08/11/2025: 0,0% (0/4)"),
+                    ("21.5", "50.0", "50.0", "10/11/2025: 50,0% (1/2)")]
+    assert re.findall(r'<rect class="nodata" x="(\d+)"[^>]*><title>([^<]+)', chart) == [
+        ("12", "09/11/2025: không có dữ liệu")]
