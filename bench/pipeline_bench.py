@@ -253,6 +253,52 @@ def _kpi(s: Settings, timeout_s: float, clock: str) -> dict:
         worker.stop()
 
 
+def _feed_end(s: Settings, topic: str) -> int:
+    """Offsets a consumer of ``topic`` passes once it read everything: the end offsets less the last
+    transaction marker of each partition (never passed)."""
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KTP
+
+    reader = KafkaConsumer(**kafka_config.kafka_python(s), client_id="bench-ends")
+    try:
+        tps = [KTP(topic, p) for p in sorted(reader.partitions_for_topic(topic) or ())]
+        ends = reader.end_offsets(tps)
+        return sum(ends.values()) - sum(1 for v in ends.values() if v)
+    finally:
+        reader.close()
+
+
+def _shipped(s: Settings, n: int, timeout_s: float, clock: str) -> dict:
+    """``hub worker`` as shipped (every processor) over the same kind of backlog: CPU per ingest event from
+    the first feed record until normalize wrote all ``n`` and the KPI and freshness groups have read the
+    whole dossier feed (their committed offsets at its end). Issue 26's "whole worker" figure."""
+    import dataclasses
+
+    shipped = dataclasses.replace(s, worker_processors=Settings.worker_processors, clock=clock)
+    reader = FeedReader(shipped, shipped.topic(topics.FEED_DOSSIER))
+    worker = kafka_env.Worker(shipped, ROOT / "var" / "bench" / "logs" / f"shipped-{s.topic_prefix}log")
+    meter = CpuMeter(worker.popen.pid)
+    feed = shipped.topic(topics.FEED_DOSSIER)
+    try:
+        reader.wait(lambda: reader.count >= 1, timeout_s=timeout_s, alive=worker.check_alive)
+        meter.start()
+        first = reader.first
+        reader.wait(lambda: reader.count >= n, timeout_s=timeout_s, alive=worker.check_alive)
+        end = _feed_end(shipped, feed)
+        deadline = time.monotonic() + timeout_s
+        while min(_committed(shipped, feed, shipped.group(g)) for g in ("kpi", "freshness")) < end:
+            worker.check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the analytics processors did not read the feed's {end} offsets in time")
+            time.sleep(0.05)
+        meter.stop()
+        span = max(time.monotonic() - first, 1e-9)
+        return {"rate": n / span, "cpu_us": meter.seconds / n * 1e6}
+    finally:
+        worker.stop()
+        reader.close()
+
+
 def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
     n = events or (2_000 if quick else 20_000)
     latency_s = 1.0 if quick else 4.0
@@ -279,6 +325,17 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
                     add(f"hub.{k}", v)
                 for k, v in _kpi(s, timeout_s, lifecycle_clock(n)).items():
                     add(f"kpi.{k}", v)
+                # the worker as shipped, on a fresh backlog of its own (its own topics, nothing read yet)
+                whole = settings_for(bootstrap)
+                try:
+                    topics.create(whole)
+                    systems.add(whole, SYSTEM, codes, ["dossier"])
+                    preload(whole, n, codes)
+                    for k, v in _shipped(whole, n, timeout_s, lifecycle_clock(n)).items():
+                        add(f"shipped.{k}", v)
+                finally:
+                    kafka_env.delete_prefixed(whole)
+                    shutil.rmtree(whole.worker_data_dir, ignore_errors=True)
             finally:
                 kafka_env.delete_prefixed(s)
                 shutil.rmtree(s.worker_data_dir, ignore_errors=True)
@@ -304,6 +361,12 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
         Row("pipeline", "broker CPU per event", stat("hub.broker_us", "µs"),
             "aiokafka passthrough", stat("aiokafka.broker_us", "µs"), TIMES),
         Row("pipeline", "start to first feed record", stat("hub.startup_s", "s")),
+        Row("pipeline", "worker as shipped (all processors): CPU per event", stat("shipped.cpu_us", "µs"),
+            "aiokafka passthrough", stat("aiokafka.cpu_us", "µs"), TIMES),
+        Row("pipeline", "worker as shipped (all processors): CPU per event", stat("shipped.cpu_us", "µs"),
+            "normalize alone, same run", stat("hub.cpu_us", "µs"), TIMES),
+        Row("pipeline", "worker as shipped (all processors): throughput", stat("shipped.rate", "events/s"),
+            "aiokafka passthrough", stat("aiokafka.rate", "events/s"), RATE),
         Row("pipeline", "KPI processor rate over the feed", stat("kpi.rate", "events/s"),
             "normalize pipeline, same run", stat("hub.steady", "events/s"), RATE),
         Row("pipeline", "KPI processor CPU per event", stat("kpi.cpu_us", "µs"),

@@ -216,6 +216,9 @@ def program(obj: dict, ctx: Context) -> str:
             raise _reject("invalid_value", "program", f"names the province code of another province than "
                           f"{ctx.province}")
         return upper
+    if scrub(raw) != raw:  # a code field holding an e-mail, phone or ID number is a sender's bug, not a name
+        raise _reject("invalid_value", "program", "holds personal data (an e-mail address, phone or ID number), "
+                      "not a program's code or name")
     folded = fold(raw)
     found = [code for code, phrases in PROGRAM_PHRASES.items() if any(p in folded for p in phrases)]
     if len(found) != 1:
