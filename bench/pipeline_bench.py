@@ -20,12 +20,14 @@ CPU per event is the figure that stays stable when the machine is shared; events
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -218,16 +220,8 @@ def _kpi(s: Settings, timeout_s: float, clock: str) -> dict:
     """
     import dataclasses
 
-    from kafka import KafkaConsumer
-    from kafka import TopicPartition as KTP
-
     feed = s.topic(topics.FEED_DOSSIER)
-    reader = KafkaConsumer(**kafka_config.kafka_python(s), client_id="bench-ends")
-    try:
-        tps = [KTP(feed, p) for p in sorted(reader.partitions_for_topic(feed) or ())]
-        end = sum(reader.end_offsets(tps).values()) - len(tps)  # the last marker of each partition is never passed
-    finally:
-        reader.close()
+    end = _feed_end(s, feed)
     worker = kafka_env.Worker(dataclasses.replace(s, worker_processors="kpi", clock=clock),
                               ROOT / "var" / "bench" / "logs" / f"kpi-{s.topic_prefix}log")
     meter = CpuMeter(worker.popen.pid)
@@ -299,6 +293,20 @@ def _shipped(s: Settings, n: int, timeout_s: float, clock: str) -> dict:
         reader.close()
 
 
+@contextlib.contextmanager
+def _backlog(bootstrap: str, n: int, codes: list[str]) -> Iterator[Settings]:
+    """Settings on topics of their own holding ``n`` preloaded DVCQG events; topics and state removed after."""
+    s = settings_for(bootstrap)
+    try:
+        topics.create(s)
+        systems.add(s, SYSTEM, codes, ["dossier"])
+        preload(s, n, codes)
+        yield s
+    finally:
+        kafka_env.delete_prefixed(s)
+        shutil.rmtree(s.worker_data_dir, ignore_errors=True)
+
+
 def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
     n = events or (2_000 if quick else 20_000)
     latency_s = 1.0 if quick else 4.0
@@ -311,13 +319,10 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
             samples.setdefault(key, []).append(value)
 
     with kafka_env.broker() as bootstrap:
+        base = settings_for(bootstrap)  # the user's HUB_* as every run applies them (the table's notes)
+        codes = communes(base.province)
         for i in range(runs):
-            s = settings_for(bootstrap)
-            try:
-                topics.create(s)
-                codes = communes(s.province)
-                systems.add(s, SYSTEM, codes, ["dossier"])
-                preload(s, n, codes)
+            with _backlog(bootstrap, n, codes) as s:
                 for loop in LOOPS:
                     for k, v in _baseline(s, loop, n, timeout_s).items():
                         add(f"{loop}.{k}", v)
@@ -325,24 +330,14 @@ def run(*, quick: bool, runs: int, events: int | None = None) -> list[Row]:
                     add(f"hub.{k}", v)
                 for k, v in _kpi(s, timeout_s, lifecycle_clock(n)).items():
                     add(f"kpi.{k}", v)
-                # the worker as shipped, on a fresh backlog of its own (its own topics, nothing read yet)
-                whole = settings_for(bootstrap)
-                try:
-                    topics.create(whole)
-                    systems.add(whole, SYSTEM, codes, ["dossier"])
-                    preload(whole, n, codes)
-                    for k, v in _shipped(whole, n, timeout_s, lifecycle_clock(n)).items():
-                        add(f"shipped.{k}", v)
-                finally:
-                    kafka_env.delete_prefixed(whole)
-                    shutil.rmtree(whole.worker_data_dir, ignore_errors=True)
-            finally:
-                kafka_env.delete_prefixed(s)
-                shutil.rmtree(s.worker_data_dir, ignore_errors=True)
+            # the worker as shipped, on a fresh backlog of its own (its own topics, nothing read yet)
+            with _backlog(bootstrap, n, codes) as whole:
+                for k, v in _shipped(whole, n, timeout_s, lifecycle_clock(n)).items():
+                    add(f"shipped.{k}", v)
             logger.info("bench_pipeline_run", run=i + 1, events=n, hub_events_per_s=round(samples["hub.steady"][-1]),
                         aiokafka_events_per_s=round(samples["aiokafka.rate"][-1]))
-    extra = {"events": n, "partitions": s.partitions, "log_level": s.log_level, "store": s.worker_store,
-             "compression": s.worker_compression, "batch_max": s.worker_batch_max}
+    extra = {"events": n, "partitions": base.partitions, "log_level": base.log_level, "store": base.worker_store,
+             "compression": base.worker_compression, "batch_max": base.worker_batch_max}
 
     def stat(key: str, unit: str) -> Stat | None:
         return Stat(unit, samples[key]) if key in samples else None

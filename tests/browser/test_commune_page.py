@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.analytics.datasets import COMMUNE
-from tests.browser.test_dashboard import SHOTS, Watch, _login, browser, on_phone, scenario  # noqa: F401 - fixtures
+from tests.browser.test_dashboard import SHOTS, browser, on_desktop, on_phone, scenario  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= window.innerWidth"
@@ -21,11 +21,7 @@ RIGHT_EDGES = ("Array.from(document.querySelectorAll('#trend svg, #trend table, 
 
 
 def test_search_from_the_overview_reaches_the_commune_page(browser, scenario):  # noqa: F811
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
-    page = context.new_page()
-    _login(page, scenario)
-    watch = Watch(page, scenario.url)
+    context, page, watch = on_desktop(browser, scenario)
     page.goto(f"{scenario.url}/dashboard?month=2025-11")
     page.get_by_label("Tìm xã").fill("ia ly")  # no diacritics, lower case
     page.click("form.search button")

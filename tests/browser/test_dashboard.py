@@ -69,6 +69,16 @@ def on_phone(browser, context, url: str):
     return phone, small, Watch(small, url)
 
 
+def on_desktop(browser, sc):
+    """A 1440×900 session logged in with the scenario's reader key: (its browser context, a page, the page's
+    Watch — started after the login: going on before the login page's icon arrived aborts that request)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    _login(page, sc)
+    return context, page, Watch(page, sc.url)
+
+
 def _login(page, sc) -> None:
     page.goto(f"{sc.url}/dashboard")
     assert "/dashboard/login" in page.url  # no session yet: the login form
@@ -151,12 +161,7 @@ def test_the_first_screen_says_who_to_call_and_why(browser, scenario):
     """November 2025 (Ia Ly: 6/11 on time, the only commune with 10+ dossiers, so the lowest ranked) and the
     overdue directive 456/CT-UBND that Ia Hrung never accepted: both inside the first 1440×900 screen after
     login, with their reasons in words; then the same page at 390×844."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
-    page = context.new_page()
-    _login(page, scenario)
-    # watched from here: going on before the login page's icon arrived aborts that request, harmlessly
-    watch = Watch(page, scenario.url)
+    context, page, watch = on_desktop(browser, scenario)
     page.goto(f"{scenario.url}/dashboard?month=2025-11")
     commune = page.locator(f'#attention li[data-kind="commune"][data-call="{COMMUNE}"]')
     assert "Đúng hạn 54,5% (6/11 hồ sơ), xếp 1/1" in commune.inner_text()
