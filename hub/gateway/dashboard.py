@@ -40,14 +40,11 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'
        "base-uri 'none'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
-# Where a login may return to: the overview or a commune (a month), a directive list or page; nothing else.
-_NEXT = re.compile(r"^/dashboard((/communes/[0-9]{5})?(\?month=[0-9]{4}-[0-9]{2})?"
-                   r"|/directives(/[A-Za-z0-9.,/%-]{1,200})?)$")
 _MAX_FORM = 4096
 LOGIN_COOKIE = "hub_login"  # the login form's CSRF nonce (see Sessions)
 RELOAD_COOKIE = "hub_reload"  # "1": this browser's pages reload themselves (dashboard_html.Reload)
-# Where the automatic-reload link may send back to: a dashboard page of this gateway, nothing else.
-_BACK = re.compile(r"^/dashboard(/[A-Za-z0-9.,/%_-]{0,300})?(\?[A-Za-z0-9=&.,%_-]{0,300})?$")
+# Where a login or the automatic-reload link may send back to: a dashboard page of this gateway, nothing else.
+_LOCAL = re.compile(r"^/dashboard(/[A-Za-z0-9.,/%_-]{0,300})?(\?[A-Za-z0-9=&.,%_-]{0,300})?$")
 _STATIC = {"dashboard.css": "text/css; charset=utf-8", "icon.svg": "image/svg+xml"}
 
 
@@ -63,13 +60,18 @@ def _viewer(request: Request) -> System | User | None:
         html.LOGOUT_TOKEN.set(sessions.logout_field(sessions.claims(token)))
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         html.RELOAD.set(html.Reload(on=request.cookies.get(RELOAD_COOKIE) == "1",
-                                    here=here if _BACK.match(here) else "/dashboard"))
+                                    here=local(here)))
     return system
 
 
+def local(path: str | None) -> str:
+    """``path`` when it is a dashboard page of this gateway (never another site: no scheme, no ``//``), else
+    the overview: the one check for every "go back to" a request carries."""
+    return path if path and _LOCAL.match(path) and "//" not in path else "/dashboard"
+
+
 def _to_login(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    next_path = target if _NEXT.match(target) else "/dashboard"
+    next_path = local(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     return RedirectResponse(f"/dashboard/login?next={quote(next_path, safe='/')}", status_code=303, headers=HEADERS)
 
 
@@ -189,8 +191,7 @@ async def autoreload(request: Request, on: str = "1", next_path: str | None = Qu
     """Turn this browser's automatic reload on (``on=1``) or off (``on=0``), then back to the page it came from."""
     if on not in ("0", "1"):
         return _html(html.message("Tham số không hợp lệ", "Tham số on phải là 1 (bật) hoặc 0 (tắt)."), 400)
-    target = next_path if next_path and _BACK.match(next_path) and "//" not in next_path else "/dashboard"
-    response = RedirectResponse(target, status_code=303, headers=HEADERS)
+    response = RedirectResponse(local(next_path), status_code=303, headers=HEADERS)
     if on == "1":
         response.set_cookie(RELOAD_COOKIE, "1", max_age=365 * 86_400, path="/dashboard", httponly=True,
                             samesite="strict", secure=request.url.scheme == "https")
@@ -217,7 +218,7 @@ def _form(body: bytes) -> dict[str, str]:
 
 @router.get("/dashboard/login")
 async def login_form(request: Request, next_path: str | None = Query(None, alias="next")) -> Response:
-    return _login_page(request, None, next_path if next_path and _NEXT.match(next_path) else "/dashboard")
+    return _login_page(request, None, local(next_path))
 
 
 @router.post("/dashboard/login")
@@ -225,8 +226,7 @@ async def login(request: Request) -> Response:
     body = await read_body(request, _MAX_FORM, "the login form's size")
     form = _form(body)
     key = form.get("key", "").strip()
-    next_path = form.get("next", "/dashboard")
-    next_path = next_path if _NEXT.match(next_path) else "/dashboard"
+    next_path = local(form.get("next"))
     sessions = request.app.state.sessions
     if not sessions.login_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf", "")):
         # Checked first: a forged cross-site post learns nothing about the key it carries.

@@ -110,6 +110,11 @@ def test_wrong_keys_and_foreign_redirects_are_refused(served):
         assert refused.status_code == 403 and "hub_session" not in refused.headers.get("set-cookie", "")
         away = post_login(client, reader, next="https://example.org/")
         assert away.status_code == 303 and away.headers["location"] == "/dashboard"
+        for elsewhere in ("//example.org/dashboard", "/dashboard//example.org", "/v1/kpi/province"):
+            assert post_login(client, reader, next=elsewhere).headers["location"] == "/dashboard"
+        # a page with its parameters is a dashboard page: the login returns to it as it was
+        kept = post_login(client, reader, next="/dashboard?month=2025-11&order=best")
+        assert kept.status_code == 303 and kept.headers["location"] == "/dashboard?month=2025-11&order=best"
 
 
 def test_login_before_the_systems_list_is_read_is_503_not_a_bad_key(make_settings):
