@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers: most of the suite waits on brokers and processes, so more workers than cores pay.
+# Tests of one module (and of one own broker) stay on one worker (tests/conftest.py: xdist_group_of).
+TEST_WORKERS ?= 4
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: run test test-fast test-broker test-slow lint kafka-up kafka-down bench schemas-check setup clean chaos
 
@@ -31,25 +35,25 @@ test: setup
 	@$(BIN)/ruff check hub connectors tests bench
 	@$(BIN)/python -m mypy --config-file mypy.ini
 	@$(BIN)/hub schemas check
-	@$(BIN)/python -m pytest --durations=30 $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(XDIST) --durations=30 $(PYTEST_ARGS)
 
 # Tiers (derived in tests/conftest.py from what each test uses; `make test` runs all three). The fast
 # tier points Kafka at a closed port: a test that reaches a broker without saying so fails there.
 test-fast: setup
 	@$(BIN)/ruff check hub connectors tests bench
 	@$(BIN)/python -m mypy --config-file mypy.ini
-	@HUB_KAFKA_BOOTSTRAP=127.0.0.1:1 $(BIN)/python -m pytest -m fast -q $(PYTEST_ARGS)
+	@HUB_KAFKA_BOOTSTRAP=127.0.0.1:1 $(BIN)/python -m pytest -n 2 --dist loadgroup -m fast -q $(PYTEST_ARGS)
 
 test-broker: setup
 	@ops/preflight.sh kafka
-	@$(BIN)/python -m pytest -m broker $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(XDIST) -m broker $(PYTEST_ARGS)
 
 test-slow: setup
 	@ops/preflight.sh kafka
 	@ops/preflight.sh chromium
 	@ops/preflight.sh axe
 	@ops/preflight.sh promtool
-	@$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(XDIST) -m slow $(PYTEST_ARGS)
 
 # The chaos scenarios at full size (HUB_CHAOS_SCALE, default 5: about 10,000 hostile inputs, 25+ worker
 # kills, 5x the events); `make test` runs them at scale 1. The checker's lines are printed at the end.

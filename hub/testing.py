@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import socket
@@ -19,6 +20,11 @@ from hub.errors import HubError, TransientError
 from hub.settings import ROOT, Settings
 
 KAFKA_SH = ROOT / "ops" / "kafka" / "kafka.sh"
+
+
+def local_bootstrap() -> str:
+    """Where ops/kafka/kafka.sh's broker listens: its HUB_KAFKA_PORT, as the script reads it."""
+    return f"127.0.0.1:{os.environ.get('HUB_KAFKA_PORT') or 9092}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +173,45 @@ def broker_answers(bootstrap: str) -> bool:
         return False
 
 
+SESSION_OWNER = ROOT / "var" / "kafka-session" / "owner"
+
+
+def shared_broker(session: str) -> str:
+    """The broker one test session's processes share (pytest-xdist workers): the first that needs it starts it.
+
+    HUB_KAFKA_BOOTSTRAP wins when given. Otherwise the local broker (ops/kafka/kafka.sh) is started under
+    a file lock, so two workers never start it twice, and ``session`` is written beside it: only the
+    session that started it stops it (``release_shared_broker``).
+    """
+    given = os.environ.get("HUB_KAFKA_BOOTSTRAP")
+    if given:
+        if not broker_answers(given):
+            raise BrokerUnavailable(f"HUB_KAFKA_BOOTSTRAP={given} does not answer; start that broker or unset it")
+        return given
+    SESSION_OWNER.parent.mkdir(parents=True, exist_ok=True)
+    with open(SESSION_OWNER.with_name("lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not broker_answers(local_bootstrap()):
+            proc = subprocess.run([str(KAFKA_SH), "up"], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise BrokerUnavailable(f"could not start the local Kafka broker:\n{proc.stdout}\n{proc.stderr}")
+            SESSION_OWNER.write_text(session)
+    return local_bootstrap()
+
+
+def release_shared_broker(session: str) -> None:
+    """Stop the local broker if ``session`` started it (a broker found running is left running)."""
+    try:
+        owner = SESSION_OWNER.read_text()
+    except FileNotFoundError:
+        return
+    if owner == session:
+        # Clients left to the garbage collector would log every failed reconnect.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        subprocess.run([str(KAFKA_SH), "down"], capture_output=True, text=True)
+        SESSION_OWNER.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def broker() -> Iterator[str]:
     """The broker at HUB_KAFKA_BOOTSTRAP, or a local one (ops/kafka/kafka.sh) started and stopped here.
@@ -174,7 +219,7 @@ def broker() -> Iterator[str]:
     A local broker is started only when nothing answers and no bootstrap was given.
     """
     given = os.environ.get("HUB_KAFKA_BOOTSTRAP")
-    bootstrap = given or "127.0.0.1:9092"
+    bootstrap = given or local_bootstrap()
     if broker_answers(bootstrap):
         yield bootstrap
         return

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from hub import topics
+from hub import log, topics
 from hub.cli import main
 from hub.settings import Settings
-from hub.testing import BrokerUnavailable, broker, delete_prefixed, subprocess_env
+from hub.testing import BrokerUnavailable, delete_prefixed, release_shared_broker, shared_broker, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,13 +40,28 @@ def tier_of(item: pytest.Item) -> str:
     return "broker" if "kafka_bootstrap" in names else "fast"
 
 
+# Under pytest-xdist (`make test` runs `-n`, --dist loadgroup) a module's tests stay on one worker, so a
+# module fixture (a read model, a browser) is built once; tests of one own broker share a group too.
+_SHARED_FIXTURES = ("secure_broker",)
+
+
+def xdist_group_of(item: pytest.Item) -> str:
+    names = set(getattr(item, "fixturenames", ()))
+    return next((f for f in _SHARED_FIXTURES if f in names), item.nodeid.split("::")[0])
+
+
+# tryfirst: xdist's worker turns the xdist_group marks into node ids in its own hook, which must see them.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     counts = dict.fromkeys(TIERS, 0)
     for item in items:
         tier = tier_of(item)
         item.add_marker(getattr(pytest.mark, tier))
+        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
         counts[tier] += 1
     config.stash[_TIER_COUNTS] = (counts, len(items))
+    # The longest tests first: spread over the workers while the short ones fill the gaps at the end.
+    items.sort(key=lambda item: TIERS.index(tier_of(item)), reverse=True)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -61,14 +76,37 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 _TIER_COUNTS = pytest.StashKey[tuple]()
 
 
+# One broker for the whole run, also under pytest-xdist: the workers inherit this id from the process
+# that spawned them, the first worker that needs Kafka starts the broker, and that process stops it.
+_SESSION = "PYTEST_HUB_SESSION"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault(_SESSION, uuid.uuid4().hex)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, or a run without workers
+        release_shared_broker(os.environ[_SESSION])
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
-    """A real broker: the one at HUB_KAFKA_BOOTSTRAP, or a local one this session starts."""
+    """A real broker: the one at HUB_KAFKA_BOOTSTRAP, or the local one this run starts."""
     try:
-        with broker() as bootstrap:
-            yield bootstrap
+        return shared_broker(os.environ[_SESSION])
     except BrokerUnavailable as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture(autouse=True)
+def _hub_logging():
+    """Every test starts with the processes' logging (JSON lines on stdout at INFO), whatever ran before it.
+
+    Under pytest-xdist a worker runs another set of tests before this one (a CLI test that logged to
+    stderr, a property test that raised the level): a test's log assertions must not depend on them.
+    """
+    log.configure("INFO")
 
 
 # The fixtures' records carry their own times from 2025 (the hub's ingest time is the record's time, and
@@ -101,7 +139,9 @@ def make_settings(kafka_bootstrap):
 
     yield make
     for s in made:
-        delete_prefixed(s)
+        # Settings pointed elsewhere (an unreachable address, a test's own broker) made nothing here.
+        if s.kafka_bootstrap == kafka_bootstrap:
+            delete_prefixed(s)
 
 
 def settings_env(s: Settings) -> dict[str, str]:

@@ -25,7 +25,7 @@ def _healthy(url: str) -> bool:
 
 def test_simulated_province_through_sdk_and_gateway_reaches_the_feeds_in_the_announced_counts(
         make_settings, hub_process):
-    """`hub simulate --communes 135 --rate 200 --duration 60` through SDK and gateway: feeds match its summary.
+    """`hub simulate --communes 135 --rate 200 --duration 20` through SDK and gateway: feeds match its summary.
 
     Only counts and equality are asserted: how many events the simulator managed to send depends on
     how busy the machine is (rates belong in bench/), what the pipeline makes of them does not.
@@ -39,7 +39,7 @@ def test_simulated_province_through_sdk_and_gateway_reaches_the_feeds_in_the_ann
 
     sim = subprocess.run(
         [sys.executable, "-m", "hub", "simulate", "--province", "52", "--communes", "135", "--rate", "200",
-         "--duration", "60", "--seed", "7", "--gateway", url, "--outbox", str(ROOT / "var" / "test-outbox" /
+         "--duration", "20", "--seed", "7", "--gateway", url, "--outbox", str(ROOT / "var" / "test-outbox" /
                                                                                  f"{s.topic_prefix}sim.sqlite3")],
         env=settings_env(s), cwd=ROOT, capture_output=True, timeout=600)
     assert sim.returncode == 0, sim.stderr[-3000:]

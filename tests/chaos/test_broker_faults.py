@@ -124,6 +124,9 @@ def test_broker_sigterm_and_sigkill_under_gateway_and_outbox_traffic(make_settin
             health = _status(probe, "/healthz")
         worker.check()
         alive = {"worker": worker.current.popen.poll() is None, "gateway": gateway.popen.poll() is None}
+        # Stopped while their broker is up: after it, each would spend its whole shutdown timeout on it.
+        gateway.stop()
+        worker.current.stop()
     line = (f"broker {' and '.join(faults)} under {CLIENTS} gateway clients ({sum(c.unavailable for c in clients)} "
             f"503s retried) and an outbox, worker restarts {len(worker.restarts)}: {verdict.line()}")
     record_property("chaos_broker_faults", line)

@@ -59,6 +59,7 @@ def test_the_partition_leader_sigkilled_in_a_three_node_cluster_loses_nothing(ma
                  what="the restarted node back in every ISR")
         worker.check()
         alive = worker.current.popen.poll() is None
+        worker.current.stop()  # while the cluster is up: after it, the stop would wait out its timeout
     line = (f"3-node cluster, leader (node {leader}) of {ingest}:0 SIGKILLed after {acked_at_kill} acks, "
             f"new leader node {new_leader}, worker restarts {len(worker.restarts)}: {verdict.line()}")
     record_property("chaos_cluster_leader_kill", line)

@@ -58,7 +58,7 @@ def _venv(base: Path, wheel: Path) -> Path:
     """A fresh venv at ``base`` (outside the repository) with ``wheel`` and its dependencies."""
     _run([sys.executable, "-m", "venv", str(base)], base.parent)
     python = base / "bin" / "python"
-    _run([str(python), "-m", "pip", "install", "--disable-pip-version-check", str(wheel)], base.parent,
+    _run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-compile", str(wheel)], base.parent,
          env=_clean_env(), timeout=INSTALL_TIMEOUT_S)
     return python
 
