@@ -16,7 +16,7 @@ from hub import topics
 from hub.settings import Settings
 
 _ERROR_PREFIX = "hub.error."
-# The system whose valid signature the record carried, else "unverified" (hub.pipeline.blame): who wrote it,
+# The system whose valid signature the record carried, else "unverified" (hub.processors.blame): who wrote it,
 # as opposed to hub.source, the name it claims. Dead letters from before this header read as unverified.
 ERR_WRITER = "hub.error.writer"
 UNVERIFIED = "unverified"

@@ -87,7 +87,7 @@ class Settings:
     log_rejected_burst: int = _setting(20, "event_rejected lines written per (verified writer, reason) and window; "
                                        "further ones are counted (event_rejected_suppressed line, metric).")
     log_rejected_window_s: int = _setting(60, "Window of HUB_LOG_REJECTED_BURST, in seconds.")
-    # worker: batched, transactional stream engines (hub.stream) inside a faust application
+    # worker: batched, transactional stream engines (hub.engine) inside a faust application
     worker_store: str = _setting("rocksdb://", "Processor state: rocksdb:// (on disk, memory stays flat) or memory://.")
     data_dir: str = _setting("var", "Folder under which every writable default lives (the worker's state, the "
                              "outbox); a relative path is taken from the current directory when the settings "
@@ -119,7 +119,7 @@ class Settings:
     worker_shutdown_s: int = _setting(30, "Seconds the worker may take to stop after SIGTERM or SIGINT; past them "
                                       "it logs worker_shutdown_forced (with the processors still running and "
                                       "where) and exits 1, even if a thread is stuck in a Kafka client call.")
-    # poison isolation and stuck partitions (hub/stream/poison.py; docs/operations.md, "partition_stuck")
+    # poison isolation and stuck partitions (hub/engine/poison.py; docs/operations.md, "partition_stuck")
     worker_poison_attempts: int = _setting(3, "Times one record, alone in its transaction, may fail for a reason "
                                            "of its own (too large, invalid, a processor exception) before it is "
                                            "dead-lettered (unwritable or internal_error) and its partition moves on.")

@@ -22,7 +22,7 @@ so a forger can only swap one well-formed diagnostic id for another, never carry
 worker never decides anything on it (it is a counter for ``hub trace``), and signing it would make
 every replay fail verification. ``hub.signature`` itself and non-hub headers are not signed either.
 The Kafka key is not signed: it decides only the partition, which the worker checks against the
-key (``hub.pipeline.partitions``).
+key (``hub.processors.partitions``).
 
 The signing key is the SHA-256 of the system's key (``hubk_...``), which is exactly what
 ``hub.systems.v1`` stores: the worker verifies with what it already reads, and no new secret is

@@ -57,7 +57,7 @@ def lag(ends: dict[int, int], begins: dict[int, int], committed: dict[int, int])
 
 
 def _stuck_since(metadata: str | None) -> int | None:
-    """The ``stuck_since`` a worker wrote into a committed offset's metadata (hub.stream.poison), if any."""
+    """The ``stuck_since`` a worker wrote into a committed offset's metadata (hub.engine.poison), if any."""
     if not metadata or "stuck_since" not in metadata:
         return None
     try:

@@ -119,7 +119,7 @@ class StateStore:
     inputs: tuple[str, ...]  # contract topic names
     retention_ms: int | None = None  # also delete changelog records older than this
     copartitioned: bool = False
-    # One changelog record per transaction instead of per key (hub.stream.changelog): for state that
+    # One changelog record per transaction instead of per key (hub.engine.changelog): for state that
     # is appended and forgotten by age, never updated in place, so it needs retention_ms.
     batched: bool = False
 

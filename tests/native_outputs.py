@@ -12,7 +12,7 @@ from bench.records import communes, dvcqg_lifecycle
 from hub import _native, codec
 from hub import headers as h
 from hub.normalize import Context
-from hub.pipeline.process import Source, process
+from hub.processors.process import Source, process
 from hub.settings import ROOT
 from tests.fixtures.load import cases, organs
 from tests.pipeline.payloads import MALFORMED

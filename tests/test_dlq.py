@@ -10,7 +10,7 @@ from hub import codec, dlq, systems, topics
 from hub import headers as h
 from hub.cli.dlq import render_summary
 from hub.errors import Rejected
-from hub.pipeline.process import Source, dlq_headers
+from hub.processors.process import Source, dlq_headers
 from hub.settings import Settings
 from hub.testing import group_lag, read_topic, wait_for
 from tests.pipeline import payloads

@@ -12,7 +12,7 @@ from kafka.structs import OffsetAndMetadata
 from hub import headers as h
 from hub import status, status_text, systems, topics, verdict
 from hub.errors import Rejected
-from hub.pipeline.process import Source, dlq_headers
+from hub.processors.process import Source, dlq_headers
 from hub.settings import Settings
 from hub.testing import wait_for
 

@@ -12,7 +12,7 @@ from hub import headers as h
 from hub.cli.trace import parse_since
 from hub.errors import ConfigError, Rejected
 from hub.normalize import Context
-from hub.pipeline.process import Source, dlq_headers, process
+from hub.processors.process import Source, dlq_headers, process
 from hub.settings import Settings
 
 T = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -152,7 +152,7 @@ def test_hub_status_section_reason_and_text_at_a_fixed_now():
 
 
 def test_worker_logs_calendar_stale_once_per_missing_year():
-    from hub.pipeline import worker
+    from hub.processors import worker
 
     with structlog.testing.capture_logs() as logs:
         assert worker.log_calendar(DEFAULT, vn("2026-12-07 10:00")) == [2027]

@@ -21,7 +21,7 @@ from confluent_kafka import Producer
 
 from hub import headers as h
 from hub import signatures, systems, topics
-from hub.pipeline.lograte import LogLimiter
+from hub.processors.lograte import LogLimiter
 from hub.testing import free_port, read_topic, wait_for
 from tests.ops import stack
 

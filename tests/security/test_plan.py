@@ -92,11 +92,11 @@ def test_plans_become_allow_acls_for_the_principal():
 def _processors():
     """Every worker processor, built as `hub worker` builds them (hub/cli/worker.py), on a stand-in systems
     follower: their ``inputs`` and outputs are the topics they will consume and produce."""
-    from hub.pipeline.directives import DirectivesProcessor
-    from hub.pipeline.freshness import FreshnessProcessor
-    from hub.pipeline.kpi import KpiProcessor
-    from hub.pipeline.normalize import NormalizeProcessor
-    from hub.pipeline.targets import TargetsProcessor
+    from hub.processors.directives import DirectivesProcessor
+    from hub.processors.freshness import FreshnessProcessor
+    from hub.processors.kpi import KpiProcessor
+    from hub.processors.normalize import NormalizeProcessor
+    from hub.processors.targets import TargetsProcessor
     from hub.systems import SystemsSnapshot
 
     class Follower:

@@ -1,4 +1,4 @@
-"""One transaction's outputs, as a processor sees them (:class:`hub.stream.processor.Batch`).
+"""One transaction's outputs, as a processor sees them (:class:`hub.engine.processor.Batch`).
 
 The batch holds narrow collaborators the engine hands it, never the engine itself: ``produce`` (the
 transactional producer's send), the per-partition stores, and two read-only views a processor may
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 
-from hub.stream.processor import TP, Headers
-from hub.stream.store import Store
+from hub.engine.processor import TP, Headers
+from hub.engine.store import Store
 
 Produce = Callable[..., None]  # (topic, key, value, headers, *, on_delivery=None)
 

@@ -26,8 +26,8 @@ from hub import clock, codec, log, topics
 from hub import headers as h
 from hub.analytics import targets
 from hub.analytics.periods import vn_day
+from hub.engine.processor import TP, BaseProcessor, Batch, StoreSpec
 from hub.settings import Settings
-from hub.stream.processor import TP, BaseProcessor, Batch, StoreSpec
 
 logger = log.get("hub.targets")
 _DIGEST = 12

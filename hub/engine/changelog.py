@@ -1,6 +1,6 @@
 """How a store's committed writes become changelog records, and how restore reads them back.
 
-Two layouts, chosen per store (:class:`hub.stream.processor.StoreSpec`):
+Two layouts, chosen per store (:class:`hub.engine.processor.StoreSpec`):
 
 * **per key** (the default): one record per written key, the value (or a tombstone) as the
   record's value. The topic is compacted, so it holds one record per live key however often a key
@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hub.stream.store import Store
+    from hub.engine.store import Store
 
 HEADER = "hub.changelog"
 BATCH = b"batch"

@@ -17,9 +17,9 @@ from prometheus_client import CollectorRegistry, Gauge
 from hub import clock, codec, log, topics
 from hub.analytics import freshness
 from hub.analytics.config import AnalyticsConfig
-from hub.pipeline.metrics import PipelineMetrics
+from hub.engine.processor import BaseProcessor, Batch, StoreSpec
+from hub.processors.metrics import PipelineMetrics
 from hub.settings import Settings
-from hub.stream.processor import BaseProcessor, Batch, StoreSpec
 
 logger = log.get("hub.freshness")
 

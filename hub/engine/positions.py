@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from hub.stream.processor import TP
+from hub.engine.processor import TP
 
 
 def after(messages: list) -> list[TopicPartition]:

@@ -14,10 +14,10 @@ from typing import cast
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from hub import topics
+from hub.engine import changelog
+from hub.engine.processor import TP, StoreSpec
+from hub.engine.store import Store, open_backend
 from hub.settings import Settings
-from hub.stream import changelog
-from hub.stream.processor import TP, StoreSpec
-from hub.stream.store import Store, open_backend
 
 _RESTORE_TIMEOUT_S = 600.0
 _APPLY_EVERY = 10_000  # records buffered per partition before they are written to the store

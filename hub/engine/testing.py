@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hub.stream.processor import TP, Headers
-from hub.stream.store import MemoryBackend, Store
+from hub.engine.processor import TP, Headers
+from hub.engine.store import MemoryBackend, Store
 
 
 @dataclass

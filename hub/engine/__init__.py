@@ -1,4 +1,4 @@
-"""Batched, transactional stream processing on Kafka: the hub's hot path and its analytics.
+"""The engine: batched, transactional stream processing on Kafka, with no hub knowledge (hub.processors run on it).
 
 ::
 
@@ -6,13 +6,13 @@
       └── Processor.process(batch)   plain code over a batch: read messages, read/write stores, send
           Processor.punctuate(...)   a timer inside the same kind of transaction
       Store (per input partition)    pending writes -> changelog topic in the same transaction
-                                     (a record per key, or per batch: hub.stream.changelog)
+                                     (a record per key, or per batch: hub.engine.changelog)
 
-See :mod:`hub.stream.engine` for the loop and its guarantees.
+See :mod:`hub.engine.engine` for the loop and its guarantees.
 """
 
-from hub.stream.engine import Engine
-from hub.stream.processor import BaseProcessor, Batch, Processor, StoreSpec
-from hub.stream.store import Store
+from hub.engine.engine import Engine
+from hub.engine.processor import BaseProcessor, Batch, Processor, StoreSpec
+from hub.engine.store import Store
 
 __all__ = ["BaseProcessor", "Batch", "Engine", "Processor", "Store", "StoreSpec"]

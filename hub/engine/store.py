@@ -178,7 +178,7 @@ class Store:
         self.name = name
         self.changelog = changelog  # topic
         self.partition = partition  # changelog partition = input partition
-        self.batched = batched  # changelog layout (hub.stream.changelog)
+        self.batched = batched  # changelog layout (hub.engine.changelog)
         self._backend = backend
         self._pending: dict[bytes, bytes | None] = {}
 

@@ -23,9 +23,9 @@ import orjson
 from hub import clock, codec, log, topics
 from hub.analytics import directives
 from hub.analytics.config import AnalyticsConfig
-from hub.pipeline.metrics import PipelineMetrics
+from hub.engine.processor import TP, BaseProcessor, Batch, StoreSpec
+from hub.processors.metrics import PipelineMetrics
 from hub.settings import Settings
-from hub.stream.processor import TP, BaseProcessor, Batch, StoreSpec
 
 logger = log.get("hub.directives")
 

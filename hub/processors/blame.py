@@ -14,7 +14,7 @@ from __future__ import annotations
 from hub import headers as h
 from hub import signatures
 from hub.errors import Rejected
-from hub.pipeline.metrics import UNKNOWN, UNVERIFIED
+from hub.processors.metrics import UNKNOWN, UNVERIFIED
 
 _MAX_LOGGED = 128  # header values copied into a log line are cut here (a header can be ~1 MB)
 

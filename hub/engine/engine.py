@@ -18,7 +18,7 @@ past a record whose outputs were not written (``batch_aborted`` log line each ti
 caused by the records themselves (a record too large or invalid for Kafka, an exception in
 processor code) is narrowed down to the one record and, after ``HUB_WORKER_POISON_ATTEMPTS``
 tries, that record is dead-lettered and its partition moves on; a partition that cannot move is
-reported as stuck (both in :mod:`hub.stream.poison`). A fatal error (this producer fenced by a newer
+reported as stuck (both in :mod:`hub.engine.poison`). A fatal error (this producer fenced by a newer
 instance, again and again) stops the engine, and the worker exits non-zero.
 """
 
@@ -32,15 +32,15 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from hub import log
+from hub.engine import changelog, clients, poison, positions, restore, watchdog
+from hub.engine.batch import TxnBatch
+from hub.engine.metrics import EngineMetrics
+from hub.engine.processor import TP, Headers, Processor
+from hub.engine.store import Store
 from hub.retry import Backoff
 from hub.settings import Settings
-from hub.stream import changelog, clients, poison, positions, restore, watchdog
-from hub.stream.batch import TxnBatch
-from hub.stream.metrics import EngineMetrics
-from hub.stream.processor import TP, Headers, Processor
-from hub.stream.store import Store
 
-logger = log.get("hub.stream")
+logger = log.get("hub.engine")
 _BACKOFF_MAX_S = 30.0
 # Errors after which the producer's transactional state cannot be trusted: a new producer is made.
 _PRODUCER_STATE_ERRORS = frozenset({"_FENCED", "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE",
@@ -67,7 +67,7 @@ class Engine:
         self.wait_s = settings.worker_batch_wait_ms / 1000
         self.commit_timeout_s = max(10.0, settings.worker_transaction_timeout_ms / 1000)
         self._txn_budget_s = settings.worker_transaction_timeout_ms / 1000 / 4
-        # The worker's watcher stops the process when no beat came for stall_s (hub.stream.watchdog).
+        # The worker's watcher stops the process when no beat came for stall_s (hub.engine.watchdog).
         self.stall_s = watchdog.bound_s(settings.worker_stall_s, self.commit_timeout_s)
         self.heartbeat = time.monotonic()
         # Start small and grow: the first transactions of a busy machine must not outlive the timeout.
@@ -162,7 +162,7 @@ class Engine:
             last = i + len(chunk) >= len(data)
             started = time.monotonic()
             if not self._transact(chunk, punctuate and last, rewind=data[i:]):
-                # "retry": a smaller chunk at once; "moved": a record was dead-lettered (hub.stream.poison)
+                # "retry": a smaller chunk at once; "moved": a record was dead-lettered (hub.engine.poison)
                 if self.isolation.failed(chunk, data[i + len(chunk):], self.failure) == "backoff":
                     stop.wait(self._backoff.next())
                 return
@@ -254,7 +254,7 @@ class Engine:
         its first records. A worker that keeps being fenced (two live processes with the same
         HUB_WORKER_ID) stops loudly instead of fencing the other one forever. Only fencing counts
         towards that: the out-of-order sequences that follow a record the broker refused (too large)
-        renew the producer as often as isolating that record takes (hub.stream.poison)."""
+        renew the producer as often as isolating that record takes (hub.engine.poison)."""
         now = time.monotonic()
         if err.name() in _FENCING_ERRORS:
             self._renewals = [t for t in self._renewals if now - t < _RENEWAL_WINDOW_S]
@@ -328,7 +328,7 @@ class Engine:
             except KafkaException as exc:  # refused before sending (larger than message.max.bytes, ...)
                 err = exc.args[0]
                 # _STATE: an earlier record of this transaction failed (the transaction must be aborted);
-                # which one and why only its delivery report says (hub.stream.poison).
+                # which one and why only its delivery report says (hub.engine.poison).
                 aborted = err.name() == "_STATE"
                 self.failure = poison.Failure(err.name(), err.str()[:300], local=not aborted,
                                               refused=set() if aborted else {topic}, txn_failed=aborted)

@@ -27,7 +27,7 @@ class StoreSpec:
     # One store per partition NUMBER shared by all inputs (the engine then assigns with the range
     # strategy, so partition p of every input goes to the same worker).
     copartitioned: bool = False
-    # One changelog record per transaction holding all its writes (hub.stream.changelog), not one per key.
+    # One changelog record per transaction holding all its writes (hub.engine.changelog), not one per key.
     batched: bool = False
 
     @classmethod

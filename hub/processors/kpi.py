@@ -29,8 +29,8 @@ from hub import clock, codec, log, topics
 from hub import headers as h
 from hub.analytics import dossier, kpi, recompute
 from hub.analytics import periods as pr
+from hub.engine.processor import TP, BaseProcessor, Batch, StoreSpec
 from hub.settings import Settings
-from hub.stream.processor import TP, BaseProcessor, Batch, StoreSpec
 
 logger = log.get("hub.kpi")
 _LAST_REFRESH = b"\x00last_refresh"  # in the pending store: when current periods were last recomputed

@@ -46,12 +46,12 @@ from confluent_kafka import KafkaException, TopicPartition
 
 from hub import bounded, log, topics
 from hub import headers as h
-from hub.stream.processor import TP
+from hub.engine.processor import TP
 
 if TYPE_CHECKING:
-    from hub.stream.engine import Engine
+    from hub.engine.engine import Engine
 
-logger = log.get("hub.stream")
+logger = log.get("hub.engine")
 # Refusals that say something about the records, not about the broker's health: retrying the same
 # bytes can never succeed.
 RECORD_ERRORS = frozenset({"MSG_SIZE_TOO_LARGE", "RECORD_LIST_TOO_LARGE", "INVALID_RECORD", "INVALID_MSG",

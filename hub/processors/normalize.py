@@ -1,6 +1,6 @@
 """The normalize processor: ingest.* -> canonical feed records | dead letters, deduplicated.
 
-Runs in the stream engine (hub.stream), one batch per Kafka transaction: the feed and DLQ
+Runs in the stream engine (hub.engine), one batch per Kafka transaction: the feed and DLQ
 records of a batch, the dedupe state changes and the consumed ingest offsets commit together.
 So a worker's own crash or restart can neither lose nor repeat a feed record; what is left to
 deduplicate is publishers sending the same source event twice (a retry, an outbox resend, a file
@@ -15,17 +15,17 @@ import time
 from hub import bounded, codec, kafka_config, log, signatures, topics
 from hub import headers as h
 from hub.dead_letters import ERR_WRITER
+from hub.engine.processor import BaseProcessor, Batch, StoreSpec
 from hub.errors import TransientError
 from hub.normalize import Context
-from hub.pipeline.blame import cut, system_label, writer_of
-from hub.pipeline.lograte import LogLimiter
-from hub.pipeline.metrics import PipelineMetrics
-from hub.pipeline.partitions import PartitionCounts
-from hub.pipeline.process import Outcome, Source, admit, dlq_headers, envelope, process
+from hub.processors.blame import cut, system_label, writer_of
+from hub.processors.lograte import LogLimiter
+from hub.processors.metrics import PipelineMetrics
+from hub.processors.partitions import PartitionCounts
+from hub.processors.process import Outcome, Source, admit, dlq_headers, envelope, process
 from hub.settings import Settings
-from hub.stream.processor import BaseProcessor, Batch, StoreSpec
 
-logger = log.get("hub.pipeline")
+logger = log.get("hub.processors")
 # Rejections that a registration made seconds ago may cure: look at the systems topic once more.
 _SYSTEMS_REASONS = frozenset({"unknown_system", "commune_not_in_scope", "kind_not_allowed", "unknown_organ",
                               "organ_not_in_scope", "bad_signature"})
@@ -56,8 +56,8 @@ class NormalizeProcessor(BaseProcessor):
         self.metrics = metrics or PipelineMetrics()
         self._last_refresh = 0.0
         self._debug = settings.log_level.upper() == "DEBUG"
-        self._partitions = PartitionCounts()  # armed by the first engine batch (hub.pipeline.partitions)
-        # A flood of bad records must not flood the log: per (verified writer, reason), see hub.pipeline.lograte.
+        self._partitions = PartitionCounts()  # armed by the first engine batch (hub.processors.partitions)
+        # A flood of bad records must not flood the log: per (verified writer, reason), see hub.processors.lograte.
         self._rejected_log = LogLimiter("event_rejected", burst=settings.log_rejected_burst,
                                         window_s=settings.log_rejected_window_s,
                                         emit=lambda event, **kw: logger.warning(event, **kw),

@@ -3,7 +3,7 @@
 Before a record is normalized, what it carries besides its payload is held to the ingest rules
 (:func:`admit`): its headers (``hub.headers.ingest_problem``: only documented ``hub.*`` names, each to
 its pattern and length, bounded count and size) -> ``bad_header``; its key and partition
-(``hub.pipeline.partitions``) -> ``wrong_partition``. Only then does anything from a header reach
+(``hub.processors.partitions``) -> ``wrong_partition``. Only then does anything from a header reach
 the envelope, logs, feed headers or KPI rows.
 """
 
@@ -17,7 +17,7 @@ from hub import bounded, codec
 from hub import headers as h
 from hub.errors import Rejected
 from hub.normalize import Context, Envelope, normalize
-from hub.pipeline.partitions import partition_of
+from hub.processors.partitions import partition_of
 from hub.topics import FEED_BY_KIND
 
 

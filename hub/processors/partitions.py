@@ -1,6 +1,6 @@
 """Which partition an ingest record must sit in, so that one event meets one dedupe state.
 
-Dedupe state is per ingest partition (``hub.pipeline.normalize``): the same record written to two
+Dedupe state is per ingest partition (``hub.processors.normalize``): the same record written to two
 partitions would pass twice. So the worker holds every keyed ingest record to the partition a
 default Kafka producer chooses for its key — murmur2 of the key bytes, made positive, modulo the
 topic's partition count (Java's default partitioner, kafka-python's and aiokafka's
@@ -34,7 +34,7 @@ from hub import log
 
 _REFRESH_S = 60.0  # partitions may be added to a topic while the worker runs
 
-logger = log.get("hub.pipeline")
+logger = log.get("hub.processors")
 
 
 def murmur2(data: bytes) -> int:

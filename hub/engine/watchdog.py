@@ -44,7 +44,7 @@ class Beating(Protocol):
 class Stall:
     name: str
     seconds: float
-    where: list[str]  # innermost last: "hub/stream/engine.py:225 _commit: producer.commit_transaction(...)"
+    where: list[str]  # innermost last: "hub/engine/engine.py:225 _commit: producer.commit_transaction(...)"
 
 
 def stalls(watched: Iterable[tuple[Beating, threading.Thread]], now: float | None = None) -> list[Stall]:

@@ -3,7 +3,7 @@
 faust is the application framework here — the process, its lifecycle and signals, the web server
 (``/metrics``, ``/healthz``, ``/readyz`` on ``HUB_WORKER_METRICS_HOST:HUB_WORKER_METRICS_PORT``)
 and timers (the ``worker_stats`` line). The record-by-record work does not go through faust's
-agents: each processor runs in a :class:`hub.stream.Engine` thread that consumes batches and
+agents: each processor runs in a :class:`hub.engine.Engine` thread that consumes batches and
 commits them in Kafka transactions (the measurements behind that choice are in
 docs/architecture.md). faust's own Kafka clients are switched off: the engines own every
 connection, so faust creates no topic and joins no consumer group.
@@ -29,10 +29,10 @@ from faust.app.base import BootStrategy
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from hub import log
+from hub.engine import watchdog
+from hub.engine.engine import Engine
+from hub.engine.metrics import EngineMetrics
 from hub.settings import Settings
-from hub.stream import watchdog
-from hub.stream.engine import Engine
-from hub.stream.metrics import EngineMetrics
 
 logger = log.get("hub.worker")
 _EXIT_GRACE_S = 90.0  # a stalled worker's shutdown may take this long before the process is ended hard
@@ -49,7 +49,7 @@ class _App(faust.App):
 
 class EnginesService(mode.Service):
     """Starts one thread per engine; a thread that dies with an error, or stays stuck inside one step
-    of its loop longer than its stall bound (hub.stream.watchdog), crashes the worker (exit 1)."""
+    of its loop longer than its stall bound (hub.engine.watchdog), crashes the worker (exit 1)."""
 
     def __init__(self, engines: list[Engine], *, shutdown_s: float = 30.0, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -237,7 +237,7 @@ def build(settings: Settings, processors: list, registry: CollectorRegistry, tot
     @app.page("/readyz")
     async def readyz(web, request):
         ready = {e.p.name: e.ready.is_set() for e in engines}
-        stuck = [entry for e in engines for entry in e.stuck.snapshot]  # hub.stream.poison.StuckWatch
+        stuck = [entry for e in engines for entry in e.stuck.snapshot]  # hub.engine.poison.StuckWatch
         ok = all(ready.values()) and not stuck
         status = "stuck" if stuck else "ready" if ok else "starting"
         return web.json({"status": status, "engines": ready, "partition_stuck": stuck}, status=200 if ok else 503)

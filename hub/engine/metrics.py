@@ -11,7 +11,7 @@ from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from hub.stream.processor import TP
+from hub.engine.processor import TP
 
 
 class EngineMetrics:
