@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from hub import headers as h
-from hub import topics
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.settings import Settings
 
 _ERROR_PREFIX = "hub.error."

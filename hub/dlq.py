@@ -35,8 +35,9 @@ from typing import Any
 
 import orjson
 
-from hub import bounded, kafka_config, kafka_read, log, topics
-from hub import headers as h
+from hub import bounded, kafka_config, kafka_read, log
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.dead_letters import (  # noqa: F401 - re-exported for callers
     Coords,
     DeadLetter,

@@ -8,7 +8,7 @@ creates its ACLs; :func:`revoke` deletes both. Every name carries the deployment
 two deployments on one cluster cannot read each other's topics.
 
 The topics of worker, gateway and publisher come from one declaration per process,
-:data:`hub.topics.WORKER` / :data:`~hub.topics.GATEWAY` / :data:`~hub.topics.PUBLISHER` (the
+:data:`hub.contract.topics.WORKER` / :data:`~hub.contract.topics.GATEWAY` / :data:`~hub.contract.topics.PUBLISHER` (the
 worker's from its processors, the gateway's from its read model's feeds), one literal ACL per topic:
 a feed a process starts to read cannot be forgotten here.
 
@@ -22,7 +22,7 @@ worker            read its processors' inputs (``ingest.*`` and the unified feed
 gateway           write the ``ingest.*`` topics; read ``hub.systems.v1`` and the feeds of its read
                   model (KPIs, directives, freshness, target progress), with groups ``<app>-gateway*``
 publisher         write the ``ingest.*`` topics — nothing else (it cannot even read the systems
-                  list, so it never learns another system's key hash: see :mod:`hub.signatures`)
+                  list, so it never learns another system's key hash: see :mod:`hub.contract.signatures`)
 subscriber        read ``feed.*`` with its own groups ``<principal>.*``; write nothing
 operator          everything (the broker's super user): the only writer of ``hub.systems.v1``
 ================  ===========================================================================
@@ -50,7 +50,8 @@ from kafka.admin import (
 )
 from kafka.errors import KafkaError
 
-from hub import kafka_config, topics
+from hub import kafka_config
+from hub.contract import topics
 from hub.errors import ConfigError, TransientError
 from hub.settings import Settings
 
@@ -90,7 +91,7 @@ def principal(s: Settings, role: str, name: str | None = None) -> str:
     return f"{s.topic_prefix}{'pub' if role == PUBLISHER else 'sub'}.{name}"
 
 
-# The processes whose topics are declared in hub.topics (a subscriber reads any feed: feed.*).
+# The processes whose topics are declared in hub.contract.topics (a subscriber reads any feed: feed.*).
 ACCESS = {WORKER: topics.WORKER, GATEWAY: topics.GATEWAY, PUBLISHER: topics.PUBLISHER}
 
 

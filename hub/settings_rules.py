@@ -199,7 +199,7 @@ def _ops_port(value: Any, s: Settings) -> str | None:
 
 
 def _processors(value: Any, s: Settings) -> str | None:
-    from hub.topics import PROCESSORS
+    from hub.contract.topics import PROCESSORS
     names = [n.strip() for n in str(value).split(",") if n.strip()]
     if names and set(names) <= set(PROCESSORS):
         return None

@@ -26,10 +26,11 @@ from typing import Any
 
 import orjson
 
-from hub import clock, codec, dlq, kafka_config, kafka_read, reference, topics, verdict
-from hub import headers as h
+from hub import clock, dlq, kafka_config, kafka_read, reference, verdict
 from hub import systems as systems_list
 from hub.analytics import periods as pr
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.errors import HubError
 from hub.settings import Settings
 

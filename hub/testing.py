@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
-from hub import headers as h
 from hub import kafka_config, kafka_read
+from hub.contract import headers as h
 from hub.errors import HubError, TransientError
 from hub.settings import ROOT, Settings
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from hub import headers as h
+from hub.contract import headers as h
 
 Coords = tuple[str, int, int]  # (topic, partition, offset)
 

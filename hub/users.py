@@ -29,7 +29,8 @@ import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from hub import kafka_config, kafka_write, log, reference, topics
+from hub import kafka_config, kafka_write, log, reference
+from hub.contract import topics
 from hub.errors import ConfigError, Rejected, TransientError
 from hub.settings import Settings
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hub import topics
 from hub.cli import main
+from hub.contract import topics
 from hub.settings import Settings
 from hub.testing import BrokerUnavailable, broker, delete_prefixed, subprocess_env
 

@@ -6,9 +6,10 @@ import orjson
 from kafka import KafkaProducer
 
 from connectors.publisher import Publisher
-from hub import codec, dlq, systems, topics
-from hub import headers as h
+from hub import dlq, systems
 from hub.cli.dlq import render_summary
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.errors import Rejected
 from hub.processors.process import Source, dlq_headers
 from hub.settings import Settings

@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import re
 
-from hub import topics
 from hub.cli import settings as settings_cli
+from hub.contract import topics
 from hub.settings import ROOT, Settings
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

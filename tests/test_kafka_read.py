@@ -6,8 +6,9 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from hub import dlq, kafka_read, topics
-from hub import headers as h
+from hub import dlq, kafka_read
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.errors import HubError
 from hub.testing import read_topic
 

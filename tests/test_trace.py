@@ -7,9 +7,10 @@ import time
 import orjson
 from kafka import KafkaProducer
 
-from hub import codec, kafka_read, topics, trace
-from hub import headers as h
+from hub import kafka_read, trace
 from hub.cli.trace import parse_since
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.errors import ConfigError, Rejected
 from hub.normalize import Context
 from hub.processors.process import Source, dlq_headers, process

@@ -9,7 +9,8 @@ from datetime import datetime
 
 import orjson
 
-from hub import codec, kafka_read, topics
+from hub import kafka_read
+from hub.contract import codec, topics
 from hub.errors import SchemaError
 from hub.settings import Settings
 

@@ -21,8 +21,9 @@ from datetime import datetime
 
 import orjson
 
-from hub import codec, kafka_config, kafka_read, topics, trace
-from hub import headers as h
+from hub import kafka_config, kafka_read, trace
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.errors import ConfigError
 from hub.settings import Settings
 

@@ -44,8 +44,9 @@ from typing import TYPE_CHECKING
 import orjson
 from confluent_kafka import KafkaException, TopicPartition
 
-from hub import bounded, log, topics
-from hub import headers as h
+from hub import bounded, log
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.engine.processor import TP
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ class StoreSpec:
 
     @classmethod
     def of(cls, st) -> StoreSpec:
-        """From a :class:`hub.topics.StateStore` declaration."""
+        """From a :class:`hub.contract.topics.StateStore` declaration."""
         return cls(st.name, st.retention_ms, st.copartitioned, st.batched)
 
 

@@ -13,7 +13,7 @@ from typing import cast
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from hub import topics
+from hub.contract import topics
 from hub.engine import changelog
 from hub.engine.processor import TP, StoreSpec
 from hub.engine.store import Store, open_backend

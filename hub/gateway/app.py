@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub import clock, log, topics
+from hub import clock, log
+from hub.contract import topics
 from hub.errors import REASONS, Rejected, TransientError
 from hub.gateway.limits import CLOSE, BodyRefused
 from hub.settings import Settings

@@ -24,8 +24,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from hub import headers as h
-from hub import log, signatures, topics
+from hub import log
+from hub.contract import headers as h
+from hub.contract import signatures, topics
 from hub.errors import REASONS, Rejected
 from hub.gateway import bodies
 from hub.gateway.auth import SECURITY, authenticate, log_context
@@ -224,7 +225,7 @@ async def _ingest(kind: str, request: Request, system: System, fmt_query: str | 
         fmt, checked = await off_loop_if_large(len(raw), check, state.validator.context(state.systems.snapshot))
     topic = settings.topic(topics.INGEST_BY_KIND[kind])
     # Signed with the hash of the key this request authenticated with: the worker verifies gateway
-    # records exactly like SDK records (hub.signatures).
+    # records exactly like SDK records (hub.contract.signatures).
     signing_key = bytes.fromhex(system.key_hash)
     items = []
     for i, c in enumerate(checked):

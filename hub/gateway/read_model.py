@@ -12,7 +12,7 @@ Three parts, one job each:
   (freshness) and by commune then target key (targets).
   Readers take ``model.snapshot`` and never wait: no lock, no I/O. Rows are kept as their Avro
   bytes (about 200 bytes a row, against ~1.7 KB as a decoded dict) and decoded on lookup
-  (:func:`hub.codec.decode_plain`, tens of microseconds a row).
+  (:func:`hub.contract.codec.decode_plain`, tens of microseconds a row).
 * :func:`read_round` / :func:`load` — one bounded read of the four feeds up to their end offsets
   (:mod:`hub.gateway.feed_cursor`, ``read_committed``: the worker writes them in transactions; a row
   written while a round reads is left to the next round, never skipped), folded into a
@@ -46,9 +46,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hub import codec, log, topics
+from hub import log
 from hub.analytics import periods as pr
 from hub.analytics import targets as tg
+from hub.contract import codec, topics
 from hub.errors import HubError, SchemaError
 from hub.gateway.feed_cursor import EndsHook, FeedCursor
 from hub.settings import Settings

@@ -10,8 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from hub import topics
 from hub.analytics import periods as pr
+from hub.contract import topics
 
 
 def enum_of(values: Iterable[str]) -> WithJsonSchema:

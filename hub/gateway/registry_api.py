@@ -1,14 +1,14 @@
 """Confluent-compatible schema-registry API (read-only) over the committed schema lock.
 
 Standard Kafka tooling (confluent-kafka's SchemaRegistryClient, python-schema-registry-client, Kafka Connect's
-AvroConverter, the Maven plugin, kcat, Kafka UI...) points at ``/registry``: every read call of Confluent's REST
-API that they make is answered here, the compatibility test (hub.gateway.registry_compat) by the hub's own
-rules (hub.registry). Schemas change only through ``hub/schemas/registry.json`` and a redeploy, so the registry is
-in mode READONLY and every write is refused the way Confluent refuses it (422, 42205; hub.gateway.registry_writes)
-— except re-registering a schema that is already under the subject, answered with its id (serializers with
-``auto.register.schemas`` ask that before their first write). Every error under ``/registry``, unknown routes
-and methods included, is Confluent's ``{"error_code": int, "message": str}``. Query parameters a read-only
-registry without deleted schemas can ignore (``deleted``, ``format``, ``normalize``...) are ignored.
+AvroConverter, the Maven plugin, kcat, Kafka UI...) points at ``/registry``: every read call of Confluent's REST API
+that they make is answered here, the compatibility test (hub.gateway.registry_compat) by the hub's own rules
+(hub.contract.registry). Schemas change only through ``hub/schemas/registry.json`` and a redeploy, so the registry
+is in mode READONLY and every write is refused the way Confluent refuses it (422, 42205;
+hub.gateway.registry_writes) — except re-registering a schema that is already under the subject, answered with its
+id (serializers with ``auto.register.schemas`` ask that before their first write). Every error under ``/registry``,
+unknown routes and methods included, is Confluent's ``{"error_code": int, "message": str}``. Query parameters a
+read-only registry without deleted schemas can ignore (``deleted``, ``format``, ``normalize``...) are ignored.
 
 The POST routes (lookup, register, compatibility) read their body under a bound of their own,
 HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES (256 KiB; the hub's schemas are under 32 KiB), and the body deadline, bound
@@ -26,7 +26,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from hub import codec
+from hub.contract import codec
 from hub.errors import SchemaError
 from hub.gateway import registry_compat, registry_writes
 from hub.gateway.registry_core import (

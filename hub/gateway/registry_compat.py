@@ -2,8 +2,8 @@
 
 What the Maven plugin's ``test-compatibility`` goal, confluent-kafka's ``test_compatibility()`` and
 python-schema-registry-client ask before proposing a schema: would the subject accept it? The hub answers with
-the level ``hub schemas check`` enforces in CI (hub.registry.COMPATIBILITY) and its checker
-(hub.registry.incompatibilities, Apache avro's rules, one plain-words line per broken field), so a schema that
+the level ``hub schemas check`` enforces in CI (hub.contract.registry.COMPATIBILITY) and its checker
+(hub.contract.registry.incompatibilities, Apache avro's rules, one plain-words line per broken field), so a schema that
 passes here passes there. As in Confluent: against one version (``latest`` on a subject that has none yet: no
 version to break, compatible), or against the subject's versions (all of them for a ``*_TRANSITIVE`` level, else
 the latest); ``verbose=true`` adds the messages and turns an invalid schema into a verdict rather than a 42201.
@@ -18,7 +18,7 @@ import avro.schema
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from hub import codec, registry
+from hub.contract import codec, registry
 from hub.errors import SchemaError
 from hub.gateway.registry_core import (
     POSTED,

@@ -20,7 +20,8 @@ from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub import codec, log, registry
+from hub import log
+from hub.contract import codec, registry
 from hub.errors import SchemaError
 from hub.gateway.limits import CLOSE, BodyRefused, read_body
 

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 
 from hub import kafka_config, log
+from hub.contract.headers import Headers
 from hub.errors import TransientError
-from hub.headers import Headers
 from hub.retry import Backoff
 from hub.settings import Settings
 

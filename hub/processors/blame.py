@@ -2,7 +2,7 @@
 
 ``hub.source`` is a header anyone with write access to ``ingest.*`` can set; a publisher could send
 60,000 broken records naming another system and have them listed, counted and alerted on as that
-system's dead letters. The only proof of authorship is ``hub.signature`` (hub.signatures): a valid
+system's dead letters. The only proof of authorship is ``hub.signature`` (hub.contract.signatures): a valid
 signature made with the key of the active system it names. So a dead letter records both — the claimed
 ``hub.source`` (kept among the original headers) and ``hub.error.writer``: that system's id when the
 signature verifies, else ``unverified``. In development mode unsigned records are accepted, but they
@@ -11,8 +11,8 @@ are still ``unverified`` here: being allowed through is not being proven.
 
 from __future__ import annotations
 
-from hub import headers as h
-from hub import signatures
+from hub.contract import headers as h
+from hub.contract import signatures
 from hub.errors import Rejected
 from hub.processors.metrics import UNKNOWN, UNVERIFIED
 

@@ -20,9 +20,10 @@ import heapq
 
 import orjson
 
-from hub import clock, codec, log, topics
+from hub import clock, log
 from hub.analytics import directives
 from hub.analytics.config import AnalyticsConfig
+from hub.contract import codec, topics
 from hub.engine.processor import TP, BaseProcessor, Batch, StoreSpec
 from hub.processors.metrics import PipelineMetrics
 from hub.settings import Settings

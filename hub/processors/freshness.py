@@ -14,9 +14,10 @@ from __future__ import annotations
 import orjson
 from prometheus_client import CollectorRegistry, Gauge
 
-from hub import clock, codec, log, topics
+from hub import clock, log
 from hub.analytics import freshness
 from hub.analytics.config import AnalyticsConfig
+from hub.contract import codec, topics
 from hub.engine.processor import BaseProcessor, Batch, StoreSpec
 from hub.processors.metrics import PipelineMetrics
 from hub.settings import Settings

@@ -25,10 +25,11 @@ import time
 
 import orjson
 
-from hub import clock, codec, log, topics
-from hub import headers as h
+from hub import clock, log
 from hub.analytics import dossier, kpi, recompute
 from hub.analytics import periods as pr
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.engine.processor import TP, BaseProcessor, Batch, StoreSpec
 from hub.settings import Settings
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 
-from hub import bounded, codec, kafka_config, log, signatures, topics
-from hub import headers as h
+from hub import bounded, kafka_config, log
+from hub.contract import codec, signatures, topics
+from hub.contract import headers as h
 from hub.dead_letters import ERR_WRITER
 from hub.engine.processor import BaseProcessor, Batch, StoreSpec
 from hub.errors import TransientError
@@ -51,7 +52,7 @@ class NormalizeProcessor(BaseProcessor):
         snapshot = systems.snapshot
         self.ctx = Context.from_settings(settings, organs=snapshot.organs, scope_of=snapshot.scope)
         self._snapshot = snapshot
-        # Secure mode: only records signed with their source system's key (hub.signatures) get through.
+        # Secure mode: only records signed with their source system's key (hub.contract.signatures) get through.
         self.signed_only = kafka_config.secure(settings)
         self.metrics = metrics or PipelineMetrics()
         self._last_refresh = 0.0

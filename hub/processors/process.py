@@ -1,7 +1,7 @@
 """One raw ingest record in, feed records or one dead letter out. Pure: no Kafka here.
 
 Before a record is normalized, what it carries besides its payload is held to the ingest rules
-(:func:`admit`): its headers (``hub.headers.ingest_problem``: only documented ``hub.*`` names, each to
+(:func:`admit`): its headers (``hub.contract.headers.ingest_problem``: only documented ``hub.*`` names, each to
 its pattern and length, bounded count and size) -> ``bad_header``; its key and partition
 (``hub.processors.partitions``) -> ``wrong_partition``. Only then does anything from a header reach
 the envelope, logs, feed headers or KPI rows.
@@ -13,12 +13,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from hub import bounded, codec
-from hub import headers as h
+from hub import bounded
+from hub.contract import codec
+from hub.contract import headers as h
+from hub.contract.topics import FEED_BY_KIND
 from hub.errors import Rejected
 from hub.normalize import Context, Envelope, normalize
 from hub.processors.partitions import partition_of
-from hub.topics import FEED_BY_KIND
 
 
 # Not ``frozen`` (see Envelope): these are made per event and never changed.

@@ -22,10 +22,11 @@ import hashlib
 
 import orjson
 
-from hub import clock, codec, log, topics
-from hub import headers as h
+from hub import clock, log
 from hub.analytics import targets
 from hub.analytics.periods import vn_day
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.engine.processor import TP, BaseProcessor, Batch, StoreSpec
 from hub.settings import Settings
 

@@ -6,7 +6,8 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import replace
 
-from hub import kafka_config, kafka_write, log, reference, topics
+from hub import kafka_config, kafka_write, log, reference
+from hub.contract import topics
 from hub.errors import ConfigError, Rejected
 from hub.settings import Settings
 from hub.systems._follower import read

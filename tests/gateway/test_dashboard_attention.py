@@ -12,9 +12,10 @@ import types
 import httpx
 import pytest
 
-from hub import codec, systems, topics
+from hub import systems
 from hub.analytics import kpi
 from hub.analytics import periods as pr
+from hub.contract import codec, topics
 from hub.gateway import dashboard_attention as attention
 from hub.gateway import dashboard_html as html
 from hub.gateway.read_model import FeedSnapshot, apply

@@ -25,10 +25,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from hub import codec, reference, systems, topics, users
+from hub import reference, systems, users
 from hub.analytics import kpi
 from hub.analytics import periods as pr
 from hub.analytics.config import AnalyticsConfig
+from hub.contract import codec, topics
 from hub.gateway import dashboard_commune as dc
 from hub.gateway.read_model import FeedSnapshot, apply
 from hub.gateway.server import ServerThread

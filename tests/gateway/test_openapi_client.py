@@ -20,8 +20,8 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from hub import topics
 from hub.analytics import periods as pr
+from hub.contract import topics
 from hub.gateway.app import create_app
 from hub.gateway.read_api import AT_PATTERN
 from hub.settings import Settings
@@ -97,7 +97,7 @@ def test_at_pattern_accepts_exactly_the_periods_the_route_reads():
 def test_declared_enums_are_the_feeds_symbols():
     """priority, steering_type and last_status pass feed.directive.v1's Avro symbols through: the document
     declares exactly the latest schema's symbols (a new symbol fails here until the contract says it)."""
-    from hub import codec
+    from hub.contract import codec
     from hub.gateway import read_api
 
     text = codec.load(Settings.from_env(env={}).schemas_dir).latest(topics.FEED_DIRECTIVE + "-value").text

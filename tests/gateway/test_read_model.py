@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaProducer
 
-from hub import codec, topics
 from hub.analytics import directives, freshness, kpi
 from hub.analytics import periods as pr
 from hub.analytics.config import AnalyticsConfig
+from hub.contract import codec, topics
 from hub.gateway.read_model import FeedSnapshot, ReadModel, apply
 from hub.gateway.read_queries import overdue_directives, province_ranking, silent_systems
 from hub.settings import Settings

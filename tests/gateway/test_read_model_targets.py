@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 
-from hub import codec, topics
 from hub.analytics import targets as tg
+from hub.contract import codec, topics
 from hub.gateway.read_model import FeedSnapshot, apply
 from hub.gateway.read_queries import targets_today
 from hub.settings import Settings

@@ -7,7 +7,7 @@ import json
 import pytest
 from avro_samples import DOSSIER, SCHEMAS, schema_text
 
-from hub import codec
+from hub.contract import codec
 
 CT = "application/vnd.schemaregistry.v1+json"
 

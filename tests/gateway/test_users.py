@@ -7,7 +7,8 @@ import io
 import orjson
 import pytest
 
-from hub import topics, users
+from hub import users
+from hub.contract import topics
 from hub.errors import Rejected
 from hub.gateway.auth import LoginLimiter
 from hub.testing import read_topic

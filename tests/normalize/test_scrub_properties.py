@@ -24,8 +24,8 @@ from fixtures.load import organs as fixture_organs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hub import headers as h
 from hub import reference
+from hub.contract import headers as h
 from hub.engine.testing import FakeBatch, FakeMessage
 from hub.errors import Rejected
 from hub.normalize.context import Scope

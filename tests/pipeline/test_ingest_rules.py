@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from hub import headers as h
+from hub.contract import headers as h
 from hub.processors.partitions import murmur2, partition_of
 from hub.processors.process import Source, admit, envelope
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from hub import headers as h
 from hub import reference
+from hub.contract import headers as h
 from hub.engine.testing import FakeBatch, FakeMessage
 from hub.normalize.context import Scope
 from hub.processors.normalize import NormalizeProcessor

@@ -14,7 +14,8 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from hub import kafka_config, systems, topics
+from hub import kafka_config, systems
+from hub.contract import topics
 from hub.errors import TransientError
 from hub.settings import Settings
 from hub.testing import read_topic, wait_for

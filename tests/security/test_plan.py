@@ -116,8 +116,8 @@ def _outputs(p) -> set[str]:
 
 def test_every_worker_processor_reads_and_writes_only_what_its_principal_may():
     """Each processor's inputs are readable and its outputs writable by the worker's principal; the set of
-    processors and their topics is exactly hub.topics.PROCESSORS (a new feed must be declared there)."""
-    from hub import topics
+    processors and their topics is exactly hub.contract.topics.PROCESSORS (a new feed must be declared there)."""
+    from hub.contract import topics
 
     plan = security.plan(S, "worker")
     built = _processors()
@@ -144,7 +144,7 @@ def test_every_worker_processor_reads_and_writes_only_what_its_principal_may():
 def test_the_gateway_principal_may_read_every_feed_of_its_read_model_and_write_every_ingest_topic():
     """hub.gateway.read_model.FEEDS (what /readyz, the read API and /dashboard wait for), the systems list and
     the ingest topics the gateway writes are all in the gateway's plan — target progress and freshness too."""
-    from hub import topics
+    from hub.contract import topics
     from hub.gateway import read_model
 
     plan = security.plan(S, "gateway")
@@ -158,7 +158,7 @@ def test_the_gateway_principal_may_read_every_feed_of_its_read_model_and_write_e
 
 def test_a_publisher_may_write_every_ingest_topic_the_sdk_writes():
     """The connector SDK writes one ingest topic per kind: each is in the publisher's plan."""
-    from hub import topics
+    from hub.contract import topics
 
     plan = security.plan(S, "publisher", "a")
     for kind in ("dossier", "document", "target"):

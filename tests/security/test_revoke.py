@@ -7,7 +7,8 @@ import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from hub import kafka_config, kafka_read, security, systems, topics
+from hub import kafka_config, kafka_read, security, systems
+from hub.contract import topics
 from hub.errors import HubError
 from hub.gateway import read_model
 from hub.settings import Settings

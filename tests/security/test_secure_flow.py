@@ -8,8 +8,9 @@ import pytest
 from kafka import KafkaProducer
 
 from connectors.publisher import Publisher
-from hub import codec, kafka_config, systems, topics
-from hub import headers as h
+from hub import kafka_config, systems
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.gateway.server import ServerThread
 from hub.testing import read_topic, wait_for
 from tests.pipeline import payloads

@@ -13,7 +13,8 @@ from pathlib import Path
 import faust
 from prometheus_client import CollectorRegistry
 
-from hub import log, topics
+from hub import log
+from hub.contract import topics
 from hub.engine import BaseProcessor
 from hub.processors import worker
 from hub.settings import Settings

@@ -13,7 +13,7 @@ TRACE_ID = "hub.trace_id"
 # Feed records: "<ingest topic>:<partition>:<offset>" of the raw record they were normalized from, so
 # that `hub trace` ties each published record to what was received (topic names never hold ':').
 ORIGIN = "hub.origin"
-SIGNATURE = "hub.signature"  # ingest records: HMAC proving hub.source wrote them (hub.signatures)
+SIGNATURE = "hub.signature"  # ingest records: HMAC proving hub.source wrote them (hub.contract.signatures)
 REPLAYED = "hub.replayed"  # on re-injected DLQ records: how many times replayed
 
 # Dead-letter headers, modelled on Kafka Connect's __connect.errors.*

@@ -15,7 +15,7 @@ Versions. ``v1`` (until December 2026) bound the same fields except ``hub.trace_
 writer of ``ingest.*`` could therefore change on another system's record. The SDK and the gateway
 now sign ``v2``; the worker still verifies ``v1`` for the records already waiting in ingest topics
 (at most ``HUB_RAW_RETENTION_HOURS`` old), because what v1 leaves open is narrow: the trace id of a
-v1 record is still held to the ingest header rule (``hub.headers``: 1-64 of ``A-Z a-z 0-9 . _ -``),
+v1 record is still held to the ingest header rule (``hub.contract.headers``: 1-64 of ``A-Z a-z 0-9 . _ -``),
 so a forger can only swap one well-formed diagnostic id for another, never carry data or size in it.
 ``HUB_SIGNATURE_ACCEPT_V1=false`` refuses v1 once those records are drained.
 ``hub.replayed`` is not signed: ``hub dlq replay`` adds it to records signed by their publisher, the
@@ -45,7 +45,7 @@ import hmac
 from collections.abc import Mapping
 from functools import lru_cache
 
-from hub import headers as h
+from hub.contract import headers as h
 from hub.errors import Rejected
 
 VERSION = "v2"  # what sign() writes

@@ -28,7 +28,7 @@ from avro.compatibility import (
     schema_name_equals,
 )
 
-from hub import codec
+from hub.contract import codec
 from hub.errors import SchemaError
 
 NAMESPACE = "vn.gov.hub"

@@ -1,7 +1,7 @@
 """Avro in the Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro binary.
 
 Schema ids come from the committed lock file ``hub/schemas/registry.json``, so the same schema has
-the same id on every machine and after every redeploy. ``hub schemas check`` (hub.registry)
+the same id on every machine and after every redeploy. ``hub schemas check`` (hub.contract.registry)
 verifies the lock; this module only reads it.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import fastavro
 
-from hub import avro_writer
+from hub.contract import avro_writer
 from hub.errors import SchemaError
 
 MAGIC = 0
@@ -33,7 +33,7 @@ class SchemaVersion:
     file: str
     text: str  # canonical JSON text served by the registry API
     parsed: Any  # fastavro parsed schema (decoding)
-    write: Any = None  # compiled encoder (hub.avro_writer): datum, prefix -> bytes
+    write: Any = None  # compiled encoder (hub.contract.avro_writer): datum, prefix -> bytes
     plain: Any = None  # fastavro parsed schema without logical types: timestamps stay integer ms
 
 
