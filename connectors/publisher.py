@@ -28,10 +28,10 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from connectors import source_ids
-from hub import kafka_config
 from hub.contract import headers as h
 from hub.contract import signatures, topics
 from hub.errors import ConfigError, TransientError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 

@@ -42,9 +42,10 @@ from pathlib import Path
 
 from connectors import publisher as sdk
 from connectors import scenarios, source_ids
-from hub import kafka_config, log, reference
+from hub import log, reference
 from hub.contract import topics
 from hub.errors import ConfigError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from hub import bounded, kafka_config, kafka_read, log
+from hub import bounded, log
 from hub.contract import headers as h
 from hub.contract import topics
 from hub.dead_letters import (  # noqa: F401 - re-exported for callers
@@ -52,6 +52,8 @@ from hub.dead_letters import (  # noqa: F401 - re-exported for callers
     summarize,
 )
 from hub.errors import HubError, TransientError
+from hub.kafka import config as kafka_config
+from hub.kafka import read as kafka_read
 from hub.settings import Settings
 
 _SEND_BATCH = 500  # acknowledge and mark in batches so memory stays bounded

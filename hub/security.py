@@ -50,9 +50,9 @@ from kafka.admin import (
 )
 from kafka.errors import KafkaError
 
-from hub import kafka_config
 from hub.contract import topics
 from hub.errors import ConfigError, TransientError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 WORKER, GATEWAY, PUBLISHER, SUBSCRIBER = "worker", "gateway", "publisher", "subscriber"

@@ -36,7 +36,7 @@ class Settings:
     """Hub configuration. Build with :meth:`from_env`; values are immutable."""
 
     kafka_bootstrap: str = _setting("127.0.0.1:9092", "Kafka bootstrap servers, comma separated.")
-    # Kafka connection security (hub/kafka_config.py turns these into every client's configuration)
+    # Kafka connection security (hub/kafka/config.py turns these into every client's configuration)
     kafka_security: str = _setting("plaintext", "plaintext (development: no authentication) or scram: "
                                    "SASL/SCRAM-SHA-512 as HUB_KAFKA_USERNAME; the broker's ACLs decide what "
                                    "this process may do, and the worker requires signed ingest records.")

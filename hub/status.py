@@ -26,12 +26,14 @@ from typing import Any
 
 import orjson
 
-from hub import clock, dlq, kafka_config, kafka_read, reference, verdict
+from hub import clock, dlq, reference, verdict
 from hub import systems as systems_list
 from hub.analytics import periods as pr
 from hub.contract import codec, topics
 from hub.contract import headers as h
 from hub.errors import HubError
+from hub.kafka import config as kafka_config
+from hub.kafka import read as kafka_read
 from hub.settings import Settings
 
 WORST = 5  # communes shown at the bottom of the month's timeliness ranking

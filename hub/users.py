@@ -29,9 +29,11 @@ import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from hub import kafka_config, kafka_write, log, reference
+from hub import log, reference
 from hub.contract import topics
 from hub.errors import ConfigError, Rejected, TransientError
+from hub.kafka import config as kafka_config
+from hub.kafka import write as kafka_write
 from hub.settings import Settings
 
 PROVINCE, COMMUNE = "province", "commune"

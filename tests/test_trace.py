@@ -7,11 +7,12 @@ import time
 import orjson
 from kafka import KafkaProducer
 
-from hub import kafka_read, trace
+from hub import trace
 from hub.cli.trace import parse_since
 from hub.contract import codec, topics
 from hub.contract import headers as h
 from hub.errors import ConfigError, Rejected
+from hub.kafka import read as kafka_read
 from hub.normalize import Context
 from hub.processors.process import Source, dlq_headers, process
 from hub.settings import Settings

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-from hub import kafka_config, security, systems
+from hub import security, systems
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 

@@ -21,10 +21,12 @@ from datetime import datetime
 
 import orjson
 
-from hub import kafka_config, kafka_read, trace
+from hub import trace
 from hub.contract import codec, topics
 from hub.contract import headers as h
 from hub.errors import ConfigError
+from hub.kafka import config as kafka_config
+from hub.kafka import read as kafka_read
 from hub.settings import Settings
 
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub import kafka_config
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 INGEST_DOSSIER = "ingest.dossier"

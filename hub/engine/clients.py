@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub import kafka_config
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 

@@ -1,6 +1,6 @@
 """Reading a topic round after round without losing what is written during a round (the read model's feeds).
 
-:class:`FeedCursor` reads with :func:`hub.kafka_read.drain`, as every reader does, and keeps its own
+:class:`FeedCursor` reads with :func:`hub.kafka.read.drain`, as every reader does, and keeps its own
 start offsets: where the next round starts is the end offset this round read up to (see the class).
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from hub import kafka_read
+from hub.kafka import read as kafka_read
 from hub.settings import Settings
 
 EndsHook = Callable[[str, dict[int, int]], None]  # (topic, {partition: end offset}): a test seam

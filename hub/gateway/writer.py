@@ -13,9 +13,10 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from hub import kafka_config, log
+from hub import log
 from hub.contract.headers import Headers
 from hub.errors import TransientError
+from hub.kafka import config as kafka_config
 from hub.retry import Backoff
 from hub.settings import Settings
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import time
 
-from hub import bounded, kafka_config, log
+from hub import bounded, log
 from hub.contract import codec, signatures, topics
 from hub.contract import headers as h
 from hub.dead_letters import ERR_WRITER
 from hub.engine.processor import BaseProcessor, Batch, StoreSpec
 from hub.errors import TransientError
+from hub.kafka import config as kafka_config
 from hub.normalize import Context
 from hub.processors.blame import cut, system_label, writer_of
 from hub.processors.lograte import LogLimiter

@@ -6,9 +6,11 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import replace
 
-from hub import kafka_config, kafka_write, log, reference
+from hub import log, reference
 from hub.contract import topics
 from hub.errors import ConfigError, Rejected
+from hub.kafka import config as kafka_config
+from hub.kafka import write as kafka_write
 from hub.settings import Settings
 from hub.systems._follower import read
 from hub.systems._records import (

@@ -15,10 +15,11 @@ import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
-from hub import kafka_config, security, systems
+from hub import security, systems
 from hub.cli import build_parser
 from hub.cli import main as hub_main
 from hub.contract import topics
+from hub.kafka import config as kafka_config
 from hub.settings import ROOT, Settings
 from hub.testing import KAFKA_SH, free_port, wait_for
 from tests.chaos.broker import JARS

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hub import kafka_config
 from hub.errors import TransientError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 

@@ -21,8 +21,8 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, TopicAuthorizationFailedError
 
-from hub import kafka_config
 from hub.errors import HubError, TransientError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 READ_COMMITTED = "read_committed"
