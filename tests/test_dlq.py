@@ -6,7 +6,8 @@ import orjson
 from kafka import KafkaProducer
 
 from connectors.publisher import Publisher
-from hub import dlq, systems
+from hub import systems
+from hub.admin import dlq
 from hub.cli.dlq import render_summary
 from hub.contract import codec, topics
 from hub.contract import headers as h

@@ -6,7 +6,7 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from hub import dlq
+from hub.admin import dlq
 from hub.contract import headers as h
 from hub.contract import topics
 from hub.errors import HubError

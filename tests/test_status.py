@@ -9,7 +9,8 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from hub import status, status_text, systems, verdict
+from hub import systems
+from hub.admin import status, status_text, verdict
 from hub.contract import headers as h
 from hub.contract import topics
 from hub.errors import Rejected

@@ -7,7 +7,7 @@ import time
 import orjson
 from kafka import KafkaProducer
 
-from hub import trace
+from hub.admin import trace
 from hub.cli.trace import parse_since
 from hub.contract import codec, topics
 from hub.contract import headers as h

@@ -7,7 +7,7 @@ import sys
 
 import orjson
 
-from hub import dlq
+from hub.admin import dlq
 from hub.contract import topics
 from hub.errors import REASONS
 from hub.settings import Settings

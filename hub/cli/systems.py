@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-from hub import security, systems
+from hub import systems
+from hub.admin import security
 from hub.kafka import config as kafka_config
 from hub.settings import Settings
 

@@ -7,7 +7,7 @@ and re-injected copies), the feeds (published: each feed record names its ingest
 feeds whose rows name the trace (KPI ``trace_ids``, directive ``trace_id``). An ingest record the
 normalize group has committed past without any feed record or dead letter was a duplicate.
 Logs side: the JSON lines of every process (``--logs``), the same path from the lines that carry
-the trace id. The pure part is :mod:`hub.trace`.
+the trace id. The pure part is :mod:`hub.admin.trace`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import datetime
 
 import orjson
 
-from hub import trace
+from hub.admin import trace
 from hub.contract import codec, topics
 from hub.contract import headers as h
 from hub.errors import ConfigError

@@ -19,8 +19,8 @@ FEED_TARGET = "feed.target.v1"
 FEED_TARGET_PROGRESS = "feed.target.progress.v1"  # derived, keyed <commune>|<year>|<program>|<indicator>
 DLQ = "hub.dlq.v1"
 SYSTEMS = "hub.systems.v1"
-USERS = "hub.users.v1"  # people's dashboard accounts (hub.users), followed by the gateway
-DLQ_REPLAYED = "hub.dlq.replayed.v1"  # which DLQ offsets `hub dlq replay` re-injected (hub.dlq)
+USERS = "hub.users.v1"  # people's dashboard accounts (hub.admin.users), followed by the gateway
+DLQ_REPLAYED = "hub.dlq.replayed.v1"  # which DLQ offsets `hub dlq replay` re-injected (hub.admin.dlq)
 
 INGEST_BY_KIND = {"dossier": INGEST_DOSSIER, "document": INGEST_DOCUMENT, "target": INGEST_TARGET}
 FEED_BY_KIND = {"dossier": FEED_DOSSIER, "document": FEED_DOCUMENT, "target": FEED_TARGET}
@@ -28,7 +28,7 @@ KINDS = tuple(INGEST_BY_KIND)
 
 
 # --- who reads and writes what ------------------------------------------------------------------
-# One declaration per process. hub.security derives each principal's topic ACLs from it, the
+# One declaration per process. hub.admin.security derives each principal's topic ACLs from it, the
 # gateway's read model follows READ_MODEL_FEEDS, and tests/security/test_plan.py checks that every
 # worker processor's inputs and outputs are exactly what PROCESSORS says: a feed added to a process
 # but not here fails that test instead of being refused by the broker in secure mode only.

@@ -28,7 +28,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hub import log, users
+from hub import log
+from hub.admin import users
 from hub.errors import AuthError, Rejected, TransientError
 from hub.systems import PUBLISHER, READER, System, SystemsFollower, hash_key
 

@@ -1,6 +1,6 @@
 """``GET /dashboard``: the provincial office's page, server-rendered from the read model.
 
-Login: a form takes a person's name and password (:mod:`hub.users`) or a **reader key** (``hub systems add
+Login: a form takes a person's name and password (:mod:`hub.admin.users`) or a **reader key** (``hub systems add
 --id NAME --role reader``) and answers with a session cookie (:mod:`hub.gateway.sessions`: signed, expiring,
 revocable; never the key itself). The login and logout forms carry CSRF tokens.
 
@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub import log, reference
+from hub.admin.users import User
 from hub.analytics import periods as pr
 from hub.analytics import targets as tg
 from hub.errors import TransientError
@@ -32,9 +33,8 @@ from hub.gateway.read_model import FeedSnapshot
 from hub.gateway.read_queries import overdue_directives, province_ranking, silent_systems, targets_today
 from hub.gateway.sessions import LOGIN_TTL_S
 from hub.systems import READER, System
-from hub.users import User
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(auth.follow_users)])  # people: hub.users
+router = APIRouter(include_in_schema=False, dependencies=[Depends(auth.follow_users)])  # people: hub.admin.users
 COOKIE = "hub_session"
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -55,7 +55,7 @@ def _html(text: str, status: int = 200) -> HTMLResponse:
 
 def _viewer(request: Request) -> System | User | None:
     sessions, token = request.app.state.sessions, request.cookies.get(COOKIE)
-    system = auth.session_viewer(request, token)  # a reader system or a person (hub.users)
+    system = auth.session_viewer(request, token)  # a reader system or a person (hub.admin.users)
     if system is not None:
         html.LOGOUT_TOKEN.set(sessions.logout_field(sessions.claims(token)))
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -233,7 +233,7 @@ async def login(request: Request) -> Response:
         log.get().info("dashboard_login_refused", reason="csrf")
         return _login_page(request, "Biểu mẫu đăng nhập đã hết hạn hoặc không gửi từ trang này; vui lòng nhập "
                                     "lại khóa.", next_path, 403)
-    if form.get("username", "").strip():  # a person (hub.users); otherwise a reader key
+    if form.get("username", "").strip():  # a person (hub.admin.users); otherwise a reader key
         return await auth.person_login(request, form, next_path)
     keys = request.app.state.keys
     try:

@@ -26,7 +26,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from hub import reference, users
+from hub import reference
+from hub.admin import users
 from hub.analytics import targets as tg
 from hub.errors import Rejected
 from hub.gateway import auth, read_api, read_targets

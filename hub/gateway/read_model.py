@@ -54,7 +54,7 @@ from hub.errors import HubError, SchemaError
 from hub.gateway.feed_cursor import EndsHook, FeedCursor
 from hub.settings import Settings
 
-FEEDS = topics.READ_MODEL_FEEDS  # declared there: the gateway's ACL plan (hub.security) is derived from it
+FEEDS = topics.READ_MODEL_FEEDS  # declared there: the gateway's ACL plan (hub.admin.security) is derived from it
 KeyFilter = Callable[[str, str], bool]  # (feed name, record key) -> keep it
 Changes = dict[str, dict[str, bytes | None]]  # feed name -> record key -> latest value (None: tombstone)
 _EMPTY: Mapping = {}

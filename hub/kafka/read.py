@@ -52,7 +52,7 @@ def partitions(kafka: KafkaConsumer, topic: str, settings: Settings | None = Non
     if not parts:
         if settings is not None and _denied(settings, topic):
             raise HubError(f"principal {settings.kafka_username} is not authorized to read topic {topic} "
-                           "(its ACLs come from hub/security.py: the operator runs `hub security setup` or "
+                           "(its ACLs come from hub/admin/security.py: the operator runs `hub security setup` or "
                            "`hub security grant`)")
         raise HubError(f"topic {topic} does not exist (run `hub topics create`)")
     return [TopicPartition(topic, p) for p in sorted(parts)]

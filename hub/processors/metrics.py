@@ -15,7 +15,7 @@ from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter
 
-from hub.dead_letters import UNVERIFIED  # no valid signature proves which system wrote the record
+from hub.admin.dead_letters import UNVERIFIED  # no valid signature proves which system wrote the record
 
 ALERTS = ("directive_overdue", "system_silent")
 UNKNOWN = "unknown"  # the record names no registered system

@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 
 from hub import bounded, log
+from hub.admin.dead_letters import ERR_WRITER
 from hub.contract import codec, signatures, topics
 from hub.contract import headers as h
-from hub.dead_letters import ERR_WRITER
 from hub.engine.processor import BaseProcessor, Batch, StoreSpec
 from hub.errors import TransientError
 from hub.kafka import config as kafka_config

@@ -106,7 +106,7 @@ def revoke(settings: Settings, system_id: str, *, current: SystemsSnapshot | Non
 
 def revoke_kafka_login(settings: Settings, system: System) -> None:
     """Delete the Kafka principal of a publishing system (secure mode); one log line either way."""
-    from hub import security  # the Admin API client: only for this
+    from hub.admin import security  # the Admin API client: only for this
 
     if system.role != PUBLISHER:  # a reader reads over HTTP with its key: it has no Kafka principal
         return

@@ -22,7 +22,7 @@ import dataclasses
 import pytest
 import structlog
 
-from hub import status, status_text
+from hub.admin import status, status_text
 from hub.analytics.config import AnalyticsConfig, calendar_from_settings
 from hub.analytics.periods import civil_from_days, days_from_civil
 from hub.analytics.worktime import (

@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from hub import reference, systems, users
+from hub import reference, systems
+from hub.admin import users
 from hub.analytics import kpi
 from hub.analytics import periods as pr
 from hub.analytics.config import AnalyticsConfig

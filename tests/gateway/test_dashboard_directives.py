@@ -21,7 +21,8 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from hub import systems, users
+from hub import systems
+from hub.admin import users
 from hub.analytics import directives as dr
 from hub.analytics.config import AnalyticsConfig
 from hub.contract import codec, topics

@@ -15,7 +15,7 @@ import httpx
 import openpyxl
 import pytest
 
-from hub import users
+from hub.admin import users
 from hub.gateway import dashboard_export as export
 from tests.analytics import target_datasets as d
 from tests.analytics.datasets import COMMUNE, DIRECTIVE_ID, RECIPIENTS

@@ -1,12 +1,12 @@
-"""hub.security.plan: each role's principal and ACLs, deny by default (what is not listed is refused)."""
+"""hub.admin.security.plan: each role's principal and ACLs, deny by default (what is not listed is refused)."""
 
 from __future__ import annotations
 
 import pytest
 
-from hub import security
+from hub.admin import security
+from hub.admin.security import Rule
 from hub.errors import ConfigError
-from hub.security import Rule
 from hub.settings import Settings
 
 S = Settings.from_env(env={}, topic_prefix="p.", dev_mode=True)

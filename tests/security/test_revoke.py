@@ -7,7 +7,8 @@ import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from hub import security, systems
+from hub import systems
+from hub.admin import security
 from hub.contract import topics
 from hub.errors import HubError
 from hub.gateway import read_model

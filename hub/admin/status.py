@@ -6,8 +6,8 @@ letters by reason (and those of the last ``dlq_window_h`` hours still pending), 
 systems (``feed.freshness.v1``), open overdue directives (``feed.directive.v1``) and commune
 freshness. Each section is read with bounded timeouts; a failing section is reported, not
 raised, except an unreachable broker (:class:`BrokerUnreachable`), which makes the whole report
-pointless. :mod:`hub.verdict` turns the report into the exit status and the last line,
-:mod:`hub.status_text` into the text operators read.
+pointless. :mod:`hub.admin.verdict` turns the report into the exit status and the last line,
+:mod:`hub.admin.status_text` into the text operators read.
 
 The province at a glance — the 5 worst communes by timeliness this month, overdue directives,
 silent systems — comes from the KPI, directive and freshness feeds, read with the gateway's read
@@ -26,8 +26,9 @@ from typing import Any
 
 import orjson
 
-from hub import clock, dlq, reference, verdict
+from hub import clock, reference
 from hub import systems as systems_list
+from hub.admin import dlq, verdict
 from hub.analytics import periods as pr
 from hub.contract import codec, topics
 from hub.contract import headers as h

@@ -22,7 +22,7 @@ acknowledged; a crash between the two leaves the dead letter pending, and replay
 is harmless because of deduplication.
 
 The records themselves (parse, filter, summarize, replay headers) are plain data in
-:mod:`hub.dead_letters`; this module is the Kafka I/O (:func:`scan`, :func:`read_markers`,
+:mod:`hub.admin.dead_letters`; this module is the Kafka I/O (:func:`scan`, :func:`read_markers`,
 :func:`replay`).
 """
 
@@ -36,9 +36,7 @@ from typing import Any
 import orjson
 
 from hub import bounded, log
-from hub.contract import headers as h
-from hub.contract import topics
-from hub.dead_letters import (  # noqa: F401 - re-exported for callers
+from hub.admin.dead_letters import (  # noqa: F401 - re-exported for callers
     Coords,
     DeadLetter,
     Summary,
@@ -51,6 +49,8 @@ from hub.dead_letters import (  # noqa: F401 - re-exported for callers
     replay_target,
     summarize,
 )
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.errors import HubError, TransientError
 from hub.kafka import config as kafka_config
 from hub.kafka import read as kafka_read
@@ -182,7 +182,7 @@ def replay(settings: Settings, todo: ReplayPlan, *, timeout_s: float = 30.0,
         raise kafka_read.unreachable(settings, exc) from exc
     marker_topic = settings.topic(topics.DLQ_REPLAYED)
     kind_of = {settings.topic(t): kind for kind, t in topics.INGEST_BY_KIND.items()}
-    logger = log.get("hub.dlq")
+    logger = log.get("hub.admin.dlq")
     done = 0
     batch: list[tuple[DeadLetter, int, Any]] = []
 

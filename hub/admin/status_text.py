@@ -1,11 +1,11 @@
-"""The one-screen text of ``hub status`` from the report :func:`hub.status.collect` builds."""
+"""The one-screen text of ``hub status`` from the report :func:`hub.admin.status.collect` builds."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from hub import verdict
+from hub.admin import verdict
 
 
 def _render_glance(g: dict[str, Any], limit: int) -> list[str]:

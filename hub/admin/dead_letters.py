@@ -1,6 +1,6 @@
 """Dead-letter records as data: parse, filter, summarize, and build replay headers. No Kafka here.
 
-The Kafka side (reading the DLQ, recording and performing replays) is :mod:`hub.dlq`.
+The Kafka side (reading the DLQ, recording and performing replays) is :mod:`hub.admin.dlq`.
 """
 
 from __future__ import annotations
