@@ -165,7 +165,7 @@ class Settings:
     outbox_max_bytes: int = _setting(256 * 1024 * 1024, "Largest outbox size on disk before publish() refuses.")
     schemas_dir: str = _setting(PACKAGED_SCHEMAS, "Folder of the .avsc files and their id lock (registry.json).",
                                 shown="hub/schemas (package data)")
-    # read side of the gateway: the read model behind the read API and the dashboard (hub/gateway/read_model.py)
+    # read side of the gateway: the read model behind the read API and the dashboard (hub/read/model.py)
     read_model_interval_ms: int = _setting(1000, "How often the gateway's read model reads what was added to the KPI, "
                                            "directive and freshness feeds.")
     session_key: str = _setting("", "Secret that signs dashboard session cookies (any string, 32+ random bytes); "

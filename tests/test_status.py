@@ -36,7 +36,7 @@ def test_province_glance_names_the_five_worst_communes():
     """The glance lists the 5 lowest timeliness rates of the month, lowest first, the overdue directive and who
     has not accepted it, and the silent systems (rows built from the reference datasets)."""
     from hub.contract import codec
-    from hub.gateway.read_model import FeedSnapshot, apply
+    from hub.read.model import FeedSnapshot, apply
     from tests.gateway.test_read_model import SCHEMAS, _freshness, _kpi, _reach
 
     key, value = _kpi("month", "2025-11")

@@ -11,7 +11,7 @@ pointless. :mod:`hub.admin.verdict` turns the report into the exit status and th
 
 The province at a glance — the 5 worst communes by timeliness this month, overdue directives,
 silent systems — comes from the KPI, directive and freshness feeds, read with the gateway's read
-model code (:func:`hub.gateway.read_model.load`, KPI rows of the current month only).
+model code (:func:`hub.read.model.load`, KPI rows of the current month only).
 
 Freshness reads only the tail of each feed partition (``tail`` records, default 1,000): the
 last feed record time per commune (record key = commune code, Kafka timestamp = hub time).
@@ -35,6 +35,8 @@ from hub.contract import headers as h
 from hub.errors import HubError
 from hub.kafka import config as kafka_config
 from hub.kafka import read as kafka_read
+from hub.read.model import load
+from hub.read.queries import acceptance_met, overdue_directives, province_ranking, silent_systems
 from hub.settings import Settings
 
 WORST = 5  # communes shown at the bottom of the month's timeliness ranking
@@ -148,8 +150,6 @@ def track(acc: dict[str, dict[str, Any]], key: bytes | None, timestamp_ms: int, 
 def glance(snap, province: str, month: str) -> dict[str, Any]:
     """The province at a glance from a read-model snapshot: the worst communes by timeliness in ``month``,
     overdue directives (who has not accepted them) and silent systems."""
-    from hub.gateway.read_queries import acceptance_met, overdue_directives, province_ranking, silent_systems
-
     rated = [(c, r) for c, r in province_ranking(snap, province, "month", month)
              if r is not None and r.get("timeliness_rate") is not None]
     worst = [{"code": c.code, "name": c.name, "timeliness": r["timeliness_rate"], "on_time": r["dossiers_on_time"],
@@ -384,8 +384,6 @@ def _freshness(settings: Settings, offsets, tail: int, silent_after_h: float, ti
 
 
 def _glance(settings: Settings, timeout_s: float) -> dict[str, Any]:
-    from hub.gateway.read_model import load
-
     month = pr.containing("month", clock.from_setting(settings.clock)()).at
     suffix = f"|month|{month}"
     try:  # KPI rows of this month only: a year of a province is ~50,000 rows, the glance needs ~135

@@ -31,9 +31,9 @@ from hub.analytics import kpi
 from hub.analytics import periods as pr
 from hub.analytics.config import AnalyticsConfig
 from hub.contract import codec, topics
-from hub.gateway import dashboard_commune as dc
-from hub.gateway.read_model import FeedSnapshot, apply
+from hub.dashboard import commune as dc
 from hub.gateway.server import ServerThread
+from hub.read.model import FeedSnapshot, apply
 from hub.settings import Settings
 from hub.testing import wait_for
 from tests.analytics.datasets import COMMUNE, DIRECTIVE_ID, DIRECTIVE_NOW, DOSSIER_EVENTS, NOW

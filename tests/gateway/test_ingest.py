@@ -142,7 +142,7 @@ def test_writer_reports_unreachable_broker(make_settings):
     """The real writer turns an unreachable broker into TransientError (the 503 path), not a hang or crash."""
     import asyncio
 
-    from hub.gateway.writer import KafkaWriter
+    from hub.ingest.writer import KafkaWriter
 
     s = make_settings(create_topics=False, kafka_bootstrap="127.0.0.1:9", gateway_delivery_timeout_ms=1000)
 

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from hub.contract import codec
-from hub.gateway import registry_api
 from hub.gateway.app import tidy_openapi
+from hub.read import registry_api
 from hub.settings import Settings
 
 CT = "application/vnd.schemaregistry.v1+json"

@@ -142,10 +142,10 @@ def test_every_worker_processor_reads_and_writes_only_what_its_principal_may():
 
 
 def test_the_gateway_principal_may_read_every_feed_of_its_read_model_and_write_every_ingest_topic():
-    """hub.gateway.read_model.FEEDS (what /readyz, the read API and /dashboard wait for), the systems list and
+    """hub.read.model.FEEDS (what /readyz, the read API and /dashboard wait for), the systems list and
     the ingest topics the gateway writes are all in the gateway's plan — target progress and freshness too."""
     from hub.contract import topics
-    from hub.gateway import read_model
+    from hub.read import model as read_model
 
     plan = security.plan(S, "gateway")
     assert set(read_model.FEEDS.values()) >= {"feed.target.progress.v1", "feed.freshness.v1"}

@@ -11,9 +11,9 @@ from hub import systems
 from hub.admin import security
 from hub.contract import topics
 from hub.errors import HubError
-from hub.gateway import read_model
 from hub.kafka import config as kafka_config
 from hub.kafka import read as kafka_read
+from hub.read import model as read_model
 from hub.settings import Settings
 from hub.testing import read_topic
 from tests.security.test_acls import write

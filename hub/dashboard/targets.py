@@ -19,10 +19,10 @@ from typing import Any
 from urllib.parse import quote
 
 from hub.analytics import targets as tg
+from hub.dashboard import export
+from hub.dashboard.html import _e, _name, pct
 from hub.errors import Rejected
-from hub.gateway import dashboard_export as export
-from hub.gateway import read_targets
-from hub.gateway.dashboard_html import _e, _name, pct
+from hub.read import targets as read_targets
 
 PROGRAMS = {
     "NTM": "Chương trình MTQG xây dựng nông thôn mới",

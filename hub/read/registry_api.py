@@ -2,17 +2,17 @@
 
 Standard Kafka tooling (confluent-kafka's SchemaRegistryClient, python-schema-registry-client, Kafka Connect's
 AvroConverter, the Maven plugin, kcat, Kafka UI...) points at ``/registry``: every read call of Confluent's REST API
-that they make is answered here, the compatibility test (hub.gateway.registry_compat) by the hub's own rules
+that they make is answered here, the compatibility test (hub.read.registry_compat) by the hub's own rules
 (hub.contract.registry). Schemas change only through ``hub/schemas/registry.json`` and a redeploy, so the registry
 is in mode READONLY and every write is refused the way Confluent refuses it (422, 42205;
-hub.gateway.registry_writes) — except re-registering a schema that is already under the subject, answered with its
+hub.read.registry_writes) — except re-registering a schema that is already under the subject, answered with its
 id (serializers with ``auto.register.schemas`` ask that before their first write). Every error under ``/registry``,
 unknown routes and methods included, is Confluent's ``{"error_code": int, "message": str}``. Query parameters a
 read-only registry without deleted schemas can ignore (``deleted``, ``format``, ``normalize``...) are ignored.
 
 The POST routes (lookup, register, compatibility) read their body under a bound of their own,
 HUB_GATEWAY_REGISTRY_MAX_BODY_BYTES (256 KiB; the hub's schemas are under 32 KiB), and the body deadline, bound
-the posted schema's shape and parse it on a thread of its own (hub.gateway.registry_core): a key-less client
+the posted schema's shape and parse it on a thread of its own (hub.read.registry_core): a key-less client
 posting megabytes of schema cannot stall ingest, the dashboard or /healthz. They need no key, like every route
 here: they disclose nothing beyond what ``GET /schemas/ids/{id}`` serves to any subscriber's tooling, and they
 change nothing.
@@ -28,8 +28,8 @@ from fastapi import APIRouter, Request
 
 from hub.contract import codec
 from hub.errors import SchemaError
-from hub.gateway import registry_compat, registry_writes
-from hub.gateway.registry_core import (
+from hub.read import registry_compat, registry_writes
+from hub.read.registry_core import (
     CONTEXT,
     MAX_SCHEMA_DEPTH,
     MAX_SCHEMA_NODES,

@@ -2,7 +2,7 @@
 what the province assigned, and the province's roll-up — reader keys only, like the rest of the read API.
 
 The rows are those of ``feed.target.progress.v1`` in the read model, moved to the hub's today when the
-worker has not done it yet (:func:`hub.gateway.read_queries.targets_today`); the roll-up and the attention
+worker has not done it yet (:func:`hub.read.queries.targets_today`); the roll-up and the attention
 order are :func:`hub.analytics.targets.rollup` and :func:`~hub.analytics.targets.attention_key`. Nothing
 here decides a status or adds up a number itself.
 """
@@ -20,7 +20,7 @@ from hub.analytics import periods as pr
 from hub.analytics import targets as tg
 from hub.errors import Rejected
 from hub.gateway.auth import current_reader
-from hub.gateway.read_api import (
+from hub.read.api import (
     BAD_PARAMETER,
     NOT_FOUND,
     ROUTER_ERRORS,
@@ -28,8 +28,8 @@ from hub.gateway.read_api import (
     province_commune,
     snapshot,
 )
-from hub.gateway.read_queries import targets_today
-from hub.gateway.read_shapes import Day, Instant, enum_of
+from hub.read.queries import targets_today
+from hub.read.shapes import Day, Instant, enum_of
 
 router = APIRouter(tags=["read"], dependencies=[Depends(current_reader)], responses=ROUTER_ERRORS)
 Status = Annotated[str, enum_of(tg.STATUSES)]

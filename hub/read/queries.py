@@ -1,5 +1,5 @@
 """What the dashboard, the read API and ``hub status`` ask of the read model: pure queries over one
-:class:`hub.gateway.read_model.FeedSnapshot` (no I/O, no state)."""
+:class:`hub.read.model.FeedSnapshot` (no I/O, no state)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hub import reference
 from hub.analytics import directives as reach
 from hub.analytics import periods as pr
 from hub.analytics import targets as tg
-from hub.gateway.read_model import FeedSnapshot
+from hub.read.model import FeedSnapshot
 
 
 def province_ranking(snap: FeedSnapshot, province: str, kind: str, at: str, *, by: str = "timeliness"

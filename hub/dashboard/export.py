@@ -1,11 +1,11 @@
 """The dashboard's downloads: the ranking, the directives and the targets as CSV and as Excel (XLSX).
 
-Same session as the pages (:mod:`hub.gateway.dashboard`): no session is a 303 to the login form, a commune
+Same session as the pages (:mod:`hub.dashboard.pages`): no session is a 303 to the login form, a commune
 account may download the province ranking and its own commune's directives and targets (another commune: 403).
 
 Every number is the read API's, field for field: the rows are built by the read API's own conversions
-(:func:`hub.gateway.read_api.kpi_json`, :func:`~hub.gateway.read_api.directive_json`,
-:func:`hub.gateway.read_targets.target_json`) from the same read-model queries, then only laid out:
+(:func:`hub.read.api.kpi_json`, :func:`~hub.read.api.directive_json`,
+:func:`hub.read.targets.target_json`) from the same read-model queries, then only laid out:
 Vietnamese headers, numbers left as numbers (rates as fractions 0-1, shown as percentages in Excel),
 instants as Vietnam-time text (``dd/mm/yyyy HH:MM``) and days as ``dd/mm/yyyy``. CSV is UTF-8 with a BOM,
 which is what makes Excel read the Vietnamese letters right, comma-separated with ``.`` decimals.
@@ -30,10 +30,12 @@ from hub import reference
 from hub.admin import users
 from hub.analytics import targets as tg
 from hub.errors import Rejected
-from hub.gateway import auth, read_api, read_targets
-from hub.gateway.read_queries import province_ranking, targets_today
+from hub.gateway import auth
+from hub.read import api as read_api
+from hub.read import targets as read_targets
+from hub.read.queries import province_ranking, targets_today
 
-# hub.gateway.dashboard and dashboard_html are imported where used: dashboard_html imports this module for
+# hub.dashboard.pages and hub.dashboard.html are imported where used: html imports this module for
 # links(), so importing them here would close a cycle.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(auth.follow_users)])
 FORMATS = ("csv", "xlsx")
@@ -42,7 +44,7 @@ _XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RATE, COUNT, NUMBER, TEXT, INSTANT, DAY, YES_NO = "rate", "count", "number", "text", "instant", "day", "yes_no"
 _EXCEL_FORMAT = {RATE: "0.0%", COUNT: "#,##0", NUMBER: "#,##0.##"}
 _STATUS = {"behind": "Chậm tiến độ", "no_report": "Chưa báo cáo", "on_track": "Đúng tiến độ", "done": "Hoàn thành",
-           "unassigned": "Chưa giao chỉ tiêu"}  # as the page says them (dashboard_targets.STATUS)
+           "unassigned": "Chưa giao chỉ tiêu"}  # as the page says them (hub.dashboard.targets.STATUS)
 
 # (header, field of the read API's JSON, kind)
 RANKING: list[tuple[str, str, str]] = [
@@ -90,7 +92,8 @@ TARGET: list[tuple[str, str, str]] = [
 
 
 def _pages() -> tuple[ModuleType, ModuleType]:
-    from hub.gateway import dashboard, dashboard_html
+    from hub.dashboard import html as dashboard_html
+    from hub.dashboard import pages as dashboard
 
     return dashboard, dashboard_html
 

@@ -3,7 +3,7 @@ routes and methods it does not have.
 
 Every write route of Confluent's API that standard clients call (config, mode, subject and version deletes,
 contexts) answers 422 with error code 42205 and one log line per refusal; registering is in
-hub.gateway.registry_api (a schema already under the subject gets its id). What matches no route answers in
+hub.read.registry_api (a schema already under the subject gets its id). What matches no route answers in
 Confluent's format as well — Jersey's ``{"error_code": 404, "message": "HTTP 404 Not Found"}``, or 405 with an
 ``Allow`` header naming every method the path serves — because clients print ``error_code`` ("SR code None"
 otherwise); ``OPTIONS`` answers 204 with that ``Allow`` header.
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request, Response
 from starlette.routing import Route
 
-from hub.gateway.registry_core import RegistryJSON, error, read_only
+from hub.read.registry_core import RegistryJSON, error, read_only
 
 router = APIRouter(tags=["registry"], default_response_class=RegistryJSON)
 
@@ -51,7 +51,7 @@ def _routes(router: APIRouter) -> Iterator[Route]:
 
 def _served_methods(path: str) -> set[str]:
     """Methods the registry's routes serve at ``path`` (relative to /registry; this catch-all aside)."""
-    from hub.gateway.registry_api import router as registry_router  # the router that includes this one
+    from hub.read.registry_api import router as registry_router  # the router that includes this one
 
     methods: set[str] = set()
     for route in _routes(registry_router):

@@ -32,10 +32,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from hub.analytics import periods as pr
+from hub.dashboard import html
 from hub.gateway import auth
-from hub.gateway import dashboard_html as html
-from hub.gateway.read_model import FeedSnapshot
-from hub.gateway.read_queries import acceptance_met
+from hub.read.model import FeedSnapshot
+from hub.read.queries import acceptance_met
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(auth.follow_users)])
 DEFAULT_DAYS = 30
@@ -205,7 +205,7 @@ def table(items: list[tuple[str, dict[str, dict[str, Any]]]], now_ms: int, *, em
 
 def section(request: Request, snap: FeedSnapshot, now_ms: int) -> tuple[str, str]:
     """The overview's directives section (title, body): the open directives of the last 30 days, and a link to
-    the rest (:func:`hub.gateway.dashboard_html.province` places it)."""
+    the rest (:func:`hub.dashboard.html.province` places it)."""
     win = window(now_ms, None, None, None)
     items = listed(request, snap, win)
     open_items = [(d, r) for d, r in items if not closed(r, now_ms)]
@@ -294,14 +294,14 @@ def directive_page(doc: str, recipients: dict[str, dict[str, Any]], everyone: di
 
 
 def _refusal(title: str, text: str, status: int) -> Response:
-    from hub.gateway.dashboard import _html  # here: dashboard imports this module for the overview section
+    from hub.dashboard.pages import _html  # here: dashboard imports this module for the overview section
 
     return _html(html.message(title, text), status)
 
 
 def _ready(request: Request) -> FeedSnapshot | Response:
     """The read model's snapshot, or the response that says why there is none (login, not caught up)."""
-    from hub.gateway import dashboard
+    from hub.dashboard import pages as dashboard
 
     try:
         return dashboard._context(request, None)[1]
@@ -311,7 +311,7 @@ def _ready(request: Request) -> FeedSnapshot | Response:
 
 @router.get("/dashboard/directives")
 async def directives(request: Request) -> Response:
-    from hub.gateway.dashboard import _html
+    from hub.dashboard.pages import _html
 
     snap = _ready(request)
     if isinstance(snap, Response):
@@ -327,7 +327,7 @@ async def directives(request: Request) -> Response:
 
 @router.get("/dashboard/directives/{document_id:path}")
 async def directive(request: Request, document_id: str) -> Response:
-    from hub.gateway.dashboard import _html
+    from hub.dashboard.pages import _html
 
     snap = _ready(request)
     if isinstance(snap, Response):

@@ -1,7 +1,7 @@
 """``GET /dashboard``: the provincial office's page, server-rendered from the read model.
 
 Login: a form takes a person's name and password (:mod:`hub.admin.users`) or a **reader key** (``hub systems add
---id NAME --role reader``) and answers with a session cookie (:mod:`hub.gateway.sessions`: signed, expiring,
+--id NAME --role reader``) and answers with a session cookie (:mod:`hub.dashboard.sessions`: signed, expiring,
 revocable; never the key itself). The login and logout forms carry CSRF tokens.
 
 Pages make no external request: a Content-Security-Policy allows only this server's stylesheet
@@ -22,16 +22,15 @@ from hub import log, reference
 from hub.admin.users import User
 from hub.analytics import periods as pr
 from hub.analytics import targets as tg
+from hub.dashboard import attention, directives, html, login_page
+from hub.dashboard import commune as commune_html
+from hub.dashboard import targets as dashboard_targets
+from hub.dashboard.sessions import LOGIN_TTL_S
 from hub.errors import TransientError
-from hub.gateway import auth, dashboard_targets, login_page
-from hub.gateway import dashboard_attention as attention
-from hub.gateway import dashboard_commune as commune_html
-from hub.gateway import dashboard_directives as directives
-from hub.gateway import dashboard_html as html
+from hub.gateway import auth
 from hub.gateway.limits import read_body
-from hub.gateway.read_model import FeedSnapshot
-from hub.gateway.read_queries import overdue_directives, province_ranking, silent_systems, targets_today
-from hub.gateway.sessions import LOGIN_TTL_S
+from hub.read.model import FeedSnapshot
+from hub.read.queries import overdue_directives, province_ranking, silent_systems, targets_today
 from hub.systems import READER, System
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(auth.follow_users)])  # people: hub.admin.users
@@ -42,7 +41,7 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", 
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 _MAX_FORM = 4096
 LOGIN_COOKIE = "hub_login"  # the login form's CSRF nonce (see Sessions)
-RELOAD_COOKIE = "hub_reload"  # "1": this browser's pages reload themselves (dashboard_html.Reload)
+RELOAD_COOKIE = "hub_reload"  # "1": this browser's pages reload themselves (hub.dashboard.html.Reload)
 # Where a login or the automatic-reload link may send back to: a dashboard page of this gateway, nothing else.
 _LOCAL = re.compile(r"^/dashboard(/[A-Za-z0-9.,/%_-]{0,300})?(\?[A-Za-z0-9=&.,%_-]{0,300})?$")
 _STATIC = {"dashboard.css": "text/css; charset=utf-8", "icon.svg": "image/svg+xml"}
@@ -100,7 +99,7 @@ def _context(request: Request, month: str | None) -> tuple[pr.Period, FeedSnapsh
 
 # --- pages ---------------------------------------------------------------------------------------
 def _top(settings, snap: FeedSnapshot, rows, now_ms: int, silent: int) -> str:
-    """The data time of ``rows`` and the stale / stopped-source warnings (dashboard_attention.as_of_line)."""
+    """The data time of ``rows`` and the stale / stopped-source warnings (hub.dashboard.attention.as_of_line)."""
     stale_ms = attention.stale_after_ms(settings.kpi_refresh_s, settings.read_model_interval_ms)
     return attention.as_of_line(attention.data_as_of(snap.built_ms, rows), now_ms, stale_ms, silent)
 
@@ -282,6 +281,6 @@ async def static(name: str) -> Response:
     media_type = _STATIC.get(name)
     if media_type is None:
         return _html(html.message("Không tìm thấy", "Không có tệp này."), 404)
-    content = resources.files("hub.gateway").joinpath("static", name).read_bytes()
+    content = resources.files("hub.dashboard").joinpath("static", name).read_bytes()
     return Response(content, media_type=media_type,
                     headers={**HEADERS, "Cache-Control": "public, max-age=3600"})

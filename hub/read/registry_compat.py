@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from hub.contract import codec, registry
 from hub.errors import SchemaError
-from hub.gateway.registry_core import (
+from hub.read.registry_core import (
     POSTED,
     SCHEMA_BODY,
     WORKER,

@@ -2,7 +2,7 @@
 
 No template engine and no script: the pages are small, every value is escaped here (``_e``) —
 document ids, notations and system ids come from publishers — and the Content-Security-Policy
-(see :mod:`hub.gateway.dashboard`) allows nothing but this server's stylesheet and icon.
+(see :mod:`hub.dashboard.pages`) allows nothing but this server's stylesheet and icon.
 Numbers are written the Vietnamese way (``54,5%``), times in Vietnam time (``14/11/2025 16:00``).
 """
 
@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 from hub import reference
 from hub.analytics import periods as pr
-from hub.gateway import dashboard_export as export  # the module, not its names: it imports this one
-from hub.gateway.read_queries import acceptance_met
+from hub.dashboard import export  # the module, not its names: it imports this one
+from hub.read.queries import acceptance_met
 
 _DATA_KIND = {"dossier": "hồ sơ", "document": "văn bản"}
 DAY_MS = pr.DAY_MS
@@ -70,7 +70,7 @@ def _name(code: str) -> str:
     return unit_name(unit) if unit else code
 
 
-e, commune_name = _e, _name  # for the section modules (dashboard_attention, dashboard_targets)
+e, commune_name = _e, _name  # for the section modules (hub.dashboard.attention, hub.dashboard.targets)
 
 
 def number1(value: float) -> str:
@@ -86,7 +86,7 @@ def duration_fine(ms: int) -> str:
     return f"{minutes // 60} giờ {minutes % 60} phút" if minutes >= 60 else f"{minutes} phút"
 
 
-# The logout form's CSRF token for the page being rendered: set by hub.gateway.dashboard once it has checked the
+# The logout form's CSRF token for the page being rendered: set by hub.dashboard.pages once it has checked the
 # session (a context variable: each request runs in its own task), so the page functions need no extra argument.
 LOGOUT_TOKEN: ContextVar[str] = ContextVar("logout_token", default="")
 
@@ -297,9 +297,9 @@ def province(province_name: str, month: pr.Period, *, top: str, ranking_html: st
              total: int, overdue, silent, now_ms: int, targets: str = "", worst_first: bool = True,
              refresh_s: int = 0, directives: tuple[str, str] | None = None) -> str:
     """The province page: ``top`` is the data time and the attention cards
-    (:mod:`hub.gateway.dashboard_attention`), ``ranking_html`` the ranking (:func:`ranking`), ``targets`` the
-    targets section (:mod:`hub.gateway.dashboard_targets`), ``directives`` the directives section's title and
-    body (:func:`hub.gateway.dashboard_directives.section`; without it, the overdue ones)."""
+    (:mod:`hub.dashboard.attention`), ``ranking_html`` the ranking (:func:`ranking`), ``targets`` the
+    targets section (:mod:`hub.dashboard.targets`), ``directives`` the directives section's title and
+    body (:func:`hub.dashboard.directives.section`; without it, the overdue ones)."""
     title, listing = directives or ("Văn bản chỉ đạo quá hạn", _directives(overdue))
     nav = month_nav("/dashboard", month, now_ms, "" if worst_first else "&amp;order=best")
     toggle = (f'<a href="/dashboard?month={month.at}&amp;order=best">Xếp từ cao đến thấp</a>' if worst_first else
@@ -332,7 +332,7 @@ def _counts(row: dict[str, Any] | None) -> str:
 
 
 def commune_month(month: pr.Period, row: dict[str, Any] | None) -> str:
-    """A commune's month in cards (hub.gateway.dashboard_commune builds the rest of its page)."""
+    """A commune's month in cards (hub.dashboard.commune builds the rest of its page)."""
     r = row or {}
     cards = "".join((
         _card("Tỷ lệ đúng hạn", pct(r.get("timeliness_rate")),

@@ -28,9 +28,9 @@ from hub import log
 from hub.contract import headers as h
 from hub.contract import signatures, topics
 from hub.errors import REASONS, Rejected
-from hub.gateway import bodies
 from hub.gateway.auth import SECURITY, authenticate, log_context
 from hub.gateway.limits import off_loop_if_large, read_body
+from hub.ingest import bodies
 from hub.normalize import Context, Envelope, normalize
 from hub.settings import Settings
 from hub.systems import PUBLISHER, System, SystemsSnapshot

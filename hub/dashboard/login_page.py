@@ -1,14 +1,14 @@
 """The dashboard's login page: a person's name and password, and a machine reader key as the second option.
 
 One form (so a key still logs in by filling only its field): the gateway takes a non-empty ``username`` as a
-person's login and otherwise the ``key``; the CSRF pair is the one of ``hub.gateway.sessions.Sessions``.
+person's login and otherwise the ``key``; the CSRF pair is the one of ``hub.dashboard.sessions.Sessions``.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from hub.gateway.dashboard_html import page
+from hub.dashboard.html import page
 
 
 def _e(text: str) -> str:

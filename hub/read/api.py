@@ -1,8 +1,8 @@
 """The read API: the province's answers as JSON, for subscribers without Kafka (reader keys only).
 
-Every answer comes from the gateway's read model (:mod:`hub.gateway.read_model`): the rows the
+Every answer comes from the gateway's read model (:mod:`hub.read.model`): the rows the
 worker wrote to ``feed.kpi.commune.v1``, ``feed.directive.v1`` and ``feed.freshness.v1``, renamed
-for HTTP — never a second computation (the target routes are in :mod:`hub.gateway.read_targets`).
+for HTTP — never a second computation (the target routes are in :mod:`hub.read.targets`).
 Instants are ISO 8601 UTC strings with milliseconds (``2025-11-14T09:00:00.000Z``), durations
 ``*_ms`` integers, rates fractions 0-1 (null when the denominator is 0).
 
@@ -24,10 +24,10 @@ from hub.analytics import periods as pr
 from hub.analytics import score766
 from hub.errors import Rejected, TransientError
 from hub.gateway.auth import current_reader
-from hub.gateway.ingest import ErrorBody
-from hub.gateway.read_model import FeedSnapshot
-from hub.gateway.read_queries import acceptance_met, province_ranking
-from hub.gateway.read_shapes import (  # noqa: F401 - PRIORITIES, STEERING_TYPES, DOCUMENT_STATUSES: re-exported
+from hub.ingest.routes import ErrorBody
+from hub.read.model import FeedSnapshot
+from hub.read.queries import acceptance_met, province_ranking
+from hub.read.shapes import (  # noqa: F401 - PRIORITIES, STEERING_TYPES, DOCUMENT_STATUSES: re-exported
     DOCUMENT_STATUSES,
     PRIORITIES,
     RANKINGS,

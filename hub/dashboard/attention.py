@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hub import reference
-from hub.gateway import dashboard_html as html
-from hub.gateway.read_queries import acceptance_met
+from hub.dashboard import html
+from hub.read.queries import acceptance_met
 from hub.systems import PUBLISHER, Contact, System
 
 Ranked = list[tuple[reference.Commune, dict[str, Any]]]

@@ -2,10 +2,10 @@
 
 - **Trend**: the last 12 months of timeliness and online rate, each against the province average of the same
   month. The province average is the province's own rate — its communes' summed counts, small communes
-  included (:func:`hub.gateway.dashboard_attention.province_average`) — never a mean of rates. An inline SVG
+  included (:func:`hub.dashboard.attention.province_average`) — never a mean of rates. An inline SVG
   (labelled, no script) with the same numbers in a table under it.
 - **Directives**: the directives sent to this commune, its state for each (accepted, still overdue), open and
-  recently closed apart, by the rules of :mod:`hub.gateway.dashboard_directives`.
+  recently closed apart, by the rules of :mod:`hub.dashboard.directives`.
 - **Search**: commune names ignoring diacritics and case ("chu pah" finds "Xã Chư Păh") and codes.
 """
 
@@ -21,12 +21,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from hub import reference
 from hub.analytics import periods as pr
-from hub.gateway import auth, dashboard_targets
-from hub.gateway import dashboard_attention as attention
-from hub.gateway import dashboard_directives as directives
-from hub.gateway import dashboard_html as html
-from hub.gateway.read_model import FeedSnapshot
-from hub.gateway.read_queries import acceptance_met
+from hub.dashboard import attention, directives, html
+from hub.dashboard import targets as dashboard_targets
+from hub.gateway import auth
+from hub.read.model import FeedSnapshot
+from hub.read.queries import acceptance_met
 
 TREND_MONTHS = 12
 MAX_QUERY = html.SEARCH_MAX
@@ -84,7 +83,7 @@ def trend_chart(points: list[MonthPoint], what: str, commune_of: Callable[[Month
     without a rate have no bar (a thin grey mark on the axis); 0 % has a taller blue stub so it is not mistaken
     for "no data".
 
-    As in :func:`dashboard_html.daily_chart`, the SVG stretches to its box and the axis labels are HTML around
+    As in :func:`hub.dashboard.html.daily_chart`, the SVG stretches to its box and the axis labels are HTML around
     it: SVG text in a viewBox shrinks with the chart (to ~10 px on a 390 px phone), HTML keeps the page's size.
     A month label every other month (the last month always): twelve "10/24" at 12 px need ~370 px, a phone's
     chart has ~290."""
@@ -229,7 +228,7 @@ def directives_section(items: list[Received]) -> str:
 def place_line(month: pr.Period, place: int | None, ranked: int, in_scope: int, min_volume: int,
                code: str | None = None) -> str:
     """The commune's place in the month's ranking, linked to its own row of the overview's ranking
-    (``dashboard_html._rank_item`` gives every ranked or too-small commune ``id="rank-<code>"``). A commune
+    (``hub.dashboard.html._rank_item`` gives every ranked or too-small commune ``id="rank-<code>"``). A commune
     without dossiers in scope has no row there: the link goes to the ranking's top, as it does without ``code``."""
     anchor = f"rank-{_e(code)}" if code and (place is not None or in_scope) else "timeliness"
     href = f"/dashboard?month={month.at}#{anchor}"
@@ -246,8 +245,8 @@ def page(unit: reference.Commune, month: pr.Period, row: dict[str, Any] | None,
          days: list[tuple[int, dict[str, Any] | None]], fresh: dict[str, Any] | None, *, top: str, now_ms: int,
          place: str, trend_points: list[MonthPoint], received_items: list[Received],
          target_year: int, target_rows: list[dict[str, Any]], refresh_s: int = 0) -> str:
-    """A commune's page; ``top`` is its data time and warnings (:func:`dashboard_attention.as_of_line`),
-    ``target_rows`` the commune's progress rows of ``target_year`` (:mod:`hub.gateway.dashboard_targets` draws
+    """A commune's page; ``top`` is its data time and warnings (:func:`hub.dashboard.attention.as_of_line`),
+    ``target_rows`` the commune's progress rows of ``target_year`` (:mod:`hub.dashboard.targets` draws
     them)."""
     crumbs = (f'<nav class="crumbs" aria-label="Vị trí trang"><a href="/dashboard?month={month.at}">Toàn tỉnh — '
               f'{html.period_label(month)}</a> › <span aria-current="page">{_e(html.unit_name(unit))}</span></nav>')
@@ -302,7 +301,7 @@ def search_page(query: str, found: list[reference.Commune]) -> str:
 async def search_route(request: Request, q: str | None = None) -> Response:
     """``GET /dashboard/search?q=``: one match goes to its page (303), several are listed, none is said (200);
     an empty or over-long query is 400. A commune account finds only its own commune (the others' pages are 403)."""
-    from hub.gateway import dashboard  # here: dashboard imports this module and mounts this route
+    from hub.dashboard import pages as dashboard  # here: dashboard imports this module and mounts this route
 
     if dashboard._viewer(request) is None:
         return dashboard._to_login(request)

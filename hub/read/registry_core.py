@@ -1,4 +1,4 @@
-"""What the registry API's routes share (hub.gateway.registry_api, registry_compat, registry_writes): Confluent's media
+"""What the registry API's routes share (hub.read.registry_api, registry_compat, registry_writes): Confluent's media
 type and error body, subject and version resolution over the committed schema lock, paging, and the bounded
 reading and parsing of a posted schema.
 

@@ -1,6 +1,6 @@
 """The read API's declared shapes: the response models and the typed strings /openapi.json shows for them.
 
-One definition serves the document and the answers (hub.gateway.read_api and hub.gateway.read_targets build
+One definition serves the document and the answers (hub.read.api and hub.read.targets build
 the dicts these models validate)."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Three parts, one job each:
   bytes (about 200 bytes a row, against ~1.7 KB as a decoded dict) and decoded on lookup
   (:func:`hub.contract.codec.decode_plain`, tens of microseconds a row).
 * :func:`read_round` / :func:`load` — one bounded read of the four feeds up to their end offsets
-  (:mod:`hub.gateway.feed_cursor`, ``read_committed``: the worker writes them in transactions; a row
+  (:mod:`hub.read.feed_cursor`, ``read_committed``: the worker writes them in transactions; a row
   written while a round reads is left to the next round, never skipped), folded into a
   new snapshot. ``hub status`` calls :func:`load` with a key filter; the follower calls
   :func:`read_round` again and again.
@@ -23,7 +23,7 @@ Three parts, one job each:
   round that changed something.
 
 The questions asked of a snapshot (rankings, overdue directives, silent systems, today's targets)
-are in :mod:`hub.gateway.read_queries`.
+are in :mod:`hub.read.queries`.
 
 A new snapshot shares everything a round did not touch with the previous one: the period index
 is two levels (``(kind, at)`` -> commune -> row), and only the touched inner maps are copied, so a
@@ -51,7 +51,7 @@ from hub.analytics import periods as pr
 from hub.analytics import targets as tg
 from hub.contract import codec, topics
 from hub.errors import HubError, SchemaError
-from hub.gateway.feed_cursor import EndsHook, FeedCursor
+from hub.read.feed_cursor import EndsHook, FeedCursor
 from hub.settings import Settings
 
 FEEDS = topics.READ_MODEL_FEEDS  # declared there: the gateway's ACL plan (hub.admin.security) is derived from it
