@@ -16,7 +16,7 @@ import orjson
 
 from bench.measure import RATE, Row, Stat, rate
 from bench.records import canonical_dossiers
-from hub import codec
+from hub.contract import codec
 from hub.settings import Settings
 
 SUBJECT = "feed.dossier.v1-value"

@@ -35,7 +35,8 @@ import orjson
 from bench import kafka_env
 from bench.measure import RATE, Row, Stat
 from bench.records import communes, dvcqg
-from hub import systems, topics
+from hub import systems
+from hub.contract import topics
 from hub.settings import ROOT, Settings
 from hub.testing import free_port, subprocess_env, wait_for
 

@@ -26,7 +26,8 @@ from pathlib import Path
 import httpx
 import orjson
 
-from hub import systems, topics
+from hub import systems
+from hub.contract import topics
 from hub.settings import ROOT, Settings
 from hub.testing import KAFKA_SH, free_port, wait_for
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from hub import kafka_config, log, testing
+from hub import log, testing
+from hub.kafka import config as kafka_config
 from hub.settings import ROOT, Settings
 from hub.testing import subprocess_env
 

@@ -23,8 +23,9 @@ from bench.measure import TIMES, Row, Stat
 from bench.pipeline_bench import SYSTEM, FeedReader, settings_for
 from bench.procstat import rss_mb
 from bench.records import communes, dvcqg_lifecycle
-from hub import headers as h
-from hub import log, systems, topics
+from hub import log, systems
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.settings import ROOT
 
 

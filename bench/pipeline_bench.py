@@ -37,8 +37,10 @@ from bench.measure import RATE, TIMES, Row, Stat, percentile
 from bench.procstat import CpuMeter, listener_pid
 from bench.records import communes, dvcqg_bytes, dvcqg_lifecycle, lifecycle_clock
 from connectors.publisher import Publisher
-from hub import headers as h
-from hub import kafka_config, log, systems, topics
+from hub import log, systems
+from hub.contract import headers as h
+from hub.contract import topics
+from hub.kafka import config as kafka_config
 from hub.settings import ROOT, Settings
 
 SYSTEM = "bench-onestop"

@@ -34,9 +34,11 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from connectors.publisher import ingest_record, signing_key
-from hub import headers as h
-from hub import kafka_config, log, topics
+from hub import log
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.errors import OutboxFull
+from hub.kafka import config as kafka_config
 from hub.retry import Backoff
 from hub.settings import Settings
 

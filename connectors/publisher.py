@@ -15,7 +15,7 @@ ingest record is decided here, once (:func:`ingest_record`):
 * ``hub.trace_id``: the caller's trace id, else a new one — the SDK is the event's first point
   of entry;
 * ``hub.signature``: with the system's key (``HUB_SYSTEM_KEY``), proof for the worker that this
-  system wrote the record (:mod:`hub.signatures`; required when ``HUB_KAFKA_SECURITY=scram``).
+  system wrote the record (:mod:`hub.contract.signatures`; required when ``HUB_KAFKA_SECURITY=scram``).
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from connectors import source_ids
-from hub import headers as h
-from hub import kafka_config, signatures, topics
+from hub.contract import headers as h
+from hub.contract import signatures, topics
 from hub.errors import ConfigError, TransientError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 

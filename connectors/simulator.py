@@ -42,8 +42,10 @@ from pathlib import Path
 
 from connectors import publisher as sdk
 from connectors import scenarios, source_ids
-from hub import kafka_config, log, reference, topics
+from hub import log, reference
+from hub.contract import topics
 from hub.errors import ConfigError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 
@@ -111,7 +113,7 @@ class Simulator:
             cur = snapshot.get(system_id)
             same = (cur is not None and cur.active and cur.communes == frozenset(communes)
                     and cur.kinds == frozenset(kinds) and cur.organ_ids == frozenset(organs))
-            # Secure mode: every system's SDK records are signed with its key (hub.signatures).
+            # Secure mode: every system's SDK records are signed with its key (hub.contract.signatures).
             needs_key = (self.cfg.gateway is not None and system_id != "sim-province") or kafka_config.secure(
                 self.settings)
             if same and not needs_key:

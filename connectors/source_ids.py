@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 from defusedxml.ElementTree import fromstring
 
-from hub.headers import valid_source_event_id as valid_header_id
+from hub.contract.headers import valid_source_event_id as valid_header_id
 
 FORMATS = ("dvcqg-json", "hub-json", "edxml", "edoc-go", "csv")
 _SEP, _REC = "\x1f", "\x1e"

@@ -26,8 +26,8 @@ import sys
 from pathlib import Path
 
 # Everything a DVCQG dossier passes through between the consumed bytes and the Avro encoder.
-MODULES = ("hub.headers", "hub.normalize.budget", "hub.normalize.core", "hub.normalize.fields",
-           "hub.normalize.validate", "hub.normalize.dialects.dvcqg", "hub.pipeline.process")
+MODULES = ("hub.contract.headers", "hub.normalize.budget", "hub.normalize.core", "hub.normalize.fields",
+           "hub.normalize.validate", "hub.normalize.dialects.dvcqg", "hub.processors.process")
 _GROUP = "hub._compiled"  # mypyc's shared library: hub/_compiled__mypyc.<abi>.so
 _ROOT = Path(__file__).resolve().parent.parent
 _STAMP = Path(__file__).with_name("_compiled.json")

@@ -36,7 +36,7 @@ class Settings:
     """Hub configuration. Build with :meth:`from_env`; values are immutable."""
 
     kafka_bootstrap: str = _setting("127.0.0.1:9092", "Kafka bootstrap servers, comma separated.")
-    # Kafka connection security (hub/kafka_config.py turns these into every client's configuration)
+    # Kafka connection security (hub/kafka/config.py turns these into every client's configuration)
     kafka_security: str = _setting("plaintext", "plaintext (development: no authentication) or scram: "
                                    "SASL/SCRAM-SHA-512 as HUB_KAFKA_USERNAME; the broker's ACLs decide what "
                                    "this process may do, and the worker requires signed ingest records.")
@@ -87,7 +87,7 @@ class Settings:
     log_rejected_burst: int = _setting(20, "event_rejected lines written per (verified writer, reason) and window; "
                                        "further ones are counted (event_rejected_suppressed line, metric).")
     log_rejected_window_s: int = _setting(60, "Window of HUB_LOG_REJECTED_BURST, in seconds.")
-    # worker: batched, transactional stream engines (hub.stream) inside a faust application
+    # worker: batched, transactional stream engines (hub.engine) inside a faust application
     worker_store: str = _setting("rocksdb://", "Processor state: rocksdb:// (on disk, memory stays flat) or memory://.")
     data_dir: str = _setting("var", "Folder under which every writable default lives (the worker's state, the "
                              "outbox); a relative path is taken from the current directory when the settings "
@@ -119,7 +119,7 @@ class Settings:
     worker_shutdown_s: int = _setting(30, "Seconds the worker may take to stop after SIGTERM or SIGINT; past them "
                                       "it logs worker_shutdown_forced (with the processors still running and "
                                       "where) and exits 1, even if a thread is stuck in a Kafka client call.")
-    # poison isolation and stuck partitions (hub/stream/poison.py; docs/operations.md, "partition_stuck")
+    # poison isolation and stuck partitions (hub/engine/poison.py; docs/operations.md, "partition_stuck")
     worker_poison_attempts: int = _setting(3, "Times one record, alone in its transaction, may fail for a reason "
                                            "of its own (too large, invalid, a processor exception) before it is "
                                            "dead-lettered (unwritable or internal_error) and its partition moves on.")
@@ -165,7 +165,7 @@ class Settings:
     outbox_max_bytes: int = _setting(256 * 1024 * 1024, "Largest outbox size on disk before publish() refuses.")
     schemas_dir: str = _setting(PACKAGED_SCHEMAS, "Folder of the .avsc files and their id lock (registry.json).",
                                 shown="hub/schemas (package data)")
-    # read side of the gateway: the read model behind the read API and the dashboard (hub/gateway/read_model.py)
+    # read side of the gateway: the read model behind the read API and the dashboard (hub/read/model.py)
     read_model_interval_ms: int = _setting(1000, "How often the gateway's read model reads what was added to the KPI, "
                                            "directive and freshness feeds.")
     session_key: str = _setting("", "Secret that signs dashboard session cookies (any string, 32+ random bytes); "

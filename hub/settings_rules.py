@@ -199,7 +199,7 @@ def _ops_port(value: Any, s: Settings) -> str | None:
 
 
 def _processors(value: Any, s: Settings) -> str | None:
-    from hub.topics import PROCESSORS
+    from hub.contract.topics import PROCESSORS
     names = [n.strip() for n in str(value).split(",") if n.strip()]
     if names and set(names) <= set(PROCESSORS):
         return None
@@ -314,9 +314,9 @@ RULES: dict[str, Rule] = {
 
 # Settings with no rule beyond their type, and why.
 FREE_TEXT: dict[str, str] = {
-    "kafka_username": "a Kafka principal; hub.kafka_config requires it with HUB_KAFKA_SECURITY=scram",
-    "kafka_password": "secret; hub.kafka_config requires it with HUB_KAFKA_SECURITY=scram",
-    "kafka_tls_ca_file": "a path; hub.kafka_config checks it is a file, when a client is made",
+    "kafka_username": "a Kafka principal; hub.kafka.config requires it with HUB_KAFKA_SECURITY=scram",
+    "kafka_password": "secret; hub.kafka.config requires it with HUB_KAFKA_SECURITY=scram",
+    "kafka_tls_ca_file": "a path; hub.kafka.config checks it is a file, when a client is made",
     "system_key": "secret; the SDK checks it when it signs",
     "pseudonym_key": "secret, any string",
     "applicant_pseudonym_key": "secret, any string",

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
-from hub import headers as h
-from hub import kafka_config, kafka_read
+from hub.contract import headers as h
 from hub.errors import HubError, TransientError
+from hub.kafka import config as kafka_config
+from hub.kafka import read as kafka_read
 from hub.settings import ROOT, Settings
 
 KAFKA_SH = ROOT / "ops" / "kafka" / "kafka.sh"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hub import log, topics
+from hub import log
 from hub.cli import main
+from hub.contract import topics
 from hub.settings import Settings
 from hub.testing import BrokerUnavailable, delete_prefixed, release_shared_broker, shared_broker, subprocess_env
 

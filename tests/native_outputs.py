@@ -9,10 +9,11 @@ from __future__ import annotations
 import orjson
 
 from bench.records import communes, dvcqg_lifecycle
-from hub import _native, codec
-from hub import headers as h
+from hub import _native
+from hub.contract import codec
+from hub.contract import headers as h
 from hub.normalize import Context
-from hub.pipeline.process import Source, process
+from hub.processors.process import Source, process
 from hub.settings import ROOT
 from tests.fixtures.load import cases, organs
 from tests.pipeline.payloads import MALFORMED

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.avro_writer import compile_schema
+from hub.contract.avro_writer import compile_schema
 from tests.avro_samples import dossier_v2
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "hub" / "schemas"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from hub import bounded, status
+from hub import bounded
+from hub.admin import status
 
 
 def test_a_hundred_100kb_headers_keep_their_names_and_sizes_within_16_kib():

@@ -1,4 +1,4 @@
-"""hub.codec: Confluent framing, stable ids from the lock, reader-schema resolution, clear errors."""
+"""hub.contract.codec: Confluent framing, stable ids from the lock, reader-schema resolution, clear errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import struct
 import pytest
 from avro_samples import DOSSIER, SCHEMAS, as_v1, directive_record, dossier_v2, kpi_record, plain
 
-from hub import codec
+from hub.contract import codec
 from hub.errors import SchemaError
 
 

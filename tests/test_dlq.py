@@ -6,11 +6,13 @@ import orjson
 from kafka import KafkaProducer
 
 from connectors.publisher import Publisher
-from hub import codec, dlq, systems, topics
-from hub import headers as h
+from hub import systems
+from hub.admin import dlq
 from hub.cli.dlq import render_summary
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.errors import Rejected
-from hub.pipeline.process import Source, dlq_headers
+from hub.processors.process import Source, dlq_headers
 from hub.settings import Settings
 from hub.testing import group_lag, read_topic, wait_for
 from tests.pipeline import payloads

@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import re
 
-from hub import topics
 from hub.cli import settings as settings_cli
+from hub.contract import topics
 from hub.settings import ROOT, Settings
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -73,5 +73,5 @@ def test_the_configuration_table_is_what_hub_settings_markdown_prints(capsys):
 def test_the_layout_names_every_package_of_hub():
     layout = section("Development")
     packages = sorted(p.parent.name for p in (ROOT / "hub").glob("*/__init__.py"))
-    assert {"stream", "analytics", "pipeline"} <= set(packages)
+    assert {"engine", "analytics", "processors"} <= set(packages)
     assert [p for p in packages if f"hub/{p}/" not in layout] == []

@@ -6,9 +6,11 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from hub import dlq, kafka_read, topics
-from hub import headers as h
+from hub.admin import dlq
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.errors import HubError
+from hub.kafka import read as kafka_read
 from hub.testing import read_topic
 
 pytestmark = pytest.mark.integration

@@ -64,7 +64,7 @@ def test_a_build_older_than_its_sources_is_not_loaded(stale_stamp):
     finder = sys.meta_path[0]
     spec = finder.find_spec("hub.normalize.fields")
     assert spec is not None and spec.origin == str(ROOT / "hub" / "normalize" / "fields.py")
-    assert finder.find_spec("hub.codec") is None  # not compiled: left to the usual finders
+    assert finder.find_spec("hub.contract.codec") is None  # not compiled: left to the usual finders
 
 
 def test_the_digest_covers_every_compiled_source(tmp_path, monkeypatch):

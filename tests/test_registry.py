@@ -1,4 +1,4 @@
-"""hub.registry and `hub schemas check`: the backward half of FULL_TRANSITIVE evolution and the house rules.
+"""hub.contract.registry and `hub schemas check`: the backward half of FULL_TRANSITIVE evolution and the house rules.
 
 The forward half (old readers of new data: subscribers) is tested in tests/test_registry_policy.py.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from avro_samples import ROOT, SCHEMAS, schema_text
 
-from hub import registry
 from hub.cli import main
+from hub.contract import registry
 
 
 @pytest.fixture

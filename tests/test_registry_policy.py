@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from hub.cli import main
-from hub.gateway import registry_api
+from hub.read import registry_api
 from hub.settings import Settings
 
 SUBJECT = "feed.dossier.v1-value"

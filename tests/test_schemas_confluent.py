@@ -1,6 +1,6 @@
 """Acceptance: confluent-kafka, a client nobody here wrote, decodes feed.dossier.v1 through /registry.
 
-Records are framed by hub.codec (v2, plus some v1) and produced with kafka-python to a real
+Records are framed by hub.contract.codec (v2, plus some v1) and produced with kafka-python to a real
 broker; confluent-kafka's Consumer + SchemaRegistryClient + AvroDeserializer read them back.
 """
 
@@ -21,7 +21,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from kafka import KafkaProducer
 
-from hub import codec, topics
+from hub.contract import codec, topics
 from hub.gateway import create_app
 from hub.settings import Settings
 
@@ -52,7 +52,7 @@ def served_gateway(make_settings) -> Iterator[tuple[Settings, str]]:
 
 
 def _produce(settings: Settings, count: int) -> list[tuple[int, dict]]:
-    """Write ``count`` dossier events framed by hub.codec; returns (writer version, record) in order."""
+    """Write ``count`` dossier events framed by hub.contract.codec; returns (writer version, record) in order."""
     schemas = codec.load(settings.schemas_dir)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id="confluent-acceptance")
     written = []

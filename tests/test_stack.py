@@ -10,7 +10,7 @@ import orjson
 import pytest
 from conftest import ROOT, settings_env
 
-from hub import topics
+from hub.contract import topics
 from hub.testing import free_port, read_topic, wait_for
 
 pytestmark = pytest.mark.integration

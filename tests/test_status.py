@@ -9,10 +9,12 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from hub import headers as h
-from hub import status, status_text, systems, topics, verdict
+from hub import systems
+from hub.admin import status, status_text, verdict
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.errors import Rejected
-from hub.pipeline.process import Source, dlq_headers
+from hub.processors.process import Source, dlq_headers
 from hub.settings import Settings
 from hub.testing import wait_for
 
@@ -33,8 +35,8 @@ def test_lag_uses_committed_offsets_or_the_beginning():
 def test_province_glance_names_the_five_worst_communes():
     """The glance lists the 5 lowest timeliness rates of the month, lowest first, the overdue directive and who
     has not accepted it, and the silent systems (rows built from the reference datasets)."""
-    from hub import codec
-    from hub.gateway.read_model import FeedSnapshot, apply
+    from hub.contract import codec
+    from hub.read.model import FeedSnapshot, apply
     from tests.gateway.test_read_model import SCHEMAS, _freshness, _kpi, _reach
 
     key, value = _kpi("month", "2025-11")

@@ -1,7 +1,7 @@
 """Acceptance (hub issue 24): the README's minimal subscriber, run as a subscriber would run it.
 
 docs/examples/subscriber.py (shown in full in the README's "Subscribing" section) reads a real feed topic
-written the way the worker writes it: Confluent-framed Avro from hub.codec, lz4-compressed, inside Kafka
+written the way the worker writes it: Confluent-framed Avro from hub.contract.codec, lz4-compressed, inside Kafka
 transactions, one of them aborted. It decodes through the gateway's /registry (served by uvicorn, the
 set-up of tests/test_schemas_confluent.py) and its printed lines are checked.
 """
@@ -19,7 +19,7 @@ from avro_samples import DOSSIER, ROOT, dossier_v2
 from confluent_kafka import Producer
 from test_schemas_confluent import served_gateway  # noqa: F401  (a fixture: uvicorn serving the gateway)
 
-from hub import codec, topics
+from hub.contract import codec, topics
 
 EXAMPLE = ROOT / "docs" / "examples" / "subscriber.py"
 COMMITTED = (0, 1, 2, 3, 5)  # dossier_v2(i) records in committed transactions

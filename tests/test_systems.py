@@ -10,7 +10,8 @@ import orjson
 import pytest
 from conftest import ROOT, settings_env
 
-from hub import systems, topics
+from hub import systems
+from hub.contract import topics
 from hub.errors import ConfigError, Rejected
 from hub.normalize.context import Scope
 from hub.systems import KEY_PREFIX, System, SystemsFollower, SystemsSnapshot, _follower, hash_key

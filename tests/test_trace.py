@@ -7,12 +7,14 @@ import time
 import orjson
 from kafka import KafkaProducer
 
-from hub import codec, kafka_read, topics, trace
-from hub import headers as h
+from hub.admin import trace
 from hub.cli.trace import parse_since
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.errors import ConfigError, Rejected
+from hub.kafka import read as kafka_read
 from hub.normalize import Context
-from hub.pipeline.process import Source, dlq_headers, process
+from hub.processors.process import Source, dlq_headers, process
 from hub.settings import Settings
 
 T = "4bf92f3577b34da6a3ce929d0e0e4736"

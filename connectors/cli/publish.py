@@ -7,7 +7,8 @@ import sys
 import time
 
 from connectors import publisher as sdk
-from hub import log, topics
+from hub import log
+from hub.contract import topics
 from hub.settings import Settings
 
 

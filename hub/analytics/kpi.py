@@ -357,7 +357,7 @@ def _in_time(timeline: tuple[list[int], list[int], list[int | None]], due: int |
 
 def to_avro(row: dict[str, Any], province_code: str) -> dict[str, Any]:
     """A CommuneKpi v3 record (feed.kpi.commune.v1) from a row of :func:`compute` (``revision`` and
-    ``revised_at``, when the row has them, are the KPI processor's: see hub.pipeline.kpi)."""
+    ``revised_at``, when the row has them, are the KPI processor's: see hub.processors.kpi)."""
     return {
         "commune_code": row["commune_code"], "province_code": province_code,
         "period": row["period"].upper(), "period_start": row["period_start"], "period_end": row["period_end"],

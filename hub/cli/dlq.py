@@ -7,7 +7,8 @@ import sys
 
 import orjson
 
-from hub import dlq, topics
+from hub.admin import dlq
+from hub.contract import topics
 from hub.errors import REASONS
 from hub.settings import Settings
 

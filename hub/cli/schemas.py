@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hub import registry
+from hub.contract import registry
 from hub.settings import Settings
 
 

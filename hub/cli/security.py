@@ -13,7 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from hub import log, security, systems
+from hub import log, systems
+from hub.admin import security
 from hub.errors import ConfigError
 from hub.settings import Settings
 

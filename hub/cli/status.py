@@ -9,7 +9,7 @@ import sys
 
 import orjson
 
-from hub import status, status_text, verdict
+from hub.admin import status, status_text, verdict
 from hub.settings import Settings
 
 DESCRIPTION = """\

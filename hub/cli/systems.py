@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import orjson
 
-from hub import kafka_config, security, systems
+from hub import systems
+from hub.admin import security
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 

@@ -9,8 +9,9 @@ from datetime import datetime
 
 import orjson
 
-from hub import codec, kafka_read, topics
+from hub.contract import codec, topics
 from hub.errors import SchemaError
+from hub.kafka import read as kafka_read
 from hub.settings import Settings
 
 FEEDS = (topics.FEED_DOSSIER, topics.FEED_DOCUMENT, topics.FEED_KPI, topics.FEED_DIRECTIVE, topics.FEED_TARGET,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from hub import log, topics
+from hub import log
 from hub.cli import security as security_cli
+from hub.contract import topics
 from hub.settings import Settings
 
 

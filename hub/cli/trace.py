@@ -7,7 +7,7 @@ and re-injected copies), the feeds (published: each feed record names its ingest
 feeds whose rows name the trace (KPI ``trace_ids``, directive ``trace_id``). An ingest record the
 normalize group has committed past without any feed record or dead letter was a duplicate.
 Logs side: the JSON lines of every process (``--logs``), the same path from the lines that carry
-the trace id. The pure part is :mod:`hub.trace`.
+the trace id. The pure part is :mod:`hub.admin.trace`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ from datetime import datetime
 
 import orjson
 
-from hub import codec, kafka_config, kafka_read, topics, trace
-from hub import headers as h
+from hub.admin import trace
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.errors import ConfigError
+from hub.kafka import config as kafka_config
+from hub.kafka import read as kafka_read
 from hub.settings import Settings
 
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")

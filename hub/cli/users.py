@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from hub import users
+from hub.admin import users
 from hub.errors import ConfigError
 from hub.settings import Settings
 

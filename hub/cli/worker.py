@@ -44,13 +44,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from prometheus_client import CollectorRegistry
 
     from hub.errors import ConfigError
-    from hub.pipeline import worker
-    from hub.pipeline.directives import DirectivesProcessor
-    from hub.pipeline.freshness import FreshnessProcessor
-    from hub.pipeline.kpi import KpiProcessor
-    from hub.pipeline.metrics import PipelineMetrics
-    from hub.pipeline.normalize import NormalizeProcessor
-    from hub.pipeline.targets import TargetsProcessor
+    from hub.processors import worker
+    from hub.processors.directives import DirectivesProcessor
+    from hub.processors.freshness import FreshnessProcessor
+    from hub.processors.kpi import KpiProcessor
+    from hub.processors.metrics import PipelineMetrics
+    from hub.processors.normalize import NormalizeProcessor
+    from hub.processors.targets import TargetsProcessor
     from hub.systems import SystemsFollower
 
     settings.effective_pseudonym_key()  # refuse to start without a key outside dev mode

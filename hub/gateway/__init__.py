@@ -1,4 +1,4 @@
-"""HTTP gateway: ingest for publishing systems, schema-registry read API, health and metrics."""
+"""The gateway process shell: the app, server, auth, limits and ops that mount hub.ingest, hub.read, hub.dashboard."""
 
 from hub.gateway.app import create_app
 

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub import clock, log, topics
+from hub import clock, log
+from hub.contract import topics
 from hub.errors import REASONS, Rejected, TransientError
 from hub.gateway.limits import CLOSE, BodyRefused
 from hub.settings import Settings
@@ -92,23 +93,20 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     settings.organ_map()  # a malformed HUB_ORGANS fails at start-up, not as a 500 on every document
-    from hub.gateway import (
-        dashboard,
-        dashboard_export,
-        docs,
-        ingest,
-        ops,
-        read_api,
-        read_targets,
-        registry_api,
-        sessions,
-    )
+    from hub.dashboard import export as dashboard_export
+    from hub.dashboard import pages as dashboard
+    from hub.dashboard import sessions
+    from hub.gateway import docs, ops
     from hub.gateway.auth import KeyCheck
-    from hub.gateway.ingest_fast import IngestFastPath
     from hub.gateway.limits import InFlightLimit
     from hub.gateway.ops_listener import OpsSplit
-    from hub.gateway.read_model import ReadModel
-    from hub.gateway.writer import KafkaWriter
+    from hub.ingest import routes as ingest
+    from hub.ingest.fast import IngestFastPath
+    from hub.ingest.writer import KafkaWriter
+    from hub.read import api as read_api
+    from hub.read import registry_api
+    from hub.read import targets as read_targets
+    from hub.read.model import ReadModel
     from hub.systems import SystemsFollower
 
     @asynccontextmanager
@@ -209,7 +207,7 @@ def tidy_openapi(spec: dict) -> dict:
     - The bearer scheme is named: the ingest routes check keys themselves (see auth.authenticate).
     """
     from hub.gateway.auth import bearer
-    from hub.gateway.ingest import ErrorBody
+    from hub.ingest.routes import ErrorBody
 
     phantom = "#/components/schemas/HTTPValidationError"
     for operations in spec.get("paths", {}).values():

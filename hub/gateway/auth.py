@@ -8,7 +8,7 @@ rate-limited: all requests waiting meet in one read, a new read starts at most e
 key-guessing client cannot make the gateway re-read the topic constantly.
 
 People (``hub users``) log in to the dashboard with a name and a password; their sessions are the same
-signed tokens as a reader's (``hub.gateway.sessions.Sessions``) with ``sid = "user:<name>"`` and the
+signed tokens as a reader's (``hub.dashboard.sessions.Sessions``) with ``sid = "user:<name>"`` and the
 account's password fingerprint, checked against ``hub.users.v1`` read to its end on every such request
 (so ``hub users disable`` or ``reset`` ends them at the next request). A person's session opens the
 dashboard only: on a machine route (``/v1/*``) it is 403 ``role_not_allowed``.
@@ -28,7 +28,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hub import log, users
+from hub import log
+from hub.admin import users
 from hub.errors import AuthError, Rejected, TransientError
 from hub.systems import PUBLISHER, READER, System, SystemsFollower, hash_key
 
@@ -147,7 +148,7 @@ async def current_reader(request: Request, _creds: Credentials) -> System:
 
 
 # --- people: named accounts on the dashboard ------------------------------------------------------
-SESSION_COOKIE = "hub_session"  # hub.gateway.dashboard.COOKIE (that module imports this one)
+SESSION_COOKIE = "hub_session"  # hub.dashboard.pages.COOKIE (that module imports this one)
 USER_SID = "user:"  # a system id never holds ':', so a person's session cannot pass for a reader's
 
 
@@ -255,7 +256,7 @@ def may_see_commune(request: Request, code: str) -> bool:
 
 async def person_login(request: Request, form: dict[str, str], next_path: str) -> Response:
     """The login form posted with a user name (its CSRF pair already checked by the caller)."""
-    from hub.gateway import dashboard  # here, not at the top: dashboard imports this module
+    from hub.dashboard import pages as dashboard  # here, not at the top: dashboard imports this module
 
     name, password = form.get("username", "").strip(), form.get("password", "")
     address = request.client.host if request.client else "-"

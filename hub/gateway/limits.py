@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.errors import Rejected
-from hub.gateway.bodies import SMALL_BODY, check_length
+from hub.ingest.bodies import SMALL_BODY, check_length
 
 T = TypeVar("T")
 # Two threads: the machine's cores. A large body costs at most ~24x its size while it is parsed,

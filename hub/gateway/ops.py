@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.gateway.writer import cancel
+from hub.ingest.writer import cancel
 
 router = APIRouter(tags=["operations"])
 

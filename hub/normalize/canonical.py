@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.contract.headers import SOURCE_EVENT_ID_MAX, valid_source_event_id
 from hub.errors import Rejected
-from hub.headers import SOURCE_EVENT_ID_MAX, valid_source_event_id
 from hub.normalize import attachments, budget
 from hub.normalize import fields as f
 from hub.normalize.context import Context

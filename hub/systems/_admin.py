@@ -6,8 +6,11 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import replace
 
-from hub import kafka_config, kafka_write, log, reference, topics
+from hub import log, reference
+from hub.contract import topics
 from hub.errors import ConfigError, Rejected
+from hub.kafka import config as kafka_config
+from hub.kafka import write as kafka_write
 from hub.settings import Settings
 from hub.systems._follower import read
 from hub.systems._records import (
@@ -103,7 +106,7 @@ def revoke(settings: Settings, system_id: str, *, current: SystemsSnapshot | Non
 
 def revoke_kafka_login(settings: Settings, system: System) -> None:
     """Delete the Kafka principal of a publishing system (secure mode); one log line either way."""
-    from hub import security  # the Admin API client: only for this
+    from hub.admin import security  # the Admin API client: only for this
 
     if system.role != PUBLISHER:  # a reader reads over HTTP with its key: it has no Kafka principal
         return

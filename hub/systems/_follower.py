@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hub import kafka_config, log, topics
+from hub import log
+from hub.contract import topics
 from hub.errors import TransientError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 from hub.systems._records import System, SystemsSnapshot, _now_ms
 

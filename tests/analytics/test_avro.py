@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub import codec
 from hub.analytics import directives, freshness, kpi
 from hub.analytics import periods as pr
 from hub.analytics.config import AnalyticsConfig
+from hub.contract import codec
 from hub.settings import Settings
 
 from .datasets import (

@@ -15,10 +15,11 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from hub import codec, systems, topics
+from hub import systems
 from hub.analytics import directives, dossier, freshness, kpi, targets
 from hub.analytics import periods as pr
 from hub.analytics.config import AnalyticsConfig
+from hub.contract import codec, topics
 from hub.normalize.fields import VIETNAM
 from hub.settings import Settings
 from hub.testing import read_topic, wait_for

@@ -22,7 +22,7 @@ import dataclasses
 import pytest
 import structlog
 
-from hub import status, status_text
+from hub.admin import status, status_text
 from hub.analytics.config import AnalyticsConfig, calendar_from_settings
 from hub.analytics.periods import civil_from_days, days_from_civil
 from hub.analytics.worktime import (
@@ -152,7 +152,7 @@ def test_hub_status_section_reason_and_text_at_a_fixed_now():
 
 
 def test_worker_logs_calendar_stale_once_per_missing_year():
-    from hub.pipeline import worker
+    from hub.processors import worker
 
     with structlog.testing.capture_logs() as logs:
         assert worker.log_calendar(DEFAULT, vn("2026-12-07 10:00")) == [2027]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 
-from hub import codec
 from hub.analytics import directives as dr
 from hub.analytics.config import AnalyticsConfig
+from hub.contract import codec
 from hub.settings import Settings
 
 from .datasets import DIRECTIVE_ID, DIRECTIVE_NOW, DIRECTIVE_SENT, RECIPIENTS, directive, status, vn

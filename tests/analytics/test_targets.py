@@ -7,8 +7,8 @@ from fractions import Fraction as F
 
 import pytest
 
-from hub import codec
 from hub.analytics import targets
+from hub.contract import codec
 from hub.errors import ConfigError
 from hub.settings import Settings
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from hub import topics
+from hub.contract import topics
 from hub.testing import wait_for
 from tests.analytics.datasets import COMMUNE
 from tests.browser.test_dashboard import Watch, _login, browser  # noqa: F401 - `browser` is a fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub import users
+from hub.admin import users
 from tests.analytics.datasets import COMMUNE
 from tests.browser.test_dashboard import SHOTS, Watch, browser, scenario  # noqa: F401 - fixtures
 

@@ -10,7 +10,8 @@ import re
 import pytest
 from kafka import KafkaProducer
 
-from hub import reference, systems, topics
+from hub import reference, systems
+from hub.contract import topics
 from hub.gateway.server import ServerThread
 from hub.testing import wait_for
 from tests.browser.test_dashboard import SHOTS, Watch, browser  # noqa: F401 - the browser fixture

@@ -14,7 +14,7 @@ import pytest
 
 from connectors.publisher import Publisher
 from hub import systems
-from hub.gateway import dashboard_attention as attention
+from hub.dashboard import attention
 from hub.gateway.server import ServerThread
 from hub.testing import wait_for
 from tests.analytics.datasets import COMMUNE, ONESTOP

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 import orjson
 
 from chaos.workload import Event
-from hub import codec, topics
-from hub import headers as h
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.settings import Settings
 from hub.testing import read_topic
 

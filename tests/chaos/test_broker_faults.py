@@ -24,7 +24,8 @@ from chaos.broker import LocalBroker
 from chaos.checker import Ledger, verify
 from chaos.traffic import GatewayClient, OutboxFeeder, Supervisor, Watch, drained
 from chaos.workload import COMMUNES, dossier_events, size
-from hub import systems, topics
+from hub import systems
+from hub.contract import topics
 from hub.errors import TransientError
 from hub.testing import free_port, wait_for
 

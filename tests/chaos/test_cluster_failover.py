@@ -16,7 +16,8 @@ from chaos.broker import LocalCluster
 from chaos.checker import Ledger, verify
 from chaos.traffic import SdkSender, Supervisor, drained
 from chaos.workload import COMMUNES, dossier_events, size
-from hub import systems, topics
+from hub import systems
+from hub.contract import topics
 from hub.testing import wait_for
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import pytest
 from aiokafka.errors import OutOfOrderSequenceNumber
 
 from hub.errors import TransientError
-from hub.gateway.writer import KafkaWriter
+from hub.ingest.writer import KafkaWriter
 from hub.settings import Settings
 
 

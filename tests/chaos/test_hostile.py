@@ -25,8 +25,9 @@ from confluent_kafka import Producer
 from chaos import hostile
 from chaos.workload import size
 from connectors import filedrop
-from hub import headers as h
-from hub import systems, topics
+from hub import systems
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.testing import free_port, read_topic, wait_for
 
 pytestmark = pytest.mark.integration

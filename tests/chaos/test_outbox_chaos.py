@@ -20,7 +20,7 @@ from conftest import ROOT
 
 from chaos.broker import LocalBroker
 from chaos.checker import check
-from hub import topics
+from hub.contract import topics
 from hub.settings import Settings
 from hub.testing import read_topic, subprocess_env, wait_for
 

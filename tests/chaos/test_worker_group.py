@@ -15,7 +15,8 @@ import pytest
 from chaos.checker import Ledger, verify
 from chaos.traffic import SdkSender, drained
 from chaos.workload import COMMUNES, dossier_events, size
-from hub import systems, topics
+from hub import systems
+from hub.contract import topics
 from hub.testing import wait_for
 
 pytestmark = pytest.mark.integration

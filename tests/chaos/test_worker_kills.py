@@ -17,7 +17,8 @@ import pytest
 from chaos.checker import Ledger, verify
 from chaos.traffic import SdkSender, Watch, drained, settled
 from chaos.workload import CLOCK, COMMUNES, dossier_events, size
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.testing import group_lag, read_topic, wait_for
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, settings_env
 
 from connectors import filedrop
-from hub import topics
+from hub.contract import topics
 from hub.testing import read_topic, wait_for
 
 CSV = ("MaHoSo;MaTTHC;TenTTHC;TrangThaiHoSo;NgayTiepNhan;NgayHenTra;MaXa\n"

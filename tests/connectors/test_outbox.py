@@ -21,7 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.outbox import Outbox
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.errors import OutboxFull
 from hub.testing import read_topic, wait_for
 

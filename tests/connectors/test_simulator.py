@@ -14,7 +14,8 @@ from conftest import ROOT, settings_env
 
 from connectors import scenarios, source_ids
 from connectors.simulator import SimConfig, Simulator, wanted_systems
-from hub import reference, systems, topics
+from hub import reference, systems
+from hub.contract import topics
 from hub.errors import Rejected
 from hub.gateway.server import ServerThread
 from hub.normalize import normalize

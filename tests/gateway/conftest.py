@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from hub import systems
-from hub.gateway import registry_api
 from hub.gateway.server import ServerThread
+from hub.read import registry_api
 from hub.settings import Settings
 from tests.gateway.ingest_gateway import Gateway
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from hub import topics
+from hub.contract import topics
 from hub.gateway.server import ServerThread
 from hub.settings import Settings
 from hub.testing import read_topic

@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 from kafka import KafkaProducer
 
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.gateway.server import ServerThread
 from hub.settings import Settings
 from hub.testing import delete_prefixed, read_topic, wait_for

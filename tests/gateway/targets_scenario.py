@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from hub import systems, topics
+from hub import systems
+from hub.contract import topics
 from hub.gateway.server import ServerThread
 from hub.settings import Settings
 from hub.testing import delete_prefixed, wait_for

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from hub.errors import Rejected
-from hub.gateway import bodies
+from hub.ingest import bodies
 
 
 def _reason(fn, *args, **kw) -> str:

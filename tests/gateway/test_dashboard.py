@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from hub import systems
-from hub.gateway.dashboard import CSP
+from hub.dashboard.pages import CSP
+from hub.dashboard.sessions import Sessions
 from hub.gateway.server import ServerThread
-from hub.gateway.sessions import Sessions
 from hub.systems import READER, System, SystemsSnapshot
 from hub.testing import wait_for
 
@@ -94,7 +94,7 @@ def test_login_sets_a_strict_http_only_cookie_and_opens_the_pages(served):
         assert client.get("/dashboard/communes/00004").status_code == 404  # a ward of Hà Nội
         css = client.get("/dashboard/static/dashboard.css")
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
-        assert client.get("/dashboard/static/../app.py").status_code == 404
+        assert client.get("/dashboard/static/../pages.py").status_code == 404
         logout_csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
         assert client.post("/dashboard/logout", data={"csrf": logout_csrf}).status_code == 303
         assert client.get("/dashboard").status_code == 303
@@ -135,7 +135,7 @@ def test_login_before_the_systems_list_is_read_is_503_not_a_bad_key(make_setting
 def test_a_day_at_zero_percent_has_a_bar_and_a_day_without_data_is_marked_apart():
     """The review: "days at 0 % show no bar". 0/4 on time is a result (a stub of the bar's colour, 2 of 100
     units high); a day with no row is a grey mark of class nodata."""
-    from hub.gateway.dashboard_html import daily_chart
+    from hub.dashboard.html import daily_chart
 
     day = 20_400  # 2025-11-08 (days since 1970-01-01)
     chart = daily_chart([(day, {"timeliness_rate": 0.0, "dossiers_on_time": 0, "dossiers_in_scope": 4}),

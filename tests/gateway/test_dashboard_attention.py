@@ -12,14 +12,14 @@ import types
 import httpx
 import pytest
 
-from hub import codec, systems, topics
+from hub import systems
 from hub.analytics import kpi
 from hub.analytics import periods as pr
-from hub.gateway import dashboard_attention as attention
-from hub.gateway import dashboard_html as html
-from hub.gateway.read_model import FeedSnapshot, apply
-from hub.gateway.read_queries import province_ranking
+from hub.contract import codec, topics
+from hub.dashboard import attention, html
 from hub.gateway.server import ServerThread
+from hub.read.model import FeedSnapshot, apply
+from hub.read.queries import province_ranking
 from hub.settings import Settings
 from hub.testing import wait_for
 from tests.analytics.datasets import COMMUNE, DOSSIER_EVENTS, NOW

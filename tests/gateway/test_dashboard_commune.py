@@ -25,13 +25,15 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from hub import codec, reference, systems, topics, users
+from hub import reference, systems
+from hub.admin import users
 from hub.analytics import kpi
 from hub.analytics import periods as pr
 from hub.analytics.config import AnalyticsConfig
-from hub.gateway import dashboard_commune as dc
-from hub.gateway.read_model import FeedSnapshot, apply
+from hub.contract import codec, topics
+from hub.dashboard import commune as dc
 from hub.gateway.server import ServerThread
+from hub.read.model import FeedSnapshot, apply
 from hub.settings import Settings
 from hub.testing import wait_for
 from tests.analytics.datasets import COMMUNE, DIRECTIVE_ID, DIRECTIVE_NOW, DOSSIER_EVENTS, NOW

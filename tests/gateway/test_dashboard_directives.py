@@ -21,9 +21,11 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from hub import codec, systems, topics, users
+from hub import systems
+from hub.admin import users
 from hub.analytics import directives as dr
 from hub.analytics.config import AnalyticsConfig
+from hub.contract import codec, topics
 from hub.gateway.server import ServerThread
 from hub.settings import Settings
 from hub.testing import wait_for

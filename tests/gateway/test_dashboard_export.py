@@ -15,8 +15,8 @@ import httpx
 import openpyxl
 import pytest
 
-from hub import users
-from hub.gateway import dashboard_export as export
+from hub.admin import users
+from hub.dashboard import export
 from tests.analytics import target_datasets as d
 from tests.analytics.datasets import COMMUNE, DIRECTIVE_ID, RECIPIENTS
 from tests.gateway import read_scenario, targets_scenario

@@ -1,4 +1,4 @@
-"""hub.gateway.dashboard_targets (pure): Vietnamese numbers, the section's order (behind, then no_report
+"""hub.dashboard.targets (pure): Vietnamese numbers, the section's order (behind, then no_report
 first) and escaping of what publishers wrote."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from hub.analytics import targets as tg
-from hub.gateway.dashboard_targets import amount, commune_section, money, number, section
+from hub.dashboard.targets import amount, commune_section, money, number, section
 from tests.analytics import target_datasets as d
 from tests.analytics.datasets import vn
 from tests.gateway.test_read_model_targets import CFG

@@ -9,7 +9,8 @@ import httpx
 import orjson
 
 from bench.gateway_degrade import DOSSIER, OwnBroker
-from hub import systems, topics
+from hub import systems
+from hub.contract import topics
 from hub.gateway.server import ServerThread
 from hub.testing import wait_for
 

@@ -16,11 +16,12 @@ import httpx
 import pytest
 
 from hub import systems
+from hub.dashboard.pages import COOKIE
+from hub.dashboard.sessions import Sessions
 from hub.errors import ConfigError
-from hub.gateway import ops_listener, registry_api
-from hub.gateway.dashboard import COOKIE
+from hub.gateway import ops_listener
 from hub.gateway.server import ServerThread
-from hub.gateway.sessions import Sessions
+from hub.read import registry_api
 from hub.systems import READER, System, SystemsSnapshot
 from hub.testing import free_port, wait_for
 from tests.gateway.test_dashboard import form_token, post_login

@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from hub import signatures, topics
+from hub.contract import signatures, topics
 from hub.errors import TransientError
 from tests.gateway.ingest_gateway import DOSSIER, FIXTURES
 
@@ -27,7 +27,7 @@ def test_202_single_event_writes_original_bytes_with_headers(gateway):
     [rec] = gw.ingest(expect=1)
     assert rec.value == raw and rec.key == b"23734"
     assert (rec.partition, rec.offset) == (acc["partition"], acc["offset"])
-    # Signed with the key the request authenticated with (the worker checks it: hub.signatures).
+    # Signed with the key the request authenticated with (the worker checks it: hub.contract.signatures).
     assert signatures.valid(signatures.key_of(gw.keys["ialy"]), "dossier", rec.headers, raw)
     assert not signatures.valid(signatures.key_of(gw.keys["multi"]), "dossier", rec.headers, raw)
     # No hub.commune: the request did not name one (X-Hub-Commune).
@@ -142,7 +142,7 @@ def test_writer_reports_unreachable_broker(make_settings):
     """The real writer turns an unreachable broker into TransientError (the 503 path), not a hang or crash."""
     import asyncio
 
-    from hub.gateway.writer import KafkaWriter
+    from hub.ingest.writer import KafkaWriter
 
     s = make_settings(create_topics=False, kafka_bootstrap="127.0.0.1:9", gateway_delivery_timeout_ms=1000)
 

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from hub.gateway.ingest_fast import IngestFastPath
+from hub.ingest.fast import IngestFastPath
 
 
 def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict:

@@ -20,10 +20,10 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from hub import topics
 from hub.analytics import periods as pr
+from hub.contract import topics
 from hub.gateway.app import create_app
-from hub.gateway.read_api import AT_PATTERN
+from hub.read.api import AT_PATTERN
 from hub.settings import Settings
 from hub.testing import wait_for
 from tests.analytics import target_datasets as td
@@ -97,8 +97,8 @@ def test_at_pattern_accepts_exactly_the_periods_the_route_reads():
 def test_declared_enums_are_the_feeds_symbols():
     """priority, steering_type and last_status pass feed.directive.v1's Avro symbols through: the document
     declares exactly the latest schema's symbols (a new symbol fails here until the contract says it)."""
-    from hub import codec
-    from hub.gateway import read_api
+    from hub.contract import codec
+    from hub.read import api as read_api
 
     text = codec.load(Settings.from_env(env={}).schemas_dir).latest(topics.FEED_DIRECTIVE + "-value").text
     enums = {}

@@ -56,7 +56,7 @@ def live(kafka_bootstrap, tmp_path_factory):
     """One gateway for the whole property, with a publisher key for Ia Ly (23734)."""
     import uuid
 
-    from hub import topics
+    from hub.contract import topics
     from hub.settings import Settings
 
     s = Settings.from_env(env={}, kafka_bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.",

@@ -9,7 +9,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from hub import status, topics
+from hub.admin import status
+from hub.contract import topics
 from tests.analytics.datasets import COMMUNE, DIRECTIVE_ID, PERIODS, RECIPIENTS
 from tests.analytics.test_kpi import EXPECTED
 from tests.gateway import read_scenario

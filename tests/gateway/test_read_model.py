@@ -1,4 +1,4 @@
-"""hub.gateway.read_model: folding feed records into immutable snapshots (pure), and the follower on a real
+"""hub.read.model: folding feed records into immutable snapshots (pure), and the follower on a real
 broker (catches up, follows new rows and tombstones, says when it cannot read)."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaProducer
 
-from hub import codec, topics
 from hub.analytics import directives, freshness, kpi
 from hub.analytics import periods as pr
 from hub.analytics.config import AnalyticsConfig
-from hub.gateway.read_model import FeedSnapshot, ReadModel, apply
-from hub.gateway.read_queries import overdue_directives, province_ranking, silent_systems
+from hub.contract import codec, topics
+from hub.read.model import FeedSnapshot, ReadModel, apply
+from hub.read.queries import overdue_directives, province_ranking, silent_systems
 from hub.settings import Settings
 from hub.testing import wait_for
 from tests.analytics.datasets import (
@@ -132,7 +132,7 @@ def test_missing_feeds_leave_it_not_caught_up(make_settings):
 @pytest.mark.integration
 def test_an_unexpected_error_does_not_end_the_follower(make_settings, monkeypatch):
     """A read failing with a non-hub exception (a client bug) does not end the follower: the next round catches up."""
-    from hub.gateway import read_model
+    from hub.read import model as read_model
 
     s = make_settings()
     real = read_model.FeedReaders.read_round

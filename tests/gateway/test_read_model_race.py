@@ -14,8 +14,8 @@ import random
 import pytest
 from confluent_kafka import Producer
 
-from hub import codec, topics
-from hub.gateway.read_model import FeedReaders, FeedSnapshot, ReadModel, apply
+from hub.contract import codec, topics
+from hub.read.model import FeedReaders, FeedSnapshot, ReadModel, apply
 from hub.testing import read_topic, wait_for
 from tests.gateway.test_read_model import _freshness, _kpi
 

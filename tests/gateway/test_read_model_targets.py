@@ -1,14 +1,14 @@
-"""hub.gateway.read_model and target progress rows (pure): indexed by commune, read by plan year, tombstones,
+"""hub.read.model and target progress rows (pure): indexed by commune, read by plan year, tombstones,
 untouched communes shared between snapshots, and rows moved to the reader's today when the worker has not."""
 
 from __future__ import annotations
 
 from fractions import Fraction as F
 
-from hub import codec, topics
 from hub.analytics import targets as tg
-from hub.gateway.read_model import FeedSnapshot, apply
-from hub.gateway.read_queries import targets_today
+from hub.contract import codec, topics
+from hub.read.model import FeedSnapshot, apply
+from hub.read.queries import targets_today
 from hub.settings import Settings
 from tests.analytics import target_datasets as d
 from tests.analytics.datasets import vn

@@ -9,7 +9,8 @@ from fractions import Fraction as F
 import httpx
 import pytest
 
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.gateway.server import ServerThread
 from hub.testing import read_topic, wait_for
 from tests.analytics import target_datasets as d

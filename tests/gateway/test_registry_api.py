@@ -13,9 +13,9 @@ from avro_samples import DOSSIER, SCHEMAS, as_v1, dossier_v2, plain, schema_text
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hub import codec
-from hub.gateway import registry_api
+from hub.contract import codec
 from hub.gateway.app import tidy_openapi
+from hub.read import registry_api
 from hub.settings import Settings
 
 CT = "application/vnd.schemaregistry.v1+json"
@@ -161,7 +161,7 @@ def test_register_is_read_only(client):
 
 
 def test_v1_v2_through_the_api(client):
-    """Bytes framed by hub.codec decode with schemas fetched over HTTP, v1 and v2 readers both ways."""
+    """Bytes framed by hub.contract.codec decode with schemas fetched over HTTP, v1 and v2 readers both ways."""
     schemas = codec.load(str(SCHEMAS))
     readers = {v: fastavro.parse_schema(json.loads(_get(client, f"{path}/{v}")["schema"]))
                for path in [f"/subjects/{DOSSIER}/versions"] for v in (1, 2)}

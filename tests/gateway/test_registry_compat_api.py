@@ -7,7 +7,7 @@ import json
 import pytest
 from avro_samples import DOSSIER, SCHEMAS, schema_text
 
-from hub import codec
+from hub.contract import codec
 
 CT = "application/vnd.schemaregistry.v1+json"
 
@@ -71,7 +71,7 @@ def test_compatibility_edge_cases(client):
 def test_compatibility_levels(rule, added, dropped):
     """Each Confluent level asks the right direction: a new required field breaks backward (new readers, old
     data), a dropped required field breaks forward (old readers, new data); FULL both, NONE neither."""
-    from hub.gateway import registry_compat
+    from hub.read import registry_compat
 
     versions = codec.load(str(SCHEMAS)).subjects[DOSSIER]
     for schema, expected in ((ADDED_REQUIRED, added), (DROPPED_REQUIRED, dropped)):

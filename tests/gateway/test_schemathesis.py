@@ -25,8 +25,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from hub import systems
-from hub.gateway.ingest import ErrorBody
 from hub.gateway.server import ServerThread
+from hub.ingest.routes import ErrorBody
 from hub.testing import wait_for
 from tests.conftest import ROOT
 
@@ -110,7 +110,7 @@ def reader_live(make_settings):
 KPI_HOOK = """
 import re
 import schemathesis
-from hub.gateway.read_api import AT_PATTERN
+from hub.read.api import AT_PATTERN
 
 AT = re.compile(AT_PATTERN)
 # OpenAPI can say that `schema` is a string, not that the string is a valid Avro schema (refused 42201): a
@@ -133,7 +133,7 @@ def map_case(context, case):
 """
 CONTRACT_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
                    "response_schema_conformance", "negative_data_rejection", "positive_data_acceptance")
-# The registry is read-only (hub/gateway/registry_writes.py): registering a schema the subject does not already
+# The registry is read-only (hub/read/registry_writes.py): registering a schema the subject does not already
 # have is refused 422 42205 as Confluent refuses it in READONLY mode, whatever the body, so for that one route a
 # well-formed body may draw 422. Every other registry route keeps the default expectation.
 CONFIG = "\n".join(["[checks]", "enabled = false", *(f"{c}.enabled = true" for c in CONTRACT_CHECKS), "",

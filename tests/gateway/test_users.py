@@ -1,4 +1,4 @@
-"""Named accounts (hub.users): argon2id hashing, the login limiter, and ``hub users`` on the real broker."""
+"""Named accounts (hub.admin.users): argon2id hashing, the login limiter, and ``hub users`` on the real broker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import io
 import orjson
 import pytest
 
-from hub import topics, users
+from hub.admin import users
+from hub.contract import topics
 from hub.errors import Rejected
 from hub.gateway.auth import LoginLimiter
 from hub.testing import read_topic

@@ -8,7 +8,8 @@ import re
 import httpx
 import pytest
 
-from hub import systems, users
+from hub import systems
+from hub.admin import users
 from hub.gateway.server import ServerThread
 from hub.testing import wait_for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fixtures.load import TEST_KEY_IDS, TEST_KEYS, Case, cases, organs
 
-from hub import codec
+from hub.contract import codec
 from hub.errors import Rejected
 from hub.normalize import Context, Envelope, normalize
 from hub.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.errors import Rejected
-from hub.gateway import bodies
+from hub.ingest import bodies
 from hub.normalize import decode
 
 

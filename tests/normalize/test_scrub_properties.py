@@ -24,15 +24,15 @@ from fixtures.load import organs as fixture_organs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hub import headers as h
 from hub import reference
+from hub.contract import headers as h
+from hub.engine.testing import FakeBatch, FakeMessage
 from hub.errors import Rejected
 from hub.normalize.context import Scope
 from hub.normalize.personal_data import scrub
-from hub.pipeline import normalize as pipeline_normalize
-from hub.pipeline.normalize import NormalizeProcessor
+from hub.processors import normalize as pipeline_normalize
+from hub.processors.normalize import NormalizeProcessor
 from hub.settings import Settings
-from hub.stream.testing import FakeBatch, FakeMessage
 
 from .support import INGEST_MS, run
 

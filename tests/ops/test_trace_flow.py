@@ -20,8 +20,9 @@ import orjson
 import pytest
 from conftest import ROOT, settings_env
 
-from hub import codec, systems, topics
-from hub import headers as h
+from hub import systems
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.testing import group_lag, read_topic, wait_for
 from tests.ops import stack
 from tests.pipeline import payloads

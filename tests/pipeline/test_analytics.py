@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.testing import group_lag, read_topic, wait_for
 from tests.analytics.datasets import COMMUNE, DOSSIER_EVENTS, NOW, ONESTOP, PERIODS, hub_json
 from tests.analytics.test_kpi import EXPECTED

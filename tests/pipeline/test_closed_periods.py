@@ -13,7 +13,8 @@ import orjson
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.gateway.server import ServerThread
 from hub.testing import group_lag, read_topic, wait_for
 from tests.analytics.datasets import hub_json

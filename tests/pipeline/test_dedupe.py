@@ -8,7 +8,8 @@ import struct
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.testing import end_offset_total, group_lag, read_topic, wait_for
 from tests.pipeline import payloads
 

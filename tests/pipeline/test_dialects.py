@@ -13,8 +13,9 @@ import orjson
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
-from hub import headers as h
+from hub import systems
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.testing import read_topic
 from tests.fixtures import load
 

@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.testing import read_topic, wait_for
 from tests.analytics.datasets import PROVINCE_ORGAN, vn
 

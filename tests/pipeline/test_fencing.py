@@ -6,7 +6,8 @@ import pytest
 from confluent_kafka import Producer
 
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.testing import read_topic, wait_for
 from tests.pipeline import payloads
 

@@ -15,8 +15,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.publisher import Publisher
-from hub import headers as h
-from hub import systems, topics
+from hub import systems
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.testing import free_port, read_topic, wait_for
 from tests.pipeline import payloads
 

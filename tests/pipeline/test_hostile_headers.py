@@ -10,8 +10,9 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from hub import headers as h
-from hub import signatures, systems, topics
+from hub import systems
+from hub.contract import headers as h
+from hub.contract import signatures, topics
 from hub.testing import group_lag, read_topic, wait_for
 from tests.pipeline import payloads
 

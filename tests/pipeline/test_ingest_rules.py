@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from hub import headers as h
-from hub.pipeline.partitions import murmur2, partition_of
-from hub.pipeline.process import Source, admit, envelope
+from hub.contract import headers as h
+from hub.processors.partitions import murmur2, partition_of
+from hub.processors.process import Source, admit, envelope
 
 # org.apache.kafka.common.utils.UtilsTest#testMurmur2 (Java ints, signed)
 JAVA_MURMUR2 = {b"21": -973932308, b"foobar": -790332482, b"a-little-bit-long-string": -985981536,

@@ -4,7 +4,7 @@ changes; and the ``emitted`` store's values of a release before revisions still 
 
 from __future__ import annotations
 
-from hub.pipeline.kpi import _digest, _Emitted
+from hub.processors.kpi import _digest, _Emitted
 
 MINUTE = 60_000
 

@@ -1,15 +1,15 @@
-"""hub.pipeline.normalize without a broker: feed vs DLQ, duplicates, and a dedupe state that forgets."""
+"""hub.processors.normalize without a broker: feed vs DLQ, duplicates, and a dedupe state that forgets."""
 
 from __future__ import annotations
 
 import orjson
 
-from hub import headers as h
 from hub import reference
+from hub.contract import headers as h
+from hub.engine.testing import FakeBatch, FakeMessage
 from hub.normalize.context import Scope
-from hub.pipeline.normalize import NormalizeProcessor
+from hub.processors.normalize import NormalizeProcessor
 from hub.settings import Settings
-from hub.stream.testing import FakeBatch, FakeMessage
 from tests.pipeline import payloads
 
 

@@ -8,8 +8,9 @@ import orjson
 import pytest
 
 from connectors.publisher import Publisher
-from hub import headers as h
-from hub import systems, topics
+from hub import systems
+from hub.contract import headers as h
+from hub.contract import topics
 from hub.testing import group_lag, read_topic, wait_for
 from tests.normalize.test_budget import _organ, _package
 from tests.pipeline import payloads

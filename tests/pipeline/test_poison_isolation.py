@@ -15,8 +15,9 @@ from confluent_kafka import Producer
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
-from hub import headers as h
+from hub import systems
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.testing import free_port, read_topic, wait_for
 from tests.pipeline import payloads
 

@@ -17,8 +17,9 @@ import pytest
 from conftest import ROOT, settings_env
 
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
+from hub import systems
 from hub.analytics import targets
+from hub.contract import codec, topics
 from hub.testing import end_offset_total, group_lag, read_topic, wait_for
 from tests.analytics import target_datasets as d
 from tests.analytics.datasets import vn

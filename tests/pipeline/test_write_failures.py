@@ -6,7 +6,8 @@ import pytest
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from connectors.publisher import Publisher
-from hub import codec, systems, topics
+from hub import systems
+from hub.contract import codec, topics
 from hub.testing import group_lag, read_topic, wait_for
 from tests.pipeline import payloads
 

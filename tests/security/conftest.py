@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hub import security, topics
+from hub.admin import security
+from hub.contract import topics
 from hub.settings import ROOT, Settings
 from hub.testing import delete_prefixed, free_port
 from tests.chaos.broker import LocalBroker

@@ -14,8 +14,10 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from hub import kafka_config, systems, topics
+from hub import systems
+from hub.contract import topics
 from hub.errors import TransientError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 from hub.testing import read_topic, wait_for
 

@@ -15,9 +15,12 @@ import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
-from hub import kafka_config, security, systems, topics
+from hub import systems
+from hub.admin import security
 from hub.cli import build_parser
 from hub.cli import main as hub_main
+from hub.contract import topics
+from hub.kafka import config as kafka_config
 from hub.settings import ROOT, Settings
 from hub.testing import KAFKA_SH, free_port, wait_for
 from tests.chaos.broker import JARS
@@ -72,7 +75,7 @@ def test_the_topics_one_shot_creates_principals_with_the_passwords_compose_gives
 
 def test_compose_acls_come_from_the_plan_not_from_a_copy_of_it():
     """Compose writes no ACL of its own (no kafka-acls command, no principal/operation list): its only ACLs are
-    those `topics create --with-acls` applies from hub.security.plan, for the principals its worker and gateway
+    those `topics create --with-acls` applies from hub.admin.security.plan, for the principals its worker and gateway
     log in as."""
     text = COMPOSE_FILE.read_text(encoding="utf-8")
     for handwritten in ("kafka-acls", "--allow-principal", "--operation", "--resource-pattern-type"):

@@ -1,4 +1,4 @@
-"""hub.kafka_config: one settings -> client configuration mapping for kafka-python, aiokafka and librdkafka."""
+"""hub.kafka.config: one settings -> client configuration mapping for kafka-python, aiokafka and librdkafka."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import ssl
 
 import pytest
 
-from hub import kafka_config
 from hub.errors import ConfigError
+from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
 

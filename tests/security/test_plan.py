@@ -1,12 +1,12 @@
-"""hub.security.plan: each role's principal and ACLs, deny by default (what is not listed is refused)."""
+"""hub.admin.security.plan: each role's principal and ACLs, deny by default (what is not listed is refused)."""
 
 from __future__ import annotations
 
 import pytest
 
-from hub import security
+from hub.admin import security
+from hub.admin.security import Rule
 from hub.errors import ConfigError
-from hub.security import Rule
 from hub.settings import Settings
 
 S = Settings.from_env(env={}, topic_prefix="p.", dev_mode=True)
@@ -92,11 +92,11 @@ def test_plans_become_allow_acls_for_the_principal():
 def _processors():
     """Every worker processor, built as `hub worker` builds them (hub/cli/worker.py), on a stand-in systems
     follower: their ``inputs`` and outputs are the topics they will consume and produce."""
-    from hub.pipeline.directives import DirectivesProcessor
-    from hub.pipeline.freshness import FreshnessProcessor
-    from hub.pipeline.kpi import KpiProcessor
-    from hub.pipeline.normalize import NormalizeProcessor
-    from hub.pipeline.targets import TargetsProcessor
+    from hub.processors.directives import DirectivesProcessor
+    from hub.processors.freshness import FreshnessProcessor
+    from hub.processors.kpi import KpiProcessor
+    from hub.processors.normalize import NormalizeProcessor
+    from hub.processors.targets import TargetsProcessor
     from hub.systems import SystemsSnapshot
 
     class Follower:
@@ -116,8 +116,8 @@ def _outputs(p) -> set[str]:
 
 def test_every_worker_processor_reads_and_writes_only_what_its_principal_may():
     """Each processor's inputs are readable and its outputs writable by the worker's principal; the set of
-    processors and their topics is exactly hub.topics.PROCESSORS (a new feed must be declared there)."""
-    from hub import topics
+    processors and their topics is exactly hub.contract.topics.PROCESSORS (a new feed must be declared there)."""
+    from hub.contract import topics
 
     plan = security.plan(S, "worker")
     built = _processors()
@@ -142,10 +142,10 @@ def test_every_worker_processor_reads_and_writes_only_what_its_principal_may():
 
 
 def test_the_gateway_principal_may_read_every_feed_of_its_read_model_and_write_every_ingest_topic():
-    """hub.gateway.read_model.FEEDS (what /readyz, the read API and /dashboard wait for), the systems list and
+    """hub.read.model.FEEDS (what /readyz, the read API and /dashboard wait for), the systems list and
     the ingest topics the gateway writes are all in the gateway's plan — target progress and freshness too."""
-    from hub import topics
-    from hub.gateway import read_model
+    from hub.contract import topics
+    from hub.read import model as read_model
 
     plan = security.plan(S, "gateway")
     assert set(read_model.FEEDS.values()) >= {"feed.target.progress.v1", "feed.freshness.v1"}
@@ -158,7 +158,7 @@ def test_the_gateway_principal_may_read_every_feed_of_its_read_model_and_write_e
 
 def test_a_publisher_may_write_every_ingest_topic_the_sdk_writes():
     """The connector SDK writes one ingest topic per kind: each is in the publisher's plan."""
-    from hub import topics
+    from hub.contract import topics
 
     plan = security.plan(S, "publisher", "a")
     for kind in ("dossier", "document", "target"):

@@ -7,9 +7,13 @@ import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from hub import kafka_config, kafka_read, security, systems, topics
+from hub import systems
+from hub.admin import security
+from hub.contract import topics
 from hub.errors import HubError
-from hub.gateway import read_model
+from hub.kafka import config as kafka_config
+from hub.kafka import read as kafka_read
+from hub.read import model as read_model
 from hub.settings import Settings
 from hub.testing import read_topic
 from tests.security.test_acls import write

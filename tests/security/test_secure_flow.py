@@ -8,9 +8,11 @@ import pytest
 from kafka import KafkaProducer
 
 from connectors.publisher import Publisher
-from hub import codec, kafka_config, systems, topics
-from hub import headers as h
+from hub import systems
+from hub.contract import codec, topics
+from hub.contract import headers as h
 from hub.gateway.server import ServerThread
+from hub.kafka import config as kafka_config
 from hub.testing import read_topic, wait_for
 from tests.pipeline import payloads
 

@@ -1,4 +1,4 @@
-"""hub.signatures: an ingest record's hub.signature binds its source system's key to its headers and bytes."""
+"""hub.contract.signatures: an ingest record's hub.signature binds its source system's key to its headers and bytes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import hmac
 import pytest
 
 from connectors.publisher import Publisher, ingest_record
-from hub import headers as h
-from hub import signatures
+from hub.contract import headers as h
+from hub.contract import signatures
 from hub.errors import ConfigError
 from hub.settings import Settings
 
@@ -113,7 +113,7 @@ def test_unknown_systems_are_left_to_the_normalizer():
 
 
 def test_sdk_records_carry_a_signature_when_given_the_system_key():
-    """ingest_record signs with the system key (exactly hub.signatures' value); without a key it adds none."""
+    """ingest_record signs with the system key (exactly hub.contract.signatures' value); without a key it adds none."""
     rec = ingest_record("dossier", PAYLOAD, source_system="onestop-a", format="dvcqg-json", commune="23734",
                         event_id="e-1", trace="t-1", system_key=KEY_A)
     assert rec.headers[h.SIGNATURE] == signed()[h.SIGNATURE]

@@ -1,4 +1,4 @@
-"""A ``hub worker`` process (run through :func:`hub.pipeline.worker.execute`, as ``hub worker`` is) whose
+"""A ``hub worker`` process (run through :func:`hub.processors.worker.execute`, as ``hub worker`` is) whose
 one processor never returns from its first batch and whose stall bound is far away: only a SIGTERM
 can end it. Run as ``python -m tests.stream.stuck_shutdown_worker`` with the HUB_ environment of the
 settings under test; logs ``test_processor_stuck`` once the engine thread is inside the batch.
@@ -11,7 +11,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from hub import log
-from hub.pipeline import worker
+from hub.processors import worker
 from hub.settings import Settings
 from tests.stream.stuck_worker import StuckProcessor, _wait_for_an_answer_that_never_comes
 

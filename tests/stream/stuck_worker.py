@@ -13,10 +13,11 @@ from pathlib import Path
 import faust
 from prometheus_client import CollectorRegistry
 
-from hub import log, topics
-from hub.pipeline import worker
+from hub import log
+from hub.contract import topics
+from hub.engine import BaseProcessor
+from hub.processors import worker
 from hub.settings import Settings
-from hub.stream import BaseProcessor
 
 
 class StuckProcessor(BaseProcessor):

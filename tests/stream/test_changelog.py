@@ -1,10 +1,10 @@
-"""hub.stream.changelog: batch records hold a transaction's writes in order, chunked, and refuse truncation."""
+"""hub.engine.changelog: batch records hold a transaction's writes in order, chunked, and refuse truncation."""
 
 from __future__ import annotations
 
 import pytest
 
-from hub.stream import changelog
+from hub.engine import changelog
 
 
 def test_a_batch_record_is_length_prefixed_pairs_with_a_tombstone_length():

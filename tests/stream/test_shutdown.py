@@ -11,7 +11,7 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from hub import topics
+from hub.contract import topics
 from hub.testing import wait_for
 from tests.conftest import ROOT, settings_env
 

@@ -1,10 +1,10 @@
-"""hub.stream.store: pending writes are visible to their batch, kept on commit, dropped on abort; both backends."""
+"""hub.engine.store: pending writes are visible to their batch, kept on commit, dropped on abort; both backends."""
 
 from __future__ import annotations
 
 import pytest
 
-from hub.stream.store import MemoryBackend, RocksBackend, Store
+from hub.engine.store import MemoryBackend, RocksBackend, Store
 
 
 @pytest.fixture(params=["memory", "rocksdb"])

@@ -10,8 +10,8 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from hub import topics
-from hub.stream.watchdog import bound_s, stalls, where
+from hub.contract import topics
+from hub.engine.watchdog import bound_s, stalls, where
 from hub.testing import wait_for
 from tests.conftest import ROOT, settings_env
 

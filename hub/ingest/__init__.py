@@ -1,0 +1,1 @@
+"""The write side: systems' HTTP events checked, signed and written to the ingest.* topics."""

@@ -1,0 +1,1 @@
+"""Kafka plumbing: settings to client configuration, reading a topic up to its end, one acknowledged write."""

@@ -1,0 +1,1 @@
+"""The read side: the feeds' read model (also what `hub status` reads), the read API and the /registry schema API."""
