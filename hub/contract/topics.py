@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+from hub.errors import TransientError
 from hub.kafka import config as kafka_config
 from hub.settings import Settings
 
@@ -180,6 +182,25 @@ def create(s: Settings, *, timeout_s: float = 30.0) -> dict[str, str]:
                 timeout_ms=int(timeout_s * 1000),
             )
             result.update({t.name: "created" for t in wanted})
+            _until_led(admin, [t.name for t in wanted], time.monotonic() + timeout_s)
         return result
     finally:
         admin.close()
+
+
+def _until_led(admin, names: list[str], deadline: float) -> None:
+    """Wait until every partition of the new topics has a leader: a topic is usable when create returns.
+
+    The controller answers CreateTopics before the leaders are elected; a client that reads or writes in
+    that window (``hub systems add`` right after ``hub topics create`` on a busy machine) waits out its own
+    timeout instead.
+    """
+    while True:
+        leaderless = [d["name"] for d in admin.describe_topics(names)
+                      if d.get("error_code") or not d["partitions"]
+                      or any(p["error_code"] or p["leader_id"] < 0 for p in d["partitions"])]
+        if not leaderless:
+            return
+        if time.monotonic() > deadline:
+            raise TransientError(f"topics created but without a partition leader yet: {', '.join(leaderless[:5])}")
+        time.sleep(0.1)
