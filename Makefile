@@ -5,9 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # pytest-xdist workers: most of the suite waits on brokers and processes, so more workers than cores pay.
-# Tests of one module (and of one own broker) stay on one worker (tests/conftest.py: xdist_group_of).
+# Tests of one module (and tests/security, one secure broker) stay on one worker (tests/conftest.py).
 TEST_WORKERS ?= 4
-XDIST := -n $(TEST_WORKERS) --dist loadgroup
+XDIST := -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 .PHONY: run test test-fast test-broker test-slow lint kafka-up kafka-down bench schemas-check setup clean chaos
 
@@ -42,7 +42,7 @@ test: setup
 test-fast: setup
 	@$(BIN)/ruff check hub connectors tests bench
 	@$(BIN)/python -m mypy --config-file mypy.ini
-	@HUB_KAFKA_BOOTSTRAP=127.0.0.1:1 $(BIN)/python -m pytest -n 2 --dist loadgroup -m fast -q $(PYTEST_ARGS)
+	@HUB_KAFKA_BOOTSTRAP=127.0.0.1:1 $(BIN)/python -m pytest -n 2 --dist loadscope -m fast -q $(PYTEST_ARGS)
 
 test-broker: setup
 	@ops/preflight.sh kafka

@@ -41,27 +41,34 @@ def tier_of(item: pytest.Item) -> str:
     return "broker" if "kafka_bootstrap" in names else "fast"
 
 
-# Under pytest-xdist (`make test` runs `-n`, --dist loadgroup) a module's tests stay on one worker, so a
-# module fixture (a read model, a browser) is built once; tests of one own broker share a group too.
-_SHARED_FIXTURES = ("secure_broker",)
+# Under pytest-xdist (`make test`: -n, --dist loadscope) a module's tests stay on one worker, so a module
+# fixture (a read model, a browser) is built once; tests/security shares one secure broker, so it is one unit.
+# The controller only sees node ids: the unit is derived from them (xdist's own loadgroup marks do not
+# reach the node ids under pytest 9).
+def xdist_unit_of(nodeid: str) -> str:
+    module = nodeid.split("::")[0]
+    return "tests/security" if module.startswith("tests/security/") else module
 
 
-def xdist_group_of(item: pytest.Item) -> str:
-    names = set(getattr(item, "fixturenames", ()))
-    return next((f for f in _SHARED_FIXTURES if f in names), item.nodeid.split("::")[0])
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit_of(nodeid)
+
+    return ByUnit(config, log)
 
 
-# tryfirst: xdist's worker turns the xdist_group marks into node ids in its own hook, which must see them.
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     counts = dict.fromkeys(TIERS, 0)
     for item in items:
         tier = tier_of(item)
         item.add_marker(getattr(pytest.mark, tier))
-        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
         counts[tier] += 1
     config.stash[_TIER_COUNTS] = (counts, len(items))
-    # The longest tests first: spread over the workers while the short ones fill the gaps at the end.
+    # The longest tests first (`--no-loadscope-reorder` keeps this order): spread over the workers while the
+    # short ones fill the gaps at the end.
     items.sort(key=lambda item: TIERS.index(tier_of(item)), reverse=True)
 
 

@@ -11,7 +11,8 @@
 #   ops/kafka/cluster.sh bootstrap   print the bootstrap servers (for HUB_KAFKA_BOOTSTRAP)
 # Environment: HUB_KAFKA_CLUSTER_HOME (default var/kafka-cluster), HUB_KAFKA_CLUSTER_PORTS (client
 # ports of nodes 1,2,3; default 29092,29093,29094), HUB_KAFKA_CLUSTER_CONTROLLER_PORTS (default
-# 29192,29193,29194), HUB_KAFKA_HEAP (per node, 512m), HUB_KAFKA_START_TIMEOUT (180 s).
+# 29192,29193,29194), HUB_KAFKA_HEAP (per node, 512m), HUB_KAFKA_START_TIMEOUT (180 s), HUB_KAFKA_JVM_OPTS
+# (more JVM options for every node).
 # Jars: those of ops/kafka/kafka.sh (var/kafka/libs, resolved from Maven Central once).
 # The hub on it: HUB_KAFKA_BOOTSTRAP=$(ops/kafka/cluster.sh bootstrap) HUB_REPLICATION_FACTOR=3
 # HUB_MIN_INSYNC_REPLICAS=2 hub topics create.
@@ -117,7 +118,7 @@ YAML
 jvm_opts() {
   local dir; dir=$(node_dir "$1")
   echo "-Xmx$heap -Xms$heap -XX:+UseG1GC -Djava.awt.headless=true -Dkafka.logs.dir=$dir/logs" \
-       "-Dlog4j2.configurationFile=$dir/log4j2.yaml"
+       "-Dlog4j2.configurationFile=$dir/log4j2.yaml" "${HUB_KAFKA_JVM_OPTS:-}"
 }
 
 format_once() {

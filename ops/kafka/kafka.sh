@@ -7,6 +7,7 @@
 #   ops/kafka/kafka.sh jars   only resolve the jars into $HUB_KAFKA_HOME/libs (ops/kafka/cluster.sh uses them)
 # Environment: HUB_KAFKA_HOME (default var/kafka), HUB_KAFKA_PORT (9092),
 # HUB_KAFKA_CONTROLLER_PORT (9093), HUB_KAFKA_HEAP (1g), HUB_KAFKA_START_TIMEOUT (120 s),
+# HUB_KAFKA_JVM_OPTS (more JVM options for the broker; the test suite's brokers run C1 only),
 # HUB_KAFKA_LIBS (the Kafka jars; default $HUB_KAFKA_HOME/libs, fetched with Maven; when set, used
 # as they are: /opt/kafka/libs in the apache/kafka image).
 #
@@ -242,16 +243,20 @@ prepare() {
   fi
   write_config "$1"
   cp="$libs/*"
+  # shellcheck disable=SC2206  # HUB_KAFKA_JVM_OPTS is a list of options, split on spaces
   jvm=(-Xmx"$heap" -Xms"$heap" -XX:+UseG1GC -Djava.awt.headless=true
-             -Dkafka.logs.dir="$logs" -Dlog4j2.configurationFile="$home/log4j2.yaml")
+             -Dkafka.logs.dir="$logs" -Dlog4j2.configurationFile="$home/log4j2.yaml" ${HUB_KAFKA_JVM_OPTS:-})
+  # The storage tool runs for a second: C1 alone compiles what it needs at a fraction of the CPU.
+  local tool=(-XX:TieredStopAtLevel=1 -Xmx256m -Djava.awt.headless=true
+              -Dkafka.logs.dir="$logs" -Dlog4j2.configurationFile="$home/log4j2.yaml")
   if [ ! -f "$data/meta.properties" ]; then
-    local id; id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid)
+    local id; id=$(java -XX:TieredStopAtLevel=1 -Xmx256m -cp "$cp" kafka.tools.StorageTool random-uuid)
     local users=()
     if [ "$security" = scram ]; then  # SCRAM users live in the metadata log: created with it
       users=(--add-scram "SCRAM-SHA-512=[name=broker,password=$(cat "$home/broker.password")]"
              --add-scram "SCRAM-SHA-512=[name=$user,password=$HUB_KAFKA_PASSWORD]")
     fi
-    java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format --standalone \
+    java "${tool[@]}" -cp "$cp" kafka.tools.StorageTool format --standalone \
       --cluster-id "$id" --config "$conf" "${users[@]}" > "$logs/format.log" 2>&1 \
       || { cat "$logs/format.log" >&2; die "storage format failed"; }
     echo "$security" > "$home/security.mode"
