@@ -21,7 +21,7 @@ import pytest
 import structlog
 from fixtures.load import cases
 from fixtures.load import organs as fixture_organs
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from hub import reference
@@ -218,9 +218,16 @@ REJECTING = {
 }
 
 
+# The hub's ids (event_id; a content-derived source_event_id): 32 hex of a SHA-256 of the *scrubbed* record.
+# They hold nothing of the datum, but an e-mail local part made of hex ("2dc2") can occur in them by chance.
+_HEX_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+
+
 def _leaks(secret: str, texts: list[str], baseline: list[str]) -> list[str]:
     """The texts holding ``secret``; an example whose secret the output holds anyway (the fixture's own
-    3000000000 holds 000000000) tells nothing and is discarded."""
+    3000000000 holds 000000000) tells nothing and is discarded. The hub's 32-hex ids are blanked first."""
+    texts = [_HEX_ID.sub("", t) for t in texts]
+    baseline = [_HEX_ID.sub("", t) for t in baseline]
     if baseline:  # a baseline is given only inside property tests (assume() outside one is deprecated)
         assume(not any(secret in t or secret in joined_digits(t) for t in baseline))
     return [t for t in texts if secret in t or secret in joined_digits(t)]
@@ -295,6 +302,10 @@ def _through_the_processor(name: str, raw: bytes) -> tuple[FakeBatch, list[dict]
 
 @pytest.mark.parametrize("field", sorted(FREE_TEXT) + sorted(REJECTING))
 @given(item=datum())
+# A target note's ids are hashes of "... hỏi [email]": 2dc29649..., 1d376f4b...; these local parts sit in them
+# (the test failed once in a full run on such a chance match, not on a leak).
+@example(item=("2dc2@ví.vn", "2dc2", {"[email]"}))
+@example(item=("4b2b@ví.vn", "4b2b", {"[email]"}))
 @SLOW_PROFILE
 def test_no_datum_reaches_a_feed_value_a_dead_letter_header_or_a_log_line(field, item):
     """Through the normalize processor: feed values, hub.error.* headers and every log line are free of it."""
