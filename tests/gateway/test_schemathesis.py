@@ -32,7 +32,7 @@ from tests.conftest import ROOT
 
 MAX_EXAMPLES = 50  # per operation, for `schemathesis run` (every phase)
 # In process, valid and invalid input per operation (the CLI test covers the same operations at 50).
-IN_PROCESS_EXAMPLES = 20
+IN_PROCESS_EXAMPLES = 10
 
 
 @pytest.fixture
