@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # pytest-xdist workers: most of the suite waits on brokers and processes, so more workers than cores pay.
 # Tests of one module (and tests/security, one secure broker) stay on one worker (tests/conftest.py).
-TEST_WORKERS ?= 6
+TEST_WORKERS ?= 4
 XDIST := -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 .PHONY: run test test-fast test-broker test-slow lint kafka-up kafka-down bench schemas-check setup clean chaos
